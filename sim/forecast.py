@@ -1,0 +1,186 @@
+"""``simulate``: run the Monte Carlo for a scenario and summarise it into a :class:`Forecast`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .engine import Draws, draw, make_rng, run_parallel
+from .scenario import Scenario
+
+#: Trials of the stage-by-stage sample behind the per-stage volumes (all stages but the last).
+DETAIL_TRIALS = 4_096
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+HISTOGRAM_BINS = 40
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Mean and percentiles of a simulated quantity."""
+
+    mean: float
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+
+    def to_dict(self, keys=("mean", "p10", "p50", "p90")) -> dict:
+        return {k: getattr(self, k) for k in keys}
+
+
+def distributions(samples: np.ndarray) -> list[Distribution]:
+    """One :class:`Distribution` per row of ``samples`` (rows: quantities, columns: trials).
+
+    Percentiles use linear interpolation between order statistics (numpy's default method);
+    sorting is faster here than numpy's selection for several percentiles at once.
+    """
+    rows = np.sort(np.atleast_2d(samples), axis=1)
+    n = rows.shape[1]
+    pos = np.array(QUANTILES) * (n - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = pos - lo
+    q = rows[:, lo] * (1 - frac) + rows[:, hi] * frac
+    means = rows.mean(axis=1, dtype=np.float64)
+    return [Distribution(float(m), *(float(v) for v in qs)) for m, qs in zip(means, q)]
+
+
+@dataclass(frozen=True)
+class MonthForecast:
+    month: str
+    revenue: Distribution       # booked in the month
+    cumulative: Distribution    # baseline + booked from the start of the period to this month
+    customers: Distribution     # new customers closing in the month
+
+
+@dataclass(frozen=True)
+class StageForecast:
+    name: str
+    owner: str
+    total: Distribution                   # arrivals in the period
+    monthly: tuple[Distribution, ...]     # arrivals per month
+    trials: int                           # size of the sample behind these numbers
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The summary of one simulation. ``revenue`` is what counts toward the goal: the baseline
+    plus the revenue booked in the period."""
+
+    scenario: Scenario
+    trials: int
+    seed: int | None
+    p_goal: float
+    p_goal_ci: tuple[float, float]        # 95% Wilson interval (Monte Carlo error)
+    revenue: Distribution
+    months: tuple[MonthForecast, ...]
+    stages: tuple[StageForecast, ...]
+    late_customers: Distribution          # closing after the period (still in the pipeline)
+    pipeline_value: Distribution          # their deal value (monthly value for recurring deals)
+    histogram_edges: tuple[float, ...]
+    histogram_counts: tuple[int, ...]
+
+    @property
+    def gap(self) -> float:
+        """Goal minus median revenue (negative: the median plan beats the goal)."""
+        return self.scenario.goal - self.revenue.p50
+
+    def stage(self, name: str) -> StageForecast:
+        return next(s for s in self.stages if s.name == name)
+
+    def to_dict(self) -> dict:
+        """The JSON document of ``python -m sim forecast --json`` (without sensitivity)."""
+        keys = ("mean", "p10", "p50", "p90")
+        return {
+            "scenario": self.scenario.name,
+            "goal": self.scenario.goal,
+            "baseline_revenue": self.scenario.baseline_revenue,
+            "trials": self.trials,
+            "seed": self.seed,
+            "p_goal": self.p_goal,
+            "p_goal_ci": list(self.p_goal_ci),
+            "revenue": self.revenue.to_dict(keys),
+            "stages": [{"name": s.name, "owner": s.owner, "trials": s.trials, **s.total.to_dict(keys),
+                        "monthly": [m.to_dict(keys) for m in s.monthly]} for s in self.stages],
+            "monthly": [{
+                "month": m.month,
+                "revenue_mean": m.revenue.mean, "revenue_p10": m.revenue.p10,
+                "revenue_p50": m.revenue.p50, "revenue_p90": m.revenue.p90,
+                "cum_revenue_p10": m.cumulative.p10, "cum_revenue_p25": m.cumulative.p25,
+                "cum_revenue_p50": m.cumulative.p50, "cum_revenue_p75": m.cumulative.p75,
+                "cum_revenue_p90": m.cumulative.p90,
+                "customers_mean": m.customers.mean,
+            } for m in self.months],
+            "pipeline_at_end": {"customers": self.late_customers.to_dict(keys),
+                                "value": self.pipeline_value.to_dict(keys)},
+        }
+
+
+def wilson_interval(hits: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    ci = stats.binomtest(int(hits), int(trials)).proportion_ci(confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def simulate(scenario: Scenario, trials: int | None = None, rng: np.random.Generator | None = None,
+             *, detail_trials: int = DETAIL_TRIALS) -> Forecast:
+    """Simulate ``scenario`` and summarise it.
+
+    ``trials`` defaults to ``scenario.trials``; ``rng`` to a generator seeded with
+    ``scenario.seed`` (then the same scenario always gives the same numbers). The volumes of
+    the stages before the last come from a stage-by-stage sample of ``detail_trials`` trials
+    (see :mod:`sim.engine`); everything else uses all trials.
+    """
+    trials = scenario.trials if trials is None else int(trials)
+    seed = scenario.seed if rng is None else None
+    rng = make_rng(scenario.seed) if rng is None else rng
+    return summarise(scenario, draw(scenario, trials, rng, detail_trials), seed)
+
+
+def summarise(scenario: Scenario, draws: Draws, seed: int | None = None) -> Forecast:
+    sc, rev = scenario, draws.revenue
+    T, K = sc.months, len(sc.stages)
+    n = rev.revenue.size
+    total = rev.revenue + sc.baseline_revenue
+    hits = int(np.count_nonzero(total >= sc.goal))
+    cumulative = np.cumsum(rev.monthly_revenue, axis=0)
+    cumulative += np.float32(sc.baseline_revenue)
+    in_period = rev.new_customers[:T]
+    arrivals = draws.arrivals if draws.arrivals is not None and draws.arrivals.shape[0] else None
+
+    jobs = [
+        lambda: distributions(rev.monthly_revenue),
+        lambda: distributions(cumulative),
+        lambda: distributions(in_period),
+        lambda: distributions(np.vstack([total, in_period.sum(axis=0), rev.new_customers[T],
+                                         rev.pipeline_value])),
+    ]
+    if arrivals is not None:
+        d = arrivals.shape[0]
+        jobs.append(lambda: distributions(arrivals[:, :K - 1].reshape(d, -1).T))
+        jobs.append(lambda: distributions(arrivals[:, :K - 1].sum(axis=2).T))
+    month_dists, cum_dists, cust_dists, singles, *detail = run_parallel(jobs)
+    total_dist, customers_dist, late_dist, pipe_dist = singles
+
+    stages = []
+    if arrivals is not None:
+        per_month, totals = detail
+        for k in range(K - 1):
+            stages.append(StageForecast(sc.stages[k].name, sc.stages[k].owner, totals[k],
+                                        tuple(per_month[k * T:(k + 1) * T]), arrivals.shape[0]))
+    last = sc.stages[-1]
+    stages.append(StageForecast(last.name, last.owner, customers_dist, tuple(cust_dists), n))
+
+    lo, hi = float(total.min()), float(total.max())
+    counts, edges = np.histogram(total, bins=HISTOGRAM_BINS, range=(lo, hi if hi > lo else lo + 1))
+    return Forecast(
+        scenario=sc, trials=n, seed=seed, p_goal=hits / n, p_goal_ci=wilson_interval(hits, n),
+        revenue=total_dist,
+        months=tuple(MonthForecast(label, r, c, k) for label, r, c, k
+                     in zip(sc.month_labels, month_dists, cum_dists, cust_dists)),
+        stages=tuple(stages), late_customers=late_dist, pipeline_value=pipe_dist,
+        histogram_edges=tuple(float(e) for e in edges),
+        histogram_counts=tuple(int(c) for c in counts),
+    )

@@ -1,0 +1,46 @@
+"""Shared fixtures: the demo scenario and a builder for small test scenarios."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.scenario import scenario_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_PATH = ROOT / "data" / "scenarios" / "demo.json"
+
+
+@pytest.fixture(scope="session")
+def demo_dict() -> dict:
+    return json.loads(DEMO_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo(demo_dict):
+    return scenario_from_dict(demo_dict)
+
+
+def small_scenario(**overrides):
+    """A valid two-stage scenario (Top -> Won), overridden field by field."""
+    base = {
+        "schema": 1,
+        "name": "test",
+        "start": "2027-01",
+        "months": 1,
+        "goal": 1000.0,
+        "top": {"monthly": [100], "noise_cv": 0},
+        "stages": [
+            {"name": "Top", "owner": "marketing"},
+            {"name": "Won", "owner": "sales", "rate": {"fixed": 0.5}, "lag": [1.0]},
+        ],
+        "deal": {"median": 100, "p90": 100, "kind": "one_time"},
+        "trials": 1000,
+        "seed": 1,
+    }
+    data = copy.deepcopy(base)
+    data.update(copy.deepcopy(overrides))
+    return scenario_from_dict(data)

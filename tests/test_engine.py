@@ -1,0 +1,244 @@
+"""The engine against exact oracles (scipy.stats), with fixed seeds and 4-standard-error
+tolerances. Both samplers are checked: the revenue sample (collapsed chain, all trials) and the
+stage-by-stage sample (per-stage volumes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import engine
+from sim.engine import CHUNK, draw, draw_revenue, draw_stage_arrivals, make_rng
+from sim.forecast import distributions, simulate, wilson_interval
+
+from .conftest import small_scenario
+
+SE_TOL = 4.0
+
+
+def assert_matches(samples, dist, *, what=""):
+    """Empirical CDF at the oracle's 5%..95% quantiles and the mean, within 4 standard errors."""
+    samples = np.asarray(samples, dtype=np.float64)
+    n = samples.size
+    mean, var = dist.mean(), dist.var()
+    assert abs(samples.mean() - mean) <= SE_TOL * np.sqrt(var / n) + 1e-12, \
+        f"{what}: mean {samples.mean()} vs {mean}"
+    for q in (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95):
+        x = dist.ppf(q)
+        F = dist.cdf(x)
+        if not 0 < F < 1:
+            continue
+        emp = np.count_nonzero(samples <= x) / n
+        assert abs(emp - F) <= SE_TOL * np.sqrt(F * (1 - F) / n), f"{what}: P(X <= {x}) {emp} vs {F}"
+
+
+def customers_both_ways(sc, trials, seed):
+    """Customers closing within the period, per trial: revenue sampler and stage sampler."""
+    rev = draw_revenue(sc, trials, make_rng(seed))
+    arrivals, late = draw_stage_arrivals(sc, trials, make_rng(seed + 1))
+    return rev, rev.new_customers[:sc.months].sum(axis=0), arrivals, arrivals[:, -1].sum(axis=1), late
+
+
+def test_one_stage_beta_rate_matches_betabinom():
+    sc = small_scenario(top={"monthly": [200], "noise_cv": 0},
+                        stages=[{"name": "Top"},
+                                {"name": "Won", "rate": {"mean": 0.3, "strength": 20}}])
+    oracle = stats.betabinom(200, 0.3 * 20, 0.7 * 20)
+    _, collapsed, _, chained, _ = customers_both_ways(sc, 40_000, 11)
+    assert_matches(collapsed, oracle, what="revenue sampler")
+    assert_matches(chained, oracle, what="stage sampler")
+
+
+def test_chain_of_fixed_rates_matches_binomial_of_product():
+    sc = small_scenario(top={"monthly": [1000], "noise_cv": 0},
+                        stages=[{"name": "Top"},
+                                {"name": "A", "rate": {"fixed": 0.5}},
+                                {"name": "B", "rate": {"fixed": 0.4}},
+                                {"name": "C", "rate": {"fixed": 0.3}}])
+    _, collapsed, arrivals, chained, _ = customers_both_ways(sc, 30_000, 21)
+    assert_matches(collapsed, stats.binom(1000, 0.5 * 0.4 * 0.3), what="revenue sampler")
+    assert_matches(chained, stats.binom(1000, 0.5 * 0.4 * 0.3), what="stage sampler")
+    assert_matches(arrivals[:, 1, 0], stats.binom(1000, 0.5), what="stage A")
+    assert_matches(arrivals[:, 2, 0], stats.binom(1000, 0.2), what="stage B")
+
+
+def test_lag_past_the_horizon_thins_the_count():
+    # One cohort of 500 in month 0 of 2; conversions arrive 0, 1 or 2 months later.
+    sc = small_scenario(months=2, top={"monthly": [500, 0], "noise_cv": 0},
+                        stages=[{"name": "Top"},
+                                {"name": "Won", "rate": {"fixed": 0.2}, "lag": [0.5, 0.25, 0.25]}])
+    rev, collapsed, arrivals, chained, late = customers_both_ways(sc, 30_000, 31)
+    assert_matches(collapsed, stats.binom(500, 0.2 * 0.75), what="in period, revenue sampler")
+    assert_matches(chained, stats.binom(500, 0.2 * 0.75), what="in period, stage sampler")
+    assert_matches(rev.new_customers[0], stats.binom(500, 0.1), what="month 0")
+    assert_matches(rev.new_customers[2], stats.binom(500, 0.05), what="after the period")
+    assert_matches(late, stats.binom(500, 0.05), what="after the period, stage sampler")
+
+
+def test_lags_of_several_stages_add_up():
+    # Two stages, each arriving 0 or 1 month later: total delay 0/1/2 with 1/4, 1/2, 1/4.
+    sc = small_scenario(months=2, top={"monthly": [400, 0], "noise_cv": 0},
+                        stages=[{"name": "Top"},
+                                {"name": "A", "rate": {"fixed": 0.5}, "lag": [0.5, 0.5]},
+                                {"name": "B", "rate": {"fixed": 0.6}, "lag": [0.5, 0.5]}])
+    rev, collapsed, arrivals, chained, _ = customers_both_ways(sc, 30_000, 41)
+    assert_matches(collapsed, stats.binom(400, 0.3 * 0.75), what="revenue sampler")
+    assert_matches(chained, stats.binom(400, 0.3 * 0.75), what="stage sampler")
+    assert_matches(rev.new_customers[1], stats.binom(400, 0.3 * 0.5), what="month 1")
+
+
+def test_lag_with_uncertain_rate_matches_the_thinned_mixture():
+    # X | p ~ Binomial(N, p * 0.6), p ~ Beta(8, 12): the mixture by numerical integration.
+    from scipy import integrate
+    N, a, b, f = 60, 8.0, 12.0, 0.6
+    pmf = np.array([integrate.quad(lambda p: stats.binom.pmf(k, N, p * f) * stats.beta.pdf(p, a, b),
+                                   0, 1)[0] for k in range(N + 1)])
+    oracle = stats.rv_discrete(values=(np.arange(N + 1), pmf / pmf.sum()))
+    sc = small_scenario(top={"monthly": [N], "noise_cv": 0},
+                        stages=[{"name": "Top"},
+                                {"name": "Won", "rate": {"successes": 7, "trials": 18},
+                                 "lag": [0.6, 0.4]}])
+    _, collapsed, _, chained, _ = customers_both_ways(sc, 30_000, 51)
+    assert_matches(collapsed, oracle, what="revenue sampler")
+    assert_matches(chained, oracle, what="stage sampler")
+
+
+@pytest.mark.parametrize("kind, expected_total, expected_months", [
+    ("monthly_recurring", 2000.0, {10: 1000.0, 11: 1000.0}),
+    ("one_time", 1000.0, {10: 1000.0}),
+])
+def test_revenue_for_a_known_close_month_is_exact(kind, expected_total, expected_months):
+    sc = small_scenario(months=12, goal=1500,
+                        top={"monthly": [0] * 10 + [1, 0], "noise_cv": 0},
+                        stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 1.0}}],
+                        deal={"median": 1000, "p90": 1000, "kind": kind})
+    rev = draw_revenue(sc, 500, make_rng(3))
+    assert np.all(rev.revenue == expected_total)
+    want = np.zeros(12)
+    for month, value in expected_months.items():
+        want[month] = value
+    assert np.all(rev.monthly_revenue == want[:, None])
+    assert simulate(sc, 500).p_goal == (1.0 if expected_total >= 1500 else 0.0)
+
+
+def test_recurring_revenue_counts_each_remaining_month():
+    # A client won in month t of 12 brings 12 - t monthly payments; lag 1 month.
+    sc = small_scenario(months=12, top={"monthly": [1] * 12, "noise_cv": 0},
+                        stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 1.0}, "lag": [0, 1]}],
+                        deal={"median": 10, "p90": 10, "kind": "monthly_recurring"})
+    rev = draw_revenue(sc, 100, make_rng(4))
+    assert np.all(rev.revenue == 10 * sum(12 - t for t in range(1, 12)))
+    assert np.all(rev.new_customers[12] == 1)          # December's client closes in January
+    assert np.all(rev.pipeline_value == 10)
+
+
+def test_top_of_funnel_noise_is_rounded_gamma():
+    plan, cv = 50.0, 0.3
+    shape = 1 / cv ** 2
+
+    class RoundedGamma:   # P(round(plan*G) <= x) = P(G < (x + 0.5) / plan)
+        def cdf(self, x):
+            return stats.gamma.cdf((np.floor(x) + 0.5) / plan, shape, scale=1 / shape)
+
+        def ppf(self, q):
+            return np.ceil(stats.gamma.ppf(q, shape, scale=1 / shape) * plan - 0.5)
+
+        def mean(self):
+            return sum(k * (self.cdf(k) - self.cdf(k - 1)) for k in range(0, 400))
+
+        def var(self):
+            m = self.mean()
+            return sum((k - m) ** 2 * (self.cdf(k) - self.cdf(k - 1)) for k in range(0, 400))
+
+    sc = small_scenario(top={"monthly": [plan], "noise_cv": cv},
+                        stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 1.0}}])
+    _, collapsed, arrivals, chained, _ = customers_both_ways(sc, 40_000, 61)
+    assert_matches(collapsed, RoundedGamma(), what="revenue sampler")
+    assert_matches(arrivals[:, 0, 0], RoundedGamma(), what="stage sampler, top")
+    assert np.array_equal(chained, arrivals[:, 0, 0])
+
+
+def test_deal_values_are_lognormal_from_median_and_p90():
+    sc = small_scenario(top={"monthly": [1], "noise_cv": 0},
+                        stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 1.0}}],
+                        deal={"median": 20000, "p90": 50000})
+    rev = draw_revenue(sc, 40_000, make_rng(71))
+    sigma = np.log(50000 / 20000) / stats.norm.ppf(0.9)
+    assert_matches(rev.revenue, stats.lognorm(sigma, scale=20000), what="deal value")
+
+
+def test_start_pipeline_moves_on_through_later_stages():
+    sc = small_scenario(top={"monthly": [0], "noise_cv": 0},
+                        stages=[{"name": "Top"}, {"name": "Mid", "rate": {"fixed": 0.5}},
+                                {"name": "Won", "rate": {"fixed": 0.4}}],
+                        start_pipeline={"mid": 100, "Top": 50})
+    rev, collapsed, arrivals, chained, _ = customers_both_ways(sc, 30_000, 81)
+    # From Mid: Binomial(100, 0.4); from Top: Binomial(50, 0.5 * 0.4); independent.
+    pmf = np.convolve(stats.binom.pmf(np.arange(101), 100, 0.4), stats.binom.pmf(np.arange(51), 50, 0.2))
+    oracle = stats.rv_discrete(values=(np.arange(pmf.size), pmf / pmf.sum()))
+    assert_matches(collapsed, oracle, what="revenue sampler")
+    assert_matches(chained, oracle, what="stage sampler")
+    assert np.all(arrivals[:, 1, 0] <= 50)   # pipeline units are not new arrivals
+
+
+def test_same_seed_same_numbers_and_threads_do_not_matter(demo, monkeypatch):
+    a = simulate(demo, 20_000)
+    assert simulate(demo, 20_000) == a
+    assert simulate(demo, 20_000, make_rng(demo.seed + 1)).p_goal != a.p_goal
+    monkeypatch.setattr(engine, "_WORKERS", 1)
+    monkeypatch.setattr(engine, "_pool", None)
+    assert simulate(demo, 20_000) == a
+
+
+def test_a_prefix_of_the_trials_is_the_same_at_any_trial_count(demo):
+    # The confidence search relies on this: its coarse steps use whole chunks of the full run.
+    small = draw_revenue(demo, 2 * CHUNK + 5, make_rng(9)).revenue
+    large = draw_revenue(demo, 3 * CHUNK, make_rng(9)).revenue
+    assert np.array_equal(small[:2 * CHUNK], large[:2 * CHUNK])
+    assert not np.array_equal(small[:CHUNK], large[CHUNK:2 * CHUNK])
+
+
+def test_both_samplers_agree_on_the_demo(demo):
+    d = draw(demo, 20_000, make_rng(5), detail_trials=8_000)
+    a = d.revenue.new_customers[:demo.months].sum(axis=0)
+    b = d.arrivals[:, -1].sum(axis=1)
+    se = np.sqrt(a.var() / a.size + b.var() / b.size)
+    assert abs(a.mean() - b.mean()) <= SE_TOL * se
+    late_a, late_b = d.revenue.new_customers[demo.months], d.late_customers
+    se = np.sqrt(late_a.var() / late_a.size + late_b.var() / late_b.size)
+    assert abs(late_a.mean() - late_b.mean()) <= SE_TOL * se
+
+
+def test_p_goal_and_its_wilson_interval(demo):
+    f = simulate(demo, 20_000)
+    rev = draw_revenue(demo, 20_000, make_rng(demo.seed)).revenue
+    # simulate spawns the same revenue streams as draw_revenue for the same seed
+    hits = np.count_nonzero(rev + demo.baseline_revenue >= demo.goal)
+    assert f.p_goal == hits / 20_000
+    n, p, z = 20_000, hits / 20_000, stats.norm.ppf(0.975)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert f.p_goal_ci == pytest.approx((centre - half, centre + half), rel=1e-9)
+    assert wilson_interval(0, 10)[0] == 0.0
+
+
+def test_summary_percentiles_match_numpy():
+    x = np.random.default_rng(0).lognormal(size=(3, 1001))
+    got = distributions(x)
+    want = np.quantile(x, [0.1, 0.25, 0.5, 0.75, 0.9], axis=1)
+    for row, d in enumerate(got):
+        assert [d.p10, d.p25, d.p50, d.p75, d.p90] == pytest.approx(want[:, row], rel=1e-12)
+        assert d.mean == pytest.approx(x[row].mean(), rel=1e-12)
+
+
+def test_forecast_is_consistent(demo):
+    f = simulate(demo, 20_000)
+    assert f.months[-1].cumulative.p50 == pytest.approx(f.revenue.p50, rel=1e-5)
+    assert sum(m.revenue.mean for m in f.months) == pytest.approx(f.revenue.mean - demo.baseline_revenue, rel=1e-5)
+    assert [s.name for s in f.stages] == list(demo.stage_names)
+    assert f.stages[-1].trials == 20_000 and f.stages[0].trials == min(20_000, 4_096)
+    assert sum(f.histogram_counts) == 20_000
+    for s in f.stages:
+        assert s.total.p10 <= s.total.p50 <= s.total.p90
+        assert len(s.monthly) == demo.months

@@ -1,0 +1,120 @@
+"""The reverse funnel: deterministic targets and the confidence search."""
+
+import numpy as np
+import pytest
+
+from sim.engine import draw_stage_arrivals, make_rng
+from sim.errors import ScenarioError
+from sim.forecast import simulate
+from sim.scenario import scenario_from_dict
+from sim.targets import deterministic_targets, expected_arrivals, p_goal_at_scale, required_volumes
+
+from .conftest import small_scenario
+
+
+def at_the_mean(sc):
+    """The scenario with every rate fixed at its mean, no top noise and a fixed deal value at
+    the mean: its simulated revenue averages the expected-value model's revenue."""
+    d = sc.to_dict()
+    for stage, orig in zip(d["stages"][1:], sc.stages[1:]):
+        stage["rate"] = {"fixed": orig.rate.mean}
+    d["top"] = {"monthly": list(sc.top.monthly), "noise_cv": 0}
+    d["deal"] = {"median": sc.deal.mean, "p90": sc.deal.mean, "kind": sc.deal.kind}
+    return scenario_from_dict(d)
+
+
+def test_spreadsheet_case_by_hand():
+    # 10% of the top converts the same month, deals are 1,000: 120,000 needs 120 customers,
+    # i.e. 1,200 at the top, 100 a month.
+    sc = small_scenario(months=12, goal=120_000, top={"monthly": [50] * 12, "noise_cv": 0},
+                        stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 0.1}}],
+                        deal={"median": 1000, "p90": 1000})
+    plan = deterministic_targets(sc)
+    assert plan.scale == pytest.approx(2.0)
+    assert plan.stages[0].monthly == pytest.approx([100] * 12)
+    assert plan.stages[1].total == pytest.approx(120)
+
+
+def test_recurring_revenue_timing_by_hand():
+    # Monthly retainer of 100: a client won in month t (0-based) pays 12 - t times; c clients a
+    # month bring c * 100 * 78 over the year.
+    sc = small_scenario(months=12, goal=78_000, top={"monthly": [10] * 12, "noise_cv": 0},
+                        stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 0.5}}],
+                        deal={"median": 100, "p90": 100, "kind": "monthly_recurring"})
+    plan = deterministic_targets(sc)
+    assert plan.stages[1].monthly == pytest.approx([10] * 12)     # 10 clients a month
+    assert plan.scale == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("kind", ["one_time", "monthly_recurring"])
+def test_deterministic_volumes_reproduce_the_goal_at_the_mean(demo, kind):
+    from dataclasses import replace
+    from sim.beliefs import DealValue
+    sc = replace(demo, deal=DealValue(demo.deal.median, demo.deal.p90, kind))
+    if kind == "monthly_recurring":
+        sc = replace(sc, goal=sc.goal * 4)
+    plan = deterministic_targets(sc)
+    assert plan.expected_revenue == pytest.approx(sc.goal, rel=1e-9)
+    # Independent check: simulate the scaled plan with every input at its mean.
+    scaled = at_the_mean(sc.with_top_scaled(plan.scale))
+    f = simulate(scaled, 40_000, make_rng(3))
+    se = (f.revenue.p90 - f.revenue.p10) / 2.563 / np.sqrt(40_000)
+    assert abs(f.revenue.mean - sc.goal) <= 4 * se
+    # ... and each stage's monthly volume is the mean of the stage-by-stage simulation.
+    arrivals, _ = draw_stage_arrivals(scaled, 8_000, make_rng(4))
+    for k, stage in enumerate(plan.stages):
+        sim_mean = arrivals[:, k].mean(axis=0)
+        sim_se = arrivals[:, k].std(axis=0) / np.sqrt(8_000) + 1e-9
+        assert np.all(np.abs(sim_mean - np.array(stage.monthly)) <= 4 * sim_se + 0.5), stage.name
+
+
+def test_expected_arrivals_include_the_start_pipeline(demo):
+    no_top = expected_arrivals(demo, 0.0)
+    assert no_top[0].sum() == 0
+    sqls = demo.pipeline_counts()[3]
+    proposals_rate = demo.stages[4].rate.mean
+    assert no_top[4].sum() == pytest.approx(sqls * proposals_rate, rel=1e-9)
+
+
+def test_confidence_search_brackets_the_confidence(demo):
+    t = required_volumes(demo, 0.8, trials=20_000)
+    assert t.reachable
+    scale = t.at_confidence.scale
+    assert scale > t.deterministic.scale        # the mean plan gives ~50%, 80% needs more
+    assert t.at_confidence.p_goal >= 0.8
+    assert t.at_confidence.p_goal == p_goal_at_scale(demo, scale, 20_000, demo.seed)
+    # One tolerance step lower is below the confidence (same random numbers).
+    assert p_goal_at_scale(demo, scale / 1.011, 20_000, demo.seed) < 0.8
+    # The reported plan is the simulated scenario: same P(goal) from simulate().
+    assert simulate(demo.with_top_scaled(scale), 20_000).p_goal == t.at_confidence.p_goal
+    top = t.at_confidence.stages[0]
+    assert top.monthly == pytest.approx([v * scale for v in demo.top.monthly])
+
+
+def test_higher_confidence_needs_more(demo):
+    lower = required_volumes(demo, 0.6, trials=16_384).at_confidence.scale
+    higher = required_volumes(demo, 0.9, trials=16_384).at_confidence.scale
+    assert higher > lower
+
+
+def test_goal_already_certain_needs_nothing(demo):
+    from dataclasses import replace
+    t = required_volumes(replace(demo, baseline_revenue=demo.goal), 0.8, trials=2_000)
+    assert t.deterministic.scale == 0 and t.at_confidence.scale == 0
+    assert t.at_confidence.p_goal == 1.0
+
+
+def test_out_of_reach_is_reported_not_searched_forever(demo):
+    t = required_volumes(demo, 0.99, trials=2_000, max_scale=1.2)
+    assert not t.reachable
+    assert t.at_confidence.scale == pytest.approx(1.2 * t.deterministic.scale)
+    assert t.at_confidence.p_goal < 0.99
+
+
+def test_horizon_too_short_for_the_lags_is_a_clear_error():
+    sc = small_scenario(months=1, stages=[{"name": "Top"},
+                                          {"name": "Won", "rate": {"fixed": 0.5}, "lag": [0, 1]}])
+    with pytest.raises(ScenarioError, match="cannot be reached"):
+        deterministic_targets(sc)
+    with pytest.raises(ScenarioError, match="confidence must be between 0 and 1"):
+        required_volumes(small_scenario(), 1.5)
