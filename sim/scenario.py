@@ -178,7 +178,8 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def scenario_from_json(text: str | bytes) -> Scenario:
     """Parse and validate a scenario JSON document."""
-    if len(text) > MAX_JSON_BYTES:
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_JSON_BYTES:
         raise ScenarioError(f"the scenario document is larger than {MAX_JSON_BYTES // 1000} kB")
     if isinstance(text, bytes):
         try:
@@ -334,6 +335,9 @@ def _read_top(pr: _Problems, top, months) -> TopOfFunnel | None:
     if pr.mapping(top, "top") is None:
         return None
     noise = pr.number(top, "noise_cv", "top", default=DEFAULT_NOISE_CV, minimum=0, maximum=2)
+    if "monthly" in top and "per_month" in top:
+        pr.add("top", "must have either per_month (with optional growth) or monthly, not both")
+        return None
     if "monthly" in top:
         pr.unknown_keys(top, {"monthly", "noise_cv"}, "top")
         values = top["monthly"]
@@ -482,7 +486,7 @@ def _read_deal(pr: _Problems, deal) -> DealValue | None:
         return None
     pr.unknown_keys(deal, {"median", "p90", "kind"}, "deal")
     median = pr.number(deal, "median", "deal", above=0, maximum=MAX_MONEY)
-    p90 = pr.number(deal, "p90", "deal", default=median, above=0, maximum=MAX_MONEY)
+    p90 = pr.number(deal, "p90", "deal", above=0, maximum=MAX_MONEY) if "p90" in deal else median
     kind = deal.get("kind", "one_time")
     if kind not in DealValue.KINDS:
         pr.add("deal.kind", f"must be one of {', '.join(DealValue.KINDS)}")
@@ -513,7 +517,7 @@ def _read_pipeline(pr: _Problems, pipeline, stages) -> tuple[tuple[str, int], ..
         if i == len(stages) - 1:
             pr.add(where, "is the last stage: customers already won belong in baseline_revenue")
             continue
-        value = pr.number(pipeline, key, "start_pipeline", minimum=0, maximum=MAX_VOLUME, integer=True)
+        value = pr.number({where: pipeline[key]}, where, "", minimum=0, maximum=MAX_VOLUME, integer=True)
         if value is not None and value > 0:
             result.append((stages[i].name, value))
     return tuple(result)

@@ -85,5 +85,4 @@ def test_bad_input_exits_2_with_a_clear_line(tmp_path, demo_dict, args, message)
     assert out.stdout == ""
     assert message in out.stderr
     assert "Traceback" not in out.stderr
-    if args[1] != str(DEMO_PATH):
-        assert len(out.stderr.strip().splitlines()) == 1
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -91,13 +91,22 @@ DELETE = object()
     (["top"], {"growth": 0.1}, "top must have either per_month"),
     (["start_pipeline"], {"Nope": 3}, "start_pipeline['Nope'] names no stage"),
     (["start_pipeline"], {"Customers": 3}, "is the last stage"),
-    (["start_pipeline"], {"SQLs": -3}, "start_pipeline.SQLs must be >= 0"),
+    (["start_pipeline"], {"SQLs": -3}, "start_pipeline['SQLs'] must be >= 0"),
+    (["start_pipeline"], {"SQLs": 2.5}, "start_pipeline['SQLs'] must be a whole number"),
+    (["top"], {"monthly": [1] * 12, "per_month": 5}, "not both"),
     (["gaol"], 5, "gaol is not a known field"),
 ])
 def test_validation_names_the_offending_field(demo_dict, path, value, message):
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(mutate(demo_dict, path, value))
     assert message in str(info.value)
+
+
+def test_deal_p90_is_optional_and_a_missing_median_is_one_problem(demo_dict):
+    assert scenario_from_dict(mutate(demo_dict, ["deal", "p90"], DELETE)).deal.is_fixed
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(mutate(demo_dict, ["deal"], {"p90": 5}))
+    assert info.value.problems == ("deal.median is missing",)
 
 
 def test_all_problems_are_reported_at_once(demo_dict):
