@@ -11,7 +11,7 @@ from .engine import Draws, draw, make_rng, run_parallel
 from .scenario import Scenario
 
 #: Trials of the stage-by-stage sample behind the per-stage volumes (all stages but the last).
-DETAIL_TRIALS = 4_096
+DETAIL_TRIALS = 2_048
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 HISTOGRAM_BINS = 40
 

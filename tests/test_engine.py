@@ -10,7 +10,7 @@ from scipy import stats
 
 from sim import engine
 from sim.engine import CHUNK, draw, draw_revenue, draw_stage_arrivals, make_rng
-from sim.forecast import distributions, simulate, wilson_interval
+from sim.forecast import DETAIL_TRIALS, distributions, simulate, wilson_interval
 
 from .conftest import small_scenario
 
@@ -237,7 +237,7 @@ def test_forecast_is_consistent(demo):
     assert f.months[-1].cumulative.p50 == pytest.approx(f.revenue.p50, rel=1e-5)
     assert sum(m.revenue.mean for m in f.months) == pytest.approx(f.revenue.mean - demo.baseline_revenue, rel=1e-5)
     assert [s.name for s in f.stages] == list(demo.stage_names)
-    assert f.stages[-1].trials == 20_000 and f.stages[0].trials == min(20_000, 4_096)
+    assert f.stages[-1].trials == 20_000 and f.stages[0].trials == min(20_000, DETAIL_TRIALS)
     assert sum(f.histogram_counts) == 20_000
     for s in f.stages:
         assert s.total.p10 <= s.total.p50 <= s.total.p90
