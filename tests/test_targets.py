@@ -68,12 +68,20 @@ def test_deterministic_volumes_reproduce_the_goal_at_the_mean(demo, kind):
         assert np.all(np.abs(sim_mean - np.array(stage.monthly)) <= 4 * sim_se + 0.5), stage.name
 
 
-def test_expected_arrivals_include_the_start_pipeline(demo):
-    no_top = expected_arrivals(demo, 0.0)
+def test_expected_arrivals_include_the_start_pipeline():
+    sc = small_scenario(months=3, top={"monthly": [10, 10, 10], "noise_cv": 0},
+                        stages=[{"name": "Top"},
+                                {"name": "Mid", "rate": {"mean": 0.5, "strength": 10}, "lag": [0, 1]},
+                                {"name": "Won", "rate": {"fixed": 0.4}, "lag": [0.5, 0.5]}],
+                        start_pipeline={"Mid": 20, "Top": 4})
+    no_top = expected_arrivals(sc, 0.0)
     assert no_top[0].sum() == 0
-    sqls = demo.pipeline_counts()[3]
-    proposals_rate = demo.stages[4].rate.mean
-    assert no_top[4].sum() == pytest.approx(sqls * proposals_rate, rel=1e-9)
+    # Top pipeline: 4 * 0.5 arrive in Mid in month 1; Won gets (20 + 2 in month 1) * 0.4, half
+    # in the same month and half a month later.
+    assert no_top[1] == pytest.approx([0, 2, 0, 0])
+    assert no_top[2] == pytest.approx([4, 4 + 0.4, 0.4, 0])
+    with_top = expected_arrivals(sc, 1.0)
+    assert with_top[1] == pytest.approx([0, 2 + 5, 5, 5])     # the last 5: after the period
 
 
 def test_confidence_search_brackets_the_confidence(demo):
