@@ -1,14 +1,26 @@
 """Funnel SLA Planner: the Streamlit entry point.
 
-Page config and navigation only; each page lives in app_pages/ (not pages/: a top-level
-pages/ folder switches Streamlit into its legacy multipage mode). The simulation is in sim/.
+Page config, navigation and the shared scenario (session + URL); each page lives in
+app_pages/ (not pages/: a top-level pages/ folder switches Streamlit into its legacy
+multipage mode). The simulation is in sim/.
 """
 
 import streamlit as st
 
-st.set_page_config(page_title="Funnel SLA Planner", layout="wide")
+from ui import state
 
+st.set_page_config(page_title="Funnel SLA Planner", page_icon=":material/query_stats:", layout="wide")
+
+state.sync_from_url()
+state.write_url()
 pg = st.navigation([
-    st.Page("app_pages/overview.py", title="Overview", default=True),
-])
+    st.Page("app_pages/plan.py", title="Plan", icon=":material/tune:", default=True),
+    st.Page("app_pages/forecast.py", title="Forecast", icon=":material/insights:"),
+    st.Page("app_pages/summary.py", title="Summary", icon=":material/summarize:"),
+    st.Page("app_pages/scenarios.py", title="Scenarios", icon=":material/compare:"),
+], position="top")
+notice = state.pop_notice()
+if notice:
+    st.warning(notice, icon=":material/link_off:")
 pg.run()
+state.write_url()

@@ -8,7 +8,7 @@ import sys
 
 from .errors import ScenarioError
 from .forecast import simulate
-from .scenario import MAX_TRIALS, load_scenario
+from .scenario import MAX_SEED, MAX_TRIALS, load_scenario
 from .sensitivity import sensitivity
 from .targets import DEFAULT_CONFIDENCE, required_volumes
 
@@ -36,8 +36,8 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--seed must be a whole number, not {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError("--seed must be between 0 and 2^63-1")
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"--seed must be between 0 and {MAX_SEED} (2^53-1)")
     return value
 
 

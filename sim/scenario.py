@@ -30,6 +30,7 @@ MAX_VOLUME = 1e9             # per month, top of funnel; and per stage of the st
 MAX_MONEY = 1e13
 DEFAULT_TRIALS = 20_000
 MAX_TRIALS = 2_000_000
+MAX_SEED = 2**53 - 1        # exact in every JSON reader (JavaScript numbers included)
 DEFAULT_SEED = 20260101
 DEFAULT_NOISE_CV = 0.1
 MAX_NAME = 200
@@ -317,7 +318,7 @@ def scenario_from_dict(data) -> Scenario:
     goal = pr.number(data, "goal", "", above=0, maximum=MAX_MONEY)
     baseline = pr.number(data, "baseline_revenue", "", default=0.0, minimum=0, maximum=MAX_MONEY)
     trials = pr.number(data, "trials", "", default=DEFAULT_TRIALS, minimum=100, maximum=MAX_TRIALS, integer=True)
-    seed = pr.number(data, "seed", "", default=DEFAULT_SEED, minimum=0, maximum=2**63 - 1, integer=True)
+    seed = pr.number(data, "seed", "", default=DEFAULT_SEED, minimum=0, maximum=MAX_SEED, integer=True)
 
     top = _read_top(pr, data.get("top"), months) if "top" in data else pr.add("top", "is missing")
     stages = _read_stages(pr, data.get("stages")) if "stages" in data else pr.add("stages", "is missing")

@@ -1,0 +1,41 @@
+"""Forecast: how likely is the goal, how revenue could turn out, and what moves it most."""
+
+import streamlit as st
+
+from sim import charts
+from ui import compute, state, widgets
+
+scenario = state.current()
+token = state.token()
+forecast = compute.forecast(token)
+
+st.subheader(f"Forecast — {scenario.name}")
+widgets.headline(forecast)
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.altair_chart(charts.fan_chart(forecast), width="stretch")
+with right:
+    st.altair_chart(charts.revenue_histogram(forecast), width="stretch")
+    r = forecast.revenue
+    st.caption(f"Revenue P10 {r.p10:,.0f} · P50 {r.p50:,.0f} · P90 {r.p90:,.0f} · mean {r.mean:,.0f}")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.altair_chart(charts.stage_volumes(forecast), width="stretch")
+    late, value = forecast.late_customers, forecast.pipeline_value
+    what = "monthly fees" if scenario.deal.recurring else "deals"
+    st.metric("Still in the pipeline at the end", f"{value.mean:,.0f}",
+              help=f"{late.mean:.1f} customers expected to close after the period (P10–P90 "
+                   f"{late.p10:,.0f}–{late.p90:,.0f}), from this period's activity: their {what}.")
+with right:
+    with st.spinner("Testing each assumption at its P10 and P90…"):
+        rows = compute.sensitivity_rows(token)
+    if rows:
+        st.altair_chart(charts.tornado(rows, forecast.p_goal), width="stretch")
+        st.caption(f"Each input held at its P10 and P90 ({compute.SENSITIVITY_TRIALS:,} trials each, same "
+                   "random numbers); the dashed line is the forecast. Rates are held at the P10/P90 of "
+                   "their belief, the deal value at the P10/P90 of the period's average deal, the "
+                   "volume at the P10/P90 of the period's total.")
+    else:
+        st.info("Every input is fixed: there is no uncertainty to test.")

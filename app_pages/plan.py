@@ -1,0 +1,79 @@
+"""Plan: set the goal and the funnel's assumptions; see what the goal needs (the SLA)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sim import ScenarioError, charts
+from sim.scenario import scenario_from_dict
+from sim.sla import SIDE_TITLES, sla_by_side, sla_csv
+from ui import compute, state, widgets
+
+scenario = state.current()
+rev = state.revision()
+key = widgets.keyer("plan", rev)
+
+st.subheader(scenario.name)
+inputs, results = st.columns([5, 7], gap="large")
+
+# -- inputs ----------------------------------------------------------------------------------
+with inputs:
+    doc = scenario.to_dict()
+    problems: list[str] = []
+    tab_goal, tab_marketing, tab_sales, tab_stages, tab_sim = st.tabs(
+        ["Goal & deal", "Marketing", "Sales", "Stages", "Simulation"])
+    with tab_goal:
+        widgets.goal_and_deal(doc, key)
+    owners = {"marketing": tab_marketing, "sales": tab_sales}
+    with tab_marketing:
+        widgets.top_of_funnel(doc, key)
+    for k, stage in enumerate(scenario.stages[1:], start=1):
+        tab = owners.get(stage.owner, tab_sales)
+        with tab:
+            widgets.stage_rate(doc, scenario, k, key, problems)
+    with tab_stages:
+        widgets.stage_list(scenario, doc, key)
+    with tab_sim:
+        widgets.simulation(doc, key)
+
+    if problems:
+        for message in problems:
+            st.error(message)
+    else:
+        try:
+            edited = scenario_from_dict(doc)
+        except ScenarioError as exc:
+            for message in exc.problems:
+                st.error(message)
+        else:
+            if edited != scenario:
+                state.set_scenario(edited)
+                scenario = edited
+
+# -- results ---------------------------------------------------------------------------------
+with results:
+    token = state.token()
+    forecast = compute.forecast(token)
+    widgets.headline(forecast)
+    confidence = st.select_slider(
+        "Chance of hitting the goal the SLA should give", options=state.CONFIDENCES,
+        value=state.confidence(), format_func=widgets.percent_label, key="confidence-slider")
+    state.set_confidence(confidence)
+    try:
+        with st.spinner(f"Searching the volumes that give a {confidence:.0%} chance…"):
+            targets = compute.targets(token, confidence)
+    except ScenarioError as exc:
+        st.error(str(exc))
+        st.stop()
+    if not targets.reachable:
+        st.warning(f"A {confidence:.0%} chance is out of reach: even {targets.at_confidence.scale:,.0f} times "
+                   f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
+    st.altair_chart(charts.funnel(targets, forecast), width="stretch")
+    st.markdown(f"**The SLA** — volume each side commits to per month for a {confidence:.0%} chance "
+                f"(top-of-funnel plan × {targets.at_confidence.scale:.2f}); in brackets, what the "
+                "current plan is expected to deliver (P10–P90).")
+    for side, table in sla_by_side(targets, forecast).items():
+        st.caption(SIDE_TITLES[side])
+        st.dataframe(table, width="stretch")
+    st.download_button("Download the SLA table (CSV)", data=sla_csv(targets, forecast),
+                       file_name="sla.csv", mime="text/csv", key="sla-csv", icon=":material/download:")

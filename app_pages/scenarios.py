@@ -1,0 +1,3 @@
+"""Scenarios (placeholder)."""
+import streamlit as st
+st.write("Scenarios")

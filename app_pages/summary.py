@@ -1,0 +1,3 @@
+"""Summary (placeholder)."""
+import streamlit as st
+st.write("Summary")

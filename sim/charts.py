@@ -1,0 +1,182 @@
+"""Altair charts of forecasts, targets and sensitivity (no Streamlit here).
+
+Every function returns an ``alt.Chart`` (or layer) sized by its container ("container"
+width), so the same chart serves the app, a phone screen and the one-page report.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from .forecast import Forecast
+from .sensitivity import SensitivityRow
+from .targets import Targets
+
+OWNER_COLORS = {"marketing": "#7c3aed", "sales": "#059669", "shared": "#64748b"}
+BAND_COLOR = "#2563eb"
+GOAL_COLOR = "#dc2626"
+
+
+def _owner_scale():
+    return alt.Scale(domain=list(OWNER_COLORS), range=list(OWNER_COLORS.values()))
+
+
+def _rows_height(rows: int, per_row: int = 30, overhead: int = 110) -> int:
+    """Total height for a chart with one band per row: Vega-Lite's "fit" autosize counts the
+    title, legend and axes inside the height, so they are added on top of the bands."""
+    return overhead + per_row * max(rows, 1)
+
+
+def _money_axis(title: str) -> alt.Axis:
+    return alt.Axis(title=title, format="~s", labelExpr="replace(datum.label, 'G', 'B')")
+
+
+def fan_chart(forecast: Forecast, height: int = 360) -> alt.LayerChart:
+    """Cumulative revenue by month: P10–P90 and P25–P75 bands, the median, the goal line."""
+    rows = [{"month": m.month, "p10": m.cumulative.p10, "p25": m.cumulative.p25,
+             "p50": m.cumulative.p50, "p75": m.cumulative.p75, "p90": m.cumulative.p90}
+            for m in forecast.months]
+    data = pd.DataFrame(rows)
+    base = alt.Chart(data).encode(x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0)))
+    tooltip = [alt.Tooltip("month:O", title="Month"),
+               alt.Tooltip("p10:Q", title="P10", format=",.0f"),
+               alt.Tooltip("p50:Q", title="Median", format=",.0f"),
+               alt.Tooltip("p90:Q", title="P90", format=",.0f")]
+    outer = base.mark_area(opacity=0.18, color=BAND_COLOR).encode(
+        y=alt.Y("p10:Q", axis=_money_axis("Cumulative revenue")), y2="p90:Q", tooltip=tooltip)
+    inner = base.mark_area(opacity=0.30, color=BAND_COLOR).encode(y="p25:Q", y2="p75:Q",
+                                                                  tooltip=tooltip)
+    median = base.mark_line(color=BAND_COLOR, point=True).encode(y="p50:Q", tooltip=tooltip)
+    goal = alt.Chart(pd.DataFrame({"goal": [forecast.scenario.goal],
+                                   "label": [f"Goal {forecast.scenario.goal:,.0f}"]}))
+    goal_rule = goal.mark_rule(color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(y="goal:Q")
+    goal_text = goal.mark_text(align="left", dx=4, dy=-6, color=GOAL_COLOR).encode(
+        y="goal:Q", text="label:N", x=alt.value(0))
+    return (outer + inner + median + goal_rule + goal_text).properties(
+        height=height, width="container",
+        title=alt.TitleParams("Cumulative revenue: median, P25–P75 and P10–P90", anchor="start"))
+
+
+def revenue_histogram(forecast: Forecast, height: int = 360) -> alt.LayerChart:
+    """Distribution of revenue (baseline included) over the trials, with the goal line."""
+    edges, counts = forecast.histogram_edges, forecast.histogram_counts
+    total = sum(counts) or 1
+    data = pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "share": [c / total for c in counts]})
+    data["hit"] = data["lo"] >= forecast.scenario.goal
+    bars = alt.Chart(data).mark_bar(opacity=0.85).encode(
+        x=alt.X("lo:Q", bin="binned", axis=_money_axis("Revenue in the period")), x2="hi:Q",
+        y=alt.Y("share:Q", axis=alt.Axis(title="Share of simulated years", format="%")),
+        color=alt.Color("hit:N", scale=alt.Scale(domain=[False, True], range=["#94a3b8", BAND_COLOR]),
+                        legend=alt.Legend(title=None, orient="top",
+                                          labelExpr="datum.value ? 'Goal reached' : 'Short of goal'")),
+        tooltip=[alt.Tooltip("lo:Q", title="From", format=",.0f"),
+                 alt.Tooltip("hi:Q", title="To", format=",.0f"),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")])
+    goal = alt.Chart(pd.DataFrame({"goal": [forecast.scenario.goal]})).mark_rule(
+        color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(x="goal:Q")
+    return (bars + goal).properties(height=height, width="container",
+                                    title=alt.TitleParams("Revenue over all simulated years", anchor="start"))
+
+
+def stage_volumes(forecast: Forecast, height: int | None = None) -> alt.LayerChart:
+    """Expected volume per stage in the period, with the P10–P90 range (log scale)."""
+    data = pd.DataFrame([{"stage": s.name, "owner": s.owner, "mean": max(s.total.mean, 1.0),
+                          "p10": max(s.total.p10, 1.0), "p90": max(s.total.p90, 1.0)}
+                         for s in forecast.stages])
+    order = list(data["stage"])
+    y = alt.Y("stage:N", sort=order, title=None)
+    bars = alt.Chart(data).mark_bar().encode(
+        y=y, x=alt.X("mean:Q", scale=alt.Scale(type="log", domainMin=1),
+                     title="Expected volume in the period (log scale)"),
+        x2=alt.datum(1),
+        color=alt.Color("owner:N", scale=_owner_scale(), legend=alt.Legend(title=None, orient="bottom")),
+        tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("mean:Q", title="Expected", format=",.0f"),
+                 alt.Tooltip("p10:Q", title="P10", format=",.0f"), alt.Tooltip("p90:Q", title="P90", format=",.0f")])
+    ranges = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x="p10:Q", x2="p90:Q")
+    labels = alt.Chart(data).mark_text(align="left", dx=4, color="#0f172a").encode(
+        y=y, x="p90:Q", text=alt.Text("mean:Q", format=",.0f"))
+    return (bars + ranges + labels).properties(height=height or _rows_height(len(order), 34), width="container",
+                                               title=alt.TitleParams("Expected volume per stage (line: P10–P90)", anchor="start"))
+
+
+def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, height: int | None = None) -> alt.LayerChart:
+    """P(goal) with each input at its P10 and P90, in probability points around the forecast."""
+    data = pd.DataFrame([{"input": r.input, "owner": r.owner, "low": r.p_goal_low, "high": r.p_goal_high,
+                          "swing": r.swing * 100} for r in rows])
+    order = list(data["input"]) if len(data) else []
+    y = alt.Y("input:N", sort=order, title=None)
+    bars = alt.Chart(data).mark_bar(height={"band": 0.7}).encode(
+        y=y, x=alt.X("low:Q", title="P(hit the goal) with the input at its P10 … P90",
+                     axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        x2="high:Q",
+        color=alt.Color("owner:N", scale=_owner_scale(), legend=alt.Legend(title=None, orient="bottom")),
+        tooltip=[alt.Tooltip("input:N", title="Input"), alt.Tooltip("owner:N", title="Owner"),
+                 alt.Tooltip("low:Q", title="At P10", format=".1%"),
+                 alt.Tooltip("high:Q", title="At P90", format=".1%"),
+                 alt.Tooltip("swing:Q", title="Swing (points)", format="+.1f")])
+    base = alt.Chart(pd.DataFrame({"p": [base_p_goal]})).mark_rule(color="#0f172a", strokeDash=[4, 3]).encode(x="p:Q")
+    labels = alt.Chart(data).mark_text(align="left", dx=4, fontSize=11).encode(
+        y=y, x="high:Q", text=alt.Text("swing:Q", format="+.0f"))
+    return (bars + base + labels).properties(
+        height=height or _rows_height(len(data), 34, 130), width="container",
+        title=alt.TitleParams("Which assumption moves P(goal) most (probability points)", anchor="start"))
+
+
+def funnel(targets: Targets, forecast: Forecast, height: int | None = None) -> alt.Chart:
+    """Volume per stage in the period: what the current plan is expected to deliver, what the
+    expected-value plan needs and what the plan at the chosen confidence needs (log scale)."""
+    conf = f"Needed for {targets.confidence:.0%} chance"
+    rows = []
+    for st_fc, det, at in zip(forecast.stages, targets.deterministic.stages, targets.at_confidence.stages):
+        rows += [{"stage": det.name, "series": "Current plan (expected)", "volume": st_fc.total.mean},
+                 {"stage": det.name, "series": "Needed on average", "volume": det.total},
+                 {"stage": det.name, "series": conf, "volume": at.total}]
+    data = pd.DataFrame(rows)
+    data["shown"] = data["volume"].clip(lower=1.0)
+    order = [s.name for s in targets.deterministic.stages]
+    series = ["Current plan (expected)", "Needed on average", conf]
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y("stage:N", sort=order, title=None),
+        yOffset=alt.YOffset("series:N", sort=series),
+        x=alt.X("shown:Q", scale=alt.Scale(type="log", domainMin=1), title="Volume in the period (log scale)"),
+        x2=alt.datum(1),
+        color=alt.Color("series:N", sort=series,
+                        scale=alt.Scale(domain=series, range=["#94a3b8", "#93c5fd", BAND_COLOR]),
+                        legend=alt.Legend(title=None, orient="bottom", direction="vertical")),
+        tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("series:N", title=""),
+                 alt.Tooltip("volume:Q", title="Volume", format=",.0f")],
+    ).properties(height=height or _rows_height(len(order), 48, 150), width="container",
+                 title=alt.TitleParams("The funnel: plan vs what the goal needs", anchor="start"))
+
+
+def compare_distributions(forecasts: dict[str, Forecast], height: int = 360) -> alt.LayerChart:
+    """Revenue distributions of several scenarios, overlaid (share of years per revenue bin)."""
+    rows = []
+    for name, fc in forecasts.items():
+        total = sum(fc.histogram_counts) or 1
+        width = fc.histogram_edges[1] - fc.histogram_edges[0]
+        for lo, c in zip(fc.histogram_edges[:-1], fc.histogram_counts):
+            rows.append({"scenario": name, "revenue": lo + width / 2, "density": c / total / width})
+    data = pd.DataFrame(rows)
+    lines = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=alt.X("revenue:Q", axis=_money_axis("Revenue in the period")),
+        y=alt.Y("density:Q", axis=alt.Axis(title="Density", labels=False, ticks=False)),
+        color=alt.Color("scenario:N", legend=alt.Legend(title=None, orient="top")),
+        tooltip=["scenario:N", alt.Tooltip("revenue:Q", format=",.0f")])
+    goals = pd.DataFrame([{"scenario": n, "goal": fc.scenario.goal} for n, fc in forecasts.items()])
+    rules = alt.Chart(goals).mark_rule(strokeDash=[6, 4]).encode(x="goal:Q", color="scenario:N")
+    return (lines + rules).properties(height=height, width="container",
+                                     title=alt.TitleParams("Revenue distributions (dashed: each goal)", anchor="start"))
+
+
+def compare_p_goal(forecasts: dict[str, Forecast], height: int | None = None) -> alt.LayerChart:
+    data = pd.DataFrame([{"scenario": n, "p": fc.p_goal, "lo": fc.p_goal_ci[0], "hi": fc.p_goal_ci[1]}
+                         for n, fc in forecasts.items()])
+    y = alt.Y("scenario:N", title=None, sort=list(forecasts))
+    bars = alt.Chart(data).mark_bar(color=BAND_COLOR).encode(
+        y=y, x=alt.X("p:Q", title="P(hit the goal)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("p:Q", title="P(goal)", format=".1%")])
+    err = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x="lo:Q", x2="hi:Q")
+    text = alt.Chart(data).mark_text(align="left", dx=6).encode(y=y, x="hi:Q", text=alt.Text("p:Q", format=".1%"))
+    return (bars + err + text).properties(height=height or _rows_height(len(data), 36, 70), width="container")

@@ -1,0 +1,93 @@
+"""The sales & marketing SLA: monthly commitments per side, and what the plan is expected to
+deliver against them (no Streamlit here)."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from .forecast import Forecast
+from .scenario import OWNERS, Scenario
+from .targets import Targets
+
+SIDE_TITLES = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sla_rows(targets: Targets, forecast: Forecast) -> pd.DataFrame:
+    """One row per stage and month: the side that owns it, the commitment (the volume the plan
+    at the chosen confidence needs), the volume needed on average (expected-value plan), and
+    the P10/P50/P90 of what the current plan is expected to deliver."""
+    scenario = forecast.scenario
+    rows = []
+    for k, stage in enumerate(scenario.stages):
+        need, avg, fc = targets.at_confidence.stages[k], targets.deterministic.stages[k], forecast.stages[k]
+        for t, month in enumerate(scenario.month_labels):
+            band = fc.monthly[t]
+            rows.append({"side": stage.owner, "stage": stage.name, "month": month,
+                         "commitment": need.monthly[t], "needed_on_average": avg.monthly[t],
+                         "current_plan_p10": band.p10, "current_plan_p50": band.p50,
+                         "current_plan_p90": band.p90})
+    return pd.DataFrame(rows)
+
+
+def sla_by_side(targets: Targets, forecast: Forecast) -> dict[str, pd.DataFrame]:
+    """For each side that owns stages: a table with one row per stage and the months as
+    columns, each cell ``commitment`` and, below, the current plan's P10–P90."""
+    long = sla_rows(targets, forecast)
+    out = {}
+    for side in OWNERS:
+        part = long[long["side"] == side]
+        if part.empty:
+            continue
+        table = {}
+        for stage, rows in part.groupby("stage", sort=False):
+            cells = {m: f"{c:,.0f} ({lo:,.0f}–{hi:,.0f})" for m, c, lo, hi in
+                     zip(rows["month"], rows["commitment"], rows["current_plan_p10"], rows["current_plan_p90"])}
+            cells["Year"] = f"{rows['commitment'].sum():,.0f}"
+            table[stage] = cells
+        out[side] = pd.DataFrame.from_dict(table, orient="index")
+    return out
+
+
+def sla_csv(targets: Targets, forecast: Forecast) -> str:
+    """The SLA table as CSV (long form), safe to open in a spreadsheet: text cells that could
+    be read as formulas are prefixed with an apostrophe; numbers stay numbers."""
+    long = sla_rows(targets, forecast)
+    for col in ("side", "stage"):
+        long[col] = long[col].map(spreadsheet_safe)
+    for col in ("commitment", "needed_on_average", "current_plan_p10", "current_plan_p50", "current_plan_p90"):
+        long[col] = long[col].round(1)
+    long.insert(3, "confidence", targets.confidence)
+    buf = io.StringIO()
+    long.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+def spreadsheet_safe(text: str) -> str:
+    text = str(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def sla_sentences(scenario: Scenario, targets: Targets) -> dict[str, str]:
+    """Each side's commitments in one sentence, e.g. "Marketing delivers 18,200–20,300 Visits,
+    398–444 Leads and 84–155 MQLs a month (230,516, 5,050 and 1,705 in the period)"."""
+    out = {}
+    for side in OWNERS:
+        parts, totals = [], []
+        for k, stage in enumerate(scenario.stages):
+            if stage.owner != side:
+                continue
+            monthly = targets.at_confidence.stages[k].monthly
+            lo, hi = min(monthly), max(monthly)
+            span = f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}–{hi:,.0f}"
+            parts.append(f"{span} {stage.name}")
+            totals.append(f"{targets.at_confidence.stages[k].total:,.0f}")
+        if not parts:
+            continue
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        listed_totals = totals[0] if len(totals) == 1 else ", ".join(totals[:-1]) + " and " + totals[-1]
+        out[side] = (f"{SIDE_TITLES[side]} delivers {listed} a month "
+                     f"({listed_totals} in the period).")
+    return out

@@ -1,0 +1,108 @@
+"""The scenario every page works on: kept in the session, mirrored in the URL.
+
+The URL holds the whole scenario as one versioned, validated query parameter (``s``, see
+:meth:`sim.scenario.Scenario.to_url_token`) and the chosen confidence (``q``), so a link
+reproduces the exact numbers on any page, on any server. ``app.py`` calls
+:func:`sync_from_url` before the page runs and :func:`write_url` after it.
+
+``revision()`` changes whenever the scenario is replaced from outside the Plan page's widgets
+(a link, a loaded or uploaded scenario, a stage added or removed); widget keys include it, so
+the widgets show the new scenario instead of keeping their old values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import streamlit as st
+
+from sim import Scenario, ScenarioError, load_scenario, scenario_from_url_token
+from sim.targets import DEFAULT_CONFIDENCE
+
+DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "scenarios" / "demo.json"
+SCENARIO_PARAM, CONFIDENCE_PARAM = "s", "q"
+CONFIDENCES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+@lru_cache(maxsize=1)
+def demo() -> Scenario:
+    return load_scenario(DEMO_PATH)
+
+
+def sync_from_url() -> None:
+    """Adopt the scenario (and confidence) of the URL when it differs from the session's."""
+    ss = st.session_state
+    token = st.query_params.get(SCENARIO_PARAM)
+    if token and token != ss.get("token"):
+        try:
+            scenario = scenario_from_url_token(token)
+        except ScenarioError as exc:
+            ss["notice"] = (f"This link's scenario could not be opened ({exc}). "
+                            "Showing the demo scenario instead.")
+            scenario = demo()
+        set_scenario(scenario, external=True)
+    elif "scenario" not in ss:
+        set_scenario(demo(), external=True)
+    q = st.query_params.get(CONFIDENCE_PARAM)
+    if q is not None and q != ss.get("confidence_param"):
+        try:
+            value = float(q)
+        except ValueError:
+            value = None
+        if value in CONFIDENCES:
+            ss["confidence"] = value
+        ss["confidence_param"] = q
+    ss.setdefault("confidence", DEFAULT_CONFIDENCE)
+
+
+def write_url() -> None:
+    """Put the session's scenario and confidence into the URL (the share link)."""
+    ss = st.session_state
+    if st.query_params.get(SCENARIO_PARAM) != ss["token"]:
+        st.query_params[SCENARIO_PARAM] = ss["token"]
+    q = f"{ss['confidence']:g}"
+    if st.query_params.get(CONFIDENCE_PARAM) != q:
+        st.query_params[CONFIDENCE_PARAM] = q
+    ss["confidence_param"] = q
+
+
+def current() -> Scenario:
+    return st.session_state["scenario"]
+
+
+def token() -> str:
+    return st.session_state["token"]
+
+
+def revision() -> int:
+    return st.session_state.get("revision", 0)
+
+
+def confidence() -> float:
+    return st.session_state["confidence"]
+
+
+def set_confidence(value: float) -> None:
+    st.session_state["confidence"] = float(value)
+
+
+def set_scenario(scenario: Scenario, external: bool = False) -> None:
+    """Make ``scenario`` the current one; ``external``: replaced from outside the widgets."""
+    ss = st.session_state
+    ss["scenario"] = scenario
+    ss["token"] = scenario.to_url_token()
+    if external:
+        ss["revision"] = ss.get("revision", 0) + 1
+
+
+def pop_notice() -> str | None:
+    """A message for the user from the last URL sync (shown once)."""
+    return st.session_state.pop("notice", None)
+
+
+def share_url() -> str:
+    """The link to the current page with the current scenario."""
+    base = st.context.url or ""
+    q = f"{confidence():g}"
+    return f"{base}?{SCENARIO_PARAM}={token()}&{CONFIDENCE_PARAM}={q}"

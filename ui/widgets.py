@@ -1,0 +1,211 @@
+"""Input widgets of the Plan page and the headline numbers shared by pages.
+
+Each input function reads the scenario document ``doc`` (as in the JSON file) and writes the
+user's values back into it; the page validates the result with ``scenario_from_dict``. Widget
+keys include the scenario's revision (see ui.state), so a replaced scenario shows fresh values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from sim import Forecast, ScenarioError, editing
+from sim.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario, normalise_stage_name
+from ui import state
+
+TRIAL_CHOICES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
+_RATE_MAXES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+_KIND_LABELS = {"one_time": "One-time (in the month of closing)",
+                "monthly_recurring": "Monthly fee (every month from closing)"}
+
+
+# Module-level label functions (not lambdas): widget options must pickle, as session state must.
+def kind_label(kind: str) -> str:
+    return _KIND_LABELS[kind]
+
+
+def count_label(n: int) -> str:
+    return f"{n:,}"
+
+
+def percent_label(q: float) -> str:
+    return f"{q:.0%}"
+
+
+def keyer(page: str, rev: int):
+    return lambda name: f"{page}-{rev}-{name}"
+
+
+def goal_and_deal(doc: dict, key) -> None:
+    doc["name"] = st.text_input("Scenario name", value=doc["name"], max_chars=200, key=key("name"))
+    c1, c2 = st.columns(2)
+    doc["goal"] = c1.number_input("Revenue goal", min_value=1.0, value=float(doc["goal"]), step=50_000.0,
+                                  format="%.0f", key=key("goal"))
+    doc["baseline_revenue"] = c2.number_input(
+        "Already certain (baseline)", min_value=0.0, value=float(doc["baseline_revenue"]), step=10_000.0,
+        format="%.0f", key=key("baseline"), help="Revenue already banked or contracted for the period.")
+    c1, c2 = st.columns(2)
+    doc["start"] = c1.text_input("First month (YYYY-MM)", value=doc["start"], max_chars=7, key=key("start"))
+    months = c2.slider("Months", 1, MAX_MONTHS, int(doc["months"]), key=key("months"))
+    if months != doc["months"]:
+        doc["months"] = months
+        top = doc["top"]
+        if "monthly" in top:
+            values = list(top["monthly"])[:months]
+            top["monthly"] = values + [values[-1]] * (months - len(values))
+    st.markdown("**Deal value**")
+    deal = doc["deal"]
+    c1, c2 = st.columns(2)
+    deal["median"] = c1.number_input("Typical deal (median)", min_value=1.0, value=float(deal["median"]),
+                                     step=1_000.0, format="%.0f", key=key("deal-median"))
+    deal["p90"] = c2.number_input("Large deal (1 in 10 above)", min_value=1.0, value=float(deal["p90"]),
+                                  step=1_000.0, format="%.0f", key=key("deal-p90"),
+                                  help="The P90 of the deal value; equal to the median for a fixed value.")
+    deal["kind"] = st.radio("Revenue", ["one_time", "monthly_recurring"], horizontal=True,
+                            index=0 if deal["kind"] == "one_time" else 1, key=key("deal-kind"),
+                            format_func=kind_label)
+
+
+def top_of_funnel(doc: dict, key) -> None:
+    top, first = doc["top"], doc["stages"][0]["name"]
+    st.markdown(f"**{first}** (top of the funnel)")
+    if "per_month" in top:
+        top["per_month"] = st.number_input(f"{first} per month", min_value=0.0, value=float(top["per_month"]),
+                                           step=500.0, format="%.0f", key=key("top-volume"))
+        growth = st.slider("Growth per month (%)", -10.0, 10.0, round(100 * float(top.get("growth", 0.0)), 1),
+                           step=0.1, format="%.1f%%", key=key("top-growth"))
+        top["growth"] = growth / 100
+    else:
+        months = doc["months"]
+        labels = [f"M{t + 1}" for t in range(months)]
+        frame = pd.DataFrame([list(top["monthly"])], columns=labels, index=[first])
+        edited = st.data_editor(frame, key=key("top-monthly"), width="stretch")
+        top["monthly"] = [float(v) if pd.notna(v) else 0.0 for v in edited.iloc[0].tolist()]
+    noise = st.slider("Month-to-month variation (%)", 0, 50, int(round(100 * float(top.get("noise_cv", 0.1)))),
+                      key=key("top-noise"), help="How far a real month strays from plan (coefficient of variation).")
+    top["noise_cv"] = noise / 100
+
+
+def _rate_max(p90: float) -> float:
+    return next((m for m in _RATE_MAXES if m >= 2 * p90), 1.0)
+
+
+def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) -> None:
+    stage, prev = scenario.stages[k], scenario.stages[k - 1]
+    entry = doc["stages"][k]
+    label = f"{prev.name} → {stage.name}" + (" (shared)" if stage.owner == "shared" else "")
+    with st.container(border=True):
+        st.markdown(f"**{label}**")
+        lo, hi = (float(v) for v in stage.rate.ppf([0.1, 0.9]))
+        top = st.session_state.setdefault(key(f"s{k}-max"), _rate_max(hi))
+        step = top / 1000
+        start = (round(lo / step) * step, round(hi / step) * step)
+        start = (min(start[0], top), min(start[1], top))
+        picked = st.slider(
+            "Conversion rate: 8 times in 10 between", 0.0, 100 * top,
+            (100 * start[0], 100 * start[1]), step=100 * step, format="%.2f%%", key=key(f"s{k}-rate"),
+            help="The P10 and P90 of your belief about the rate; drag both ends together for a rate "
+                 "known exactly.")
+        picked = (round(picked[0] / 100, 10), round(picked[1] / 100, 10))
+        if picked != (round(start[0], 10), round(start[1], 10)):
+            entry["rate"] = editing.rate_from_range(*picked)
+        c1, c2 = st.columns(2)
+        text = c1.text_input("Arrives after 0/1/2… months (%)", value=editing.lag_to_text(stage.lag),
+                             key=key(f"s{k}-lag"), help="E.g. 30/50/20: 30% the same month, 50% a month "
+                                                          "later, 20% two months later.")
+        try:
+            entry["lag"] = editing.lag_from_text(text, where=f"{stage.name}: arrival months")
+        except ScenarioError as exc:
+            problems.append(str(exc))
+        if k < len(scenario.stages) - 1:
+            pipeline = doc.setdefault("start_pipeline", {})
+            current = next((v for n, v in pipeline.items()
+                            if normalise_stage_name(n) == normalise_stage_name(stage.name)), 0)
+            count = c2.number_input(f"Open {stage.name} at the start", min_value=0, value=int(current), step=1,
+                                    key=key(f"s{k}-pipeline"))
+            pipeline = {n: v for n, v in pipeline.items()
+                        if normalise_stage_name(n) != normalise_stage_name(stage.name)}
+            if count:
+                pipeline[stage.name] = int(count)
+            doc["start_pipeline"] = pipeline
+
+
+def stage_list(scenario: Scenario, doc: dict, key) -> None:
+    """Rename stages, change their owner, add and remove stages."""
+    last = len(scenario.stages) - 1
+    for k, stage in enumerate(scenario.stages):
+        c1, c2, c3 = st.columns([5, 4, 1], vertical_alignment="bottom")
+        name = c1.text_input(f"Stage {k + 1}", value=stage.name, max_chars=40, key=key(f"s{k}-name"))
+        owner = c2.selectbox("Owner", OWNERS, index=OWNERS.index(stage.owner), key=key(f"s{k}-owner"),
+                             label_visibility="collapsed" if k else "visible")
+        doc["stages"][k]["owner"] = owner
+        if " ".join(name.split()) != stage.name:
+            old = normalise_stage_name(stage.name)
+            doc["stages"][k]["name"] = name
+            doc["start_pipeline"] = {(name if normalise_stage_name(n) == old else n): v
+                                     for n, v in doc.get("start_pipeline", {}).items()}
+        removable = k > 0 and len(scenario.stages) > 2
+        if c3.button("✕", key=key(f"s{k}-remove"), disabled=not removable,
+                     help=f"Remove {stage.name}" if removable else "This stage cannot be removed"):
+            _replace(lambda: editing.remove_stage(scenario, k))
+    st.caption(f"The first stage is the top of the funnel; the last ({scenario.stages[last].name}) is the customers.")
+    with st.form(key("add-stage"), border=True):
+        st.markdown("**Add a stage**")
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input("Name", max_chars=40, key=key("new-name"))
+        after = c2.selectbox("After", [s.name for s in scenario.stages], index=max(0, last - 1),
+                             key=key("new-after"))
+        owner = c3.selectbox("Owner", OWNERS, key=key("new-owner"))
+        if st.form_submit_button("Add stage", disabled=len(scenario.stages) >= MAX_STAGES):
+            position = [s.name for s in scenario.stages].index(after) + 1
+            _replace(lambda: editing.add_stage(scenario, position, name.strip(), owner))
+
+
+def _replace(build) -> None:
+    try:
+        new = build()
+    except ScenarioError as exc:
+        st.error(str(exc))
+        return
+    state.set_scenario(new, external=True)
+    st.rerun()
+
+
+def simulation(doc: dict, key) -> None:
+    trials = int(doc["trials"])
+    options = sorted(set(TRIAL_CHOICES) | {trials})
+    doc["trials"] = st.select_slider("Simulated years (trials)", options=options, value=trials,
+                                     format_func=count_label, key=key("trials"),
+                                     help="More trials: a smaller Monte Carlo error, a slower answer.")
+    doc["seed"] = int(st.number_input("Random seed", min_value=0, max_value=MAX_SEED, value=int(doc["seed"]),
+                                      step=1, key=key("seed"),
+                                      help="The same scenario and seed always give the same numbers."))
+
+
+def headline(forecast: Forecast) -> None:
+    """P(goal) with its Monte Carlo error, expected revenue and the gap to the goal."""
+    sc = forecast.scenario
+    lo, hi = forecast.p_goal_ci
+    last = st.session_state.get("last-headline")
+    delta = None
+    if last and last[0] != state.token():
+        delta = f"{100 * (forecast.p_goal - last[1]):+.1f} pts"
+    if not last or last[0] != state.token():
+        st.session_state["last-headline"] = (state.token(), forecast.p_goal)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Chance of hitting the goal", f"{forecast.p_goal:.1%}", delta=delta,
+              help=f"Share of {forecast.trials:,} simulated years that reach the goal; 95% Monte Carlo "
+                   f"interval {lo:.1%}–{hi:.1%}.")
+    c2.metric("Expected revenue", f"{forecast.revenue.mean:,.0f}",
+              help=f"P10 {forecast.revenue.p10:,.0f} · P50 {forecast.revenue.p50:,.0f} · "
+                   f"P90 {forecast.revenue.p90:,.0f} (baseline included)")
+    gap = forecast.gap
+    c3.metric("Gap to goal (median year)" if gap > 0 else "Ahead of goal (median year)", f"{abs(gap):,.0f}",
+              help=f"Goal {sc.goal:,.0f} minus the median simulated revenue {forecast.revenue.p50:,.0f}.")
+    st.caption(f"Monte Carlo error: ±{100 * (hi - lo) / 2:.1f} points (95%), {forecast.trials:,} trials, "
+               f"seed {sc.seed}.")
