@@ -21,13 +21,19 @@ def edited(scenario: Scenario, **fields) -> Scenario:
 def with_months(scenario: Scenario, months: int) -> Scenario:
     """Change the horizon; a month-by-month top plan is cut or extended with its last value."""
     data = scenario.to_dict()
-    data["months"] = months
-    top = data["top"]
+    resize_horizon(data, months)
+    return scenario_from_dict(data)
+
+
+def resize_horizon(doc: dict, months: int) -> None:
+    """Set ``months`` in a scenario document, cutting or extending (with its last value) a
+    month-by-month top-of-funnel plan to match."""
+    doc["months"] = months
+    top = doc["top"]
     if "monthly" in top:
         values = list(top["monthly"])[:months]
         values += [values[-1] if values else 0.0] * (months - len(values))
         top["monthly"] = values
-    return scenario_from_dict(data)
 
 
 def add_stage(scenario: Scenario, position: int, name: str, owner: str = "shared") -> Scenario:

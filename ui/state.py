@@ -61,7 +61,7 @@ def write_url() -> None:
     ss = st.session_state
     if st.query_params.get(SCENARIO_PARAM) != ss["token"]:
         st.query_params[SCENARIO_PARAM] = ss["token"]
-    q = f"{ss['confidence']:g}"
+    q = f"{ss.get('confidence', DEFAULT_CONFIDENCE):g}"
     if st.query_params.get(CONFIDENCE_PARAM) != q:
         st.query_params[CONFIDENCE_PARAM] = q
     ss["confidence_param"] = q
@@ -85,6 +85,7 @@ def confidence() -> float:
 
 def set_confidence(value: float) -> None:
     st.session_state["confidence"] = float(value)
+    write_url()
 
 
 def set_scenario(scenario: Scenario, external: bool = False) -> None:
@@ -94,6 +95,9 @@ def set_scenario(scenario: Scenario, external: bool = False) -> None:
     ss["token"] = scenario.to_url_token()
     if external:
         ss["revision"] = ss.get("revision", 0) + 1
+    # The URL follows at once, so that a rerun (st.rerun) does not bring the old one back.
+    if st.query_params.get(SCENARIO_PARAM) != ss["token"]:
+        st.query_params[SCENARIO_PARAM] = ss["token"]
 
 
 def pop_notice() -> str | None:

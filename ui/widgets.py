@@ -53,11 +53,7 @@ def goal_and_deal(doc: dict, key) -> None:
     doc["start"] = c1.text_input("First month (YYYY-MM)", value=doc["start"], max_chars=7, key=key("start"))
     months = c2.slider("Months", 1, MAX_MONTHS, int(doc["months"]), key=key("months"))
     if months != doc["months"]:
-        doc["months"] = months
-        top = doc["top"]
-        if "monthly" in top:
-            values = list(top["monthly"])[:months]
-            top["monthly"] = values + [values[-1]] * (months - len(values))
+        editing.resize_horizon(doc, months)
     st.markdown("**Deal value**")
     deal = doc["deal"]
     c1, c2 = st.columns(2)

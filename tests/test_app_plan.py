@@ -1,0 +1,98 @@
+"""AppTest of the Plan page: inputs move the numbers, the URL restores a scenario."""
+
+from dataclasses import replace
+
+from sim import simulate
+from sim.editing import rate_from_range
+from sim.scenario import scenario_from_dict
+
+from .apptest import PROBABILITY, metric, open_app, small_demo, widget
+
+
+def test_default_page_shows_the_demo_forecast(demo):
+    at = open_app()
+    assert at.session_state["scenario"] == demo
+    assert metric(at, PROBABILITY) == f"{simulate(demo).p_goal:.1%}"
+    assert len(at.get("vega_lite_chart")) == 1                  # the funnel
+    assert len(at.dataframe) >= 2                                 # the SLA, one table per side
+
+
+def test_a_higher_goal_lowers_the_probability():
+    sc = small_demo()
+    at = open_app(scenario=sc)
+    before = simulate(sc).p_goal
+    assert metric(at, PROBABILITY) == f"{before:.1%}"
+    widget(at.number_input, "Revenue goal").set_value(1_600_000).run()
+    after = simulate(replace(sc, goal=1_600_000.0)).p_goal
+    assert after < before
+    assert metric(at, PROBABILITY) == f"{after:.1%}"
+    assert at.session_state["scenario"].goal == 1_600_000
+
+
+def test_a_better_conversion_rate_raises_the_probability():
+    sc = small_demo()
+    at = open_app(scenario=sc)
+    before = simulate(sc).p_goal
+    leads = widget(at.slider, "Conversion rate: 8 times in 10 between")   # the first: Visits → Leads
+    leads.set_value((2.4, 3.0)).run()
+    doc = sc.to_dict()
+    doc["stages"][1]["rate"] = rate_from_range(0.024, 0.03)
+    expected = simulate(scenario_from_dict(doc)).p_goal
+    assert expected > before
+    assert metric(at, PROBABILITY) == f"{expected:.1%}"
+
+
+def test_the_url_restores_a_scenario():
+    sc = small_demo(goal=900_000.0, seed=99)
+    at = open_app(scenario=sc)
+    assert at.session_state["scenario"] == sc
+    assert metric(at, PROBABILITY) == f"{simulate(sc).p_goal:.1%}"
+    assert widget(at.number_input, "Revenue goal").value == 900_000
+    assert at.query_params["s"] == [sc.to_url_token()] or at.query_params["s"] == sc.to_url_token()
+
+
+def test_a_damaged_link_opens_the_demo_with_a_warning(demo):
+    token = small_demo().to_url_token()
+    at = open_app(s=token[:-12])
+    assert any("could not be opened" in w.value for w in at.warning)
+    assert at.session_state["scenario"] == demo
+
+
+def test_a_bad_lag_is_explained_and_changes_nothing():
+    sc = small_demo()
+    at = open_app(scenario=sc)
+    lag = next(w for w in at.text_input if w.label.startswith("Arrives after"))
+    lag.set_value("50/20").run()
+    assert any("must add up to 100" in e.value for e in at.error)
+    assert at.session_state["scenario"] == sc
+    assert not at.exception
+
+
+def test_stages_can_be_added_removed_and_renamed():
+    sc = small_demo()
+    at = open_app(scenario=sc)
+    remove = [b for b in at.button if b.label == "✕"]
+    remove[3].click().run()                                   # SQLs
+    assert [s.name for s in at.session_state["scenario"].stages] == \
+        ["Visits", "Leads", "MQLs", "Proposals", "Customers"]
+    at.text_input(key=next(w.key for w in at.text_input if w.label == "Name")).set_value("Demos")
+    at.selectbox(key=next(w.key for w in at.selectbox if w.label == "After")).set_value("MQLs")
+    next(b for b in at.button if b.label == "Add stage").click().run()
+    names = [s.name for s in at.session_state["scenario"].stages]
+    assert names == ["Visits", "Leads", "MQLs", "Demos", "Proposals", "Customers"]
+    widget(at.text_input, "Stage 1").set_value("Sessions").run()
+    assert at.session_state["scenario"].stages[0].name == "Sessions"
+    assert not at.exception
+
+
+def test_a_higher_confidence_asks_for_more_volume():
+    sc = small_demo()
+    at = open_app(scenario=sc)
+    slider = widget(at.select_slider, "Chance of hitting the goal the SLA should give")
+    low = at.session_state["confidence"]
+    first = [df.value.copy() for df in at.dataframe]
+    slider.set_value(0.9).run()
+    assert at.session_state["confidence"] == 0.9 > low
+    assert at.query_params["q"] in ("0.9", ["0.9"])
+    again = [df.value for df in at.dataframe]
+    assert any(not a.equals(b) for a, b in zip(first, again))

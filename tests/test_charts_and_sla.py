@@ -1,0 +1,82 @@
+"""Charts (Altair specs), the SLA table and the plain-words assumptions."""
+
+import csv
+import io
+from dataclasses import replace
+
+import pytest
+
+from sim import charts, required_volumes, sensitivity, simulate
+from sim.describe import assumptions
+from sim.scenario import Stage
+from sim.sla import sla_by_side, sla_csv, sla_rows, sla_sentences, spreadsheet_safe
+
+
+@pytest.fixture(scope="module")
+def runs(demo):
+    sc = replace(demo, trials=3000)
+    return sc, simulate(sc), required_volumes(sc, 0.8, trials=3000), sensitivity(sc, trials=1000)
+
+
+def test_every_chart_is_a_valid_vega_lite_spec(runs):
+    sc, f, t, rows = runs
+    for chart in (charts.fan_chart(f), charts.revenue_histogram(f), charts.stage_volumes(f),
+                  charts.tornado(rows, f.p_goal), charts.funnel(t, f),
+                  charts.compare_distributions({"a": f, "b": f}), charts.compare_p_goal({"a": f})):
+        spec = chart.to_dict()          # validates against the Vega-Lite schema
+        assert spec["width"] == "container"
+
+
+def test_fan_chart_data_are_the_forecast_quantiles(runs):
+    _, f, _, _ = runs
+    spec = charts.fan_chart(f).to_dict()
+    values = next(iter(spec["datasets"].values()))
+    assert [v["p50"] for v in values] == [m.cumulative.p50 for m in f.months]
+    assert [v["p10"] for v in values] == [m.cumulative.p10 for m in f.months]
+
+
+def test_tornado_keeps_the_sensitivity_order(runs):
+    _, f, _, rows = runs
+    spec = charts.tornado(rows, f.p_goal).to_dict()
+    data = next(v for v in spec["datasets"].values() if v and "input" in v[0])
+    assert [d["input"] for d in data] == [r.input for r in rows]
+    assert [d["owner"] for d in data] == [r.owner for r in rows]
+
+
+def test_sla_rows_hold_commitments_and_bands(runs):
+    sc, f, t, _ = runs
+    rows = sla_rows(t, f)
+    assert len(rows) == len(sc.stages) * sc.months
+    leads = rows[rows["stage"] == "Leads"]
+    assert list(leads["commitment"]) == pytest.approx(t.at_confidence.stages[1].monthly)
+    assert list(leads["current_plan_p10"]) == [m.p10 for m in f.stages[1].monthly]
+    assert set(rows["side"]) == {"marketing", "sales"}
+    tables = sla_by_side(t, f)
+    assert list(tables["marketing"].index) == ["Visits", "Leads", "MQLs"]
+    assert list(tables["sales"].columns)[-1] == "Year"
+
+
+def test_sla_csv_is_spreadsheet_safe_and_numeric(runs):
+    sc, f, t, _ = runs
+    hostile = list(sc.stages)
+    hostile[2] = replace(hostile[2], name="=HYPERLINK(1)")
+    sc2 = replace(sc, stages=tuple(hostile), start_pipeline=())
+    f2, t2 = simulate(sc2), required_volumes(sc2, 0.8, trials=2000)
+    text = sla_csv(t2, f2)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0].keys() >= {"side", "stage", "month", "commitment", "current_plan_p10"}
+    assert {r["stage"] for r in rows} >= {"'=HYPERLINK(1)"}
+    float(rows[0]["commitment"])                       # numbers stay numbers
+    assert spreadsheet_safe("+1") == "'+1" and spreadsheet_safe("@x") == "'@x"
+    assert spreadsheet_safe("Leads") == "Leads"
+
+
+def test_sla_sentences_and_assumptions_mention_every_stage(runs):
+    sc, _, t, _ = runs
+    sentences = sla_sentences(sc, t)
+    assert set(sentences) == {"marketing", "sales"}
+    assert "Visits" in sentences["marketing"] and "Customers" in sentences["sales"]
+    words = " ".join(assumptions(sc))
+    for stage in sc.stages[1:]:
+        assert stage.name in words
+    assert f"{sc.goal:,.0f}" in words and f"seed {sc.seed}" in words
