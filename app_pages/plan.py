@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sim import ScenarioError, charts
+from sim import ScenarioError, charts, editing
 from sim.scenario import scenario_from_dict
 from sim.sla import SIDE_TITLES, sla_by_side, sla_csv
 from ui import compute, state, widgets
@@ -14,6 +14,7 @@ rev = state.revision()
 key = widgets.keyer("plan", rev)
 
 st.subheader(scenario.name)
+headline = st.container()          # filled once the inputs are read: first on a phone too
 inputs, results = st.columns([5, 7], gap="large")
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -44,7 +45,7 @@ with inputs:
             edited = scenario_from_dict(doc)
         except ScenarioError as exc:
             for message in exc.problems:
-                st.error(message)
+                st.error(editing.in_words(message, doc))
         else:
             if edited != scenario:
                 state.set_scenario(edited)
@@ -54,7 +55,8 @@ with inputs:
 with results:
     token = state.token()
     forecast = compute.forecast(token)
-    widgets.headline(forecast)
+    with headline:
+        widgets.headline(forecast)
     confidence = st.select_slider(
         "Chance of hitting the goal the SLA should give", options=state.CONFIDENCES,
         value=state.confidence(), format_func=widgets.percent_label, key="confidence-slider")

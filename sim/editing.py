@@ -105,5 +105,20 @@ def lag_from_text(text: str, where: str = "lag") -> list[float]:
     return [v / total for v in values]
 
 
+_STAGE_PATH = re.compile(r"stages\[(\d+)\](\.rate)?")
+
+
+def in_words(problem: str, doc: dict) -> str:
+    """A validation message with ``stages[i].rate`` paths replaced by the stage's name, as the
+    user sees it (e.g. "Leads conversion rate.p10 must be > 0")."""
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+
+    def name(match):
+        i = int(match.group(1))
+        label = stages[i].get("name", f"stage {i + 1}") if stages and i < len(stages) else f"stage {i + 1}"
+        return f"{label} conversion rate" if match.group(2) else str(label)
+    return _STAGE_PATH.sub(name, problem)
+
+
 def lag_to_text(lag) -> str:
     return "/".join(f"{100 * p:.4g}" for p in lag)

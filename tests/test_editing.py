@@ -45,6 +45,14 @@ def test_months_resize_a_monthly_plan(demo):
     assert with_months(sc, 14).top.monthly[-3:] == (12, 12, 12)
 
 
+def test_messages_in_the_words_of_the_page(demo):
+    from sim.editing import in_words
+    doc = demo.to_dict()
+    assert in_words("stages[1].rate.p10 must be > 0", doc) == "Leads conversion rate.p10 must be > 0"
+    assert in_words("stages[2].name 'leads' repeats stage 1", doc) == "MQLs.name 'leads' repeats stage 1"
+    assert in_words("goal must be > 0", doc) == "goal must be > 0"
+
+
 def test_rates_and_lags_from_widgets():
     assert rate_from_range(0.02, 0.03) == {"p10": 0.02, "p90": 0.03}
     assert rate_from_range(0.03, 0.02) == {"p10": 0.02, "p90": 0.03}
