@@ -1,3 +1,162 @@
-"""Scenarios (placeholder)."""
+"""Scenarios: save the current inputs under a name, load or upload a scenario, compare several."""
+
+from __future__ import annotations
+
 import streamlit as st
-st.write("Scenarios")
+
+from sim import ScenarioError, charts, comparison, scenario_from_json, scenario_from_url_token
+from sim.comparison import CURRENT, DEMO
+from ui import compute, state
+
+esc = comparison.escape_markdown  # names and file names are user text
+
+SAVED = "saved_scenarios"          # session: saved name -> share-link token (plain data)
+UPLOADED = "scenarios-upload-last"  # session: the last upload handled (file id, name or problems)
+PICKED = "scenarios-compare"        # session: the names picked for the comparison (kept across pages)
+MAX_UPLOAD_MB = 1
+
+ss = st.session_state
+saved: dict[str, str] = ss.setdefault(SAVED, {})
+scenario, token = state.current(), state.token()
+
+st.subheader("Scenarios")
+keep, files = st.columns([3, 2], gap="large")
+
+# -- save, load, delete -------------------------------------------------------------------------
+with keep:
+    suggestion = comparison.unique_name(scenario.name, saved)
+    with st.form("scenarios-save", clear_on_submit=True, border=False):
+        name = st.text_input("Save the current inputs as", max_chars=comparison.MAX_NAME,
+                             placeholder=suggestion, key="scenarios-save-name",
+                             help="Saved scenarios last as long as this browser session: download a "
+                                  "scenario to keep it.")
+        submitted = st.form_submit_button("Save", icon=":material/bookmark_add:")
+    if submitted:
+        name = comparison.clean_name(name) or suggestion
+        if comparison.is_taken(name, saved):
+            reserved = comparison.is_taken(name, [])
+            st.error(f"“{esc(name)}” is " + ("the name of a scenario that is always there: choose another "
+                                            "name." if reserved else "already saved: choose another name "
+                                            "or delete the saved one first."))
+        else:
+            saved[name] = comparison.renamed(scenario, name).to_url_token()
+            st.success(f"Saved the current inputs as “{esc(name)}”.")
+
+    st.markdown(f"**Saved scenarios** ({len(saved)})")
+    if not saved:
+        st.caption("None yet. Save the current inputs, or upload a scenario file.")
+    for saved_name, saved_token in list(saved.items()):
+        is_current = comparison.same_inputs(scenario_from_url_token(saved_token), scenario)
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(esc(saved_name)
+                        + (" :blue-badge[current]" if is_current else ""), width="stretch")
+            load = st.button("Load", key=f"scenarios-load-{saved_name}", icon=":material/upload:",
+                             help=f"Make “{esc(saved_name)}” the current scenario",
+                             disabled=saved_token == token)
+            delete = st.button("Delete", key=f"scenarios-delete-{saved_name}", icon=":material/delete:",
+                               help=f"Forget “{esc(saved_name)}”")
+        if load:
+            state.set_scenario(scenario_from_url_token(saved_token), external=True)
+            st.rerun()
+        if delete:
+            del saved[saved_name]
+            st.rerun()
+
+# -- upload and download ------------------------------------------------------------------------
+with files:
+    upload = st.file_uploader("Upload a scenario (JSON)", type=["json"], max_upload_size=MAX_UPLOAD_MB,
+                              key="scenarios-upload",
+                              help="A scenario file as described in the README, e.g. one downloaded here.")
+    if upload is not None:
+        last = ss.get(UPLOADED)
+        if not last or last["file_id"] != upload.file_id:
+            # Each upload is handled once: it stays in the uploader across reruns.
+            try:
+                uploaded = scenario_from_json(upload.getvalue())
+            except ScenarioError as exc:
+                last = {"file_id": upload.file_id, "file": upload.name, "problems": list(exc.problems)}
+            else:
+                known = comparison.find_same(uploaded, {n: scenario_from_url_token(t) for n, t in saved.items()})
+                if known is None:
+                    known = comparison.unique_name(uploaded.name, saved)
+                    saved[known] = comparison.renamed(uploaded, known).to_url_token()
+                    added = True
+                else:
+                    added = False
+                last = {"file_id": upload.file_id, "file": upload.name, "name": known, "added": added}
+            ss[UPLOADED] = last
+        if last.get("problems"):
+            st.error(comparison.upload_error_markdown(last["file"], last["problems"]), icon=":material/error:")
+        elif last["name"] in saved:
+            up_name, up_token = last["name"], saved[last["name"]]
+            what = "Added" if last["added"] else "Already saved:"
+            st.success(f"{what} “{esc(up_name)}” from {esc(last['file'])}.")
+            if comparison.same_inputs(scenario_from_url_token(up_token), scenario):
+                st.caption(f"“{esc(up_name)}” is the current scenario.")
+            elif st.button(f"Make “{esc(up_name)}” current", key=f"scenarios-make-current-{upload.file_id}",
+                           type="primary", icon=":material/check:"):
+                state.set_scenario(scenario_from_url_token(up_token), external=True)
+                st.rerun()
+
+    st.download_button("Download the current scenario (JSON)", data=scenario.to_json(),
+                       file_name=comparison.json_file_name(scenario.name), mime="application/json",
+                       key="scenarios-download", icon=":material/download:",
+                       help=f"“{esc(scenario.name)}” as a scenario file: upload it here or use it with the "
+                            "command line.")
+
+# -- compare -----------------------------------------------------------------------------------
+st.divider()
+st.markdown("**Compare scenarios**")
+tokens = {CURRENT: token, DEMO: state.demo().to_url_token(), **saved}
+options = list(tokens)
+picked_before = [n for n in ss.get(PICKED, [CURRENT, DEMO]) if n in tokens]
+if "scenarios-compare-pick" not in ss:
+    ss["scenarios-compare-pick"] = picked_before
+else:
+    ss["scenarios-compare-pick"] = [n for n in ss["scenarios-compare-pick"] if n in tokens]
+picked = st.multiselect("Scenarios to compare", options, key="scenarios-compare-pick",
+                        placeholder="Pick two or more scenarios")
+ss[PICKED] = list(picked)
+same = " (the same inputs)" if comparison.same_inputs(scenario, state.demo()) else ""
+st.caption(f"{CURRENT}: “{esc(scenario.name)}” as set on the Plan page · "
+           f"{DEMO}: “{esc(state.demo().name)}”{same}")
+
+if len(picked) < 2:
+    st.info("Pick at least two scenarios to compare them.")
+    st.stop()
+
+confidence = state.confidence()
+forecasts, targets = {}, {}
+progress = st.progress(0.0, text="Simulating…")
+for i, name in enumerate(picked):
+    progress.progress(i / len(picked), text=f"Simulating “{esc(name)}” and searching the volumes for "
+                                            f"P(goal) ≥ {confidence:.0%} ({i + 1} of {len(picked)})…")
+    forecasts[name] = compute.forecast(tokens[name])
+    try:
+        targets[name] = compute.targets(tokens[name], confidence)
+    except ScenarioError as exc:
+        targets[name] = str(exc)
+progress.empty()
+
+st.markdown("**Outcome** — baseline included; the interval is the 95% Monte Carlo error")
+money = st.column_config.NumberColumn(format="%,.0f")
+percent = st.column_config.NumberColumn(format="percent")
+names = st.column_config.TextColumn("Scenario", width=130, pinned=True)
+st.dataframe(comparison.outcome_table(forecasts), width="stretch",
+             column_config={"_index": names, "Goal": money, "Expected revenue": money, "P10": money, "P50": money,
+                            "P90": money, "P(goal)": percent})
+
+st.markdown(f"**Volumes needed for P(goal) ≥ {confidence:.0%}** — each stage's total in the period, "
+            "with the scenario's top-of-funnel plan multiplied by “Plan ×” (change the chance on the "
+            "Plan page)")
+volumes = comparison.volume_table(targets)
+st.dataframe(volumes, width="stretch",
+             column_config={"_index": names, **{
+                 c: (st.column_config.NumberColumn(format="%.2f") if c == comparison.SCALE_COLUMN else money)
+                 for c in volumes.columns if c != comparison.NOTE_COLUMN}})
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.altair_chart(charts.compare_p_goal(forecasts), width="stretch")
+with right:
+    st.altair_chart(charts.compare_distributions(forecasts), width="stretch")

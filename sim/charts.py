@@ -32,13 +32,23 @@ def _money_axis(title: str) -> alt.Axis:
     return alt.Axis(title=title, format="~s", labelExpr="replace(datum.label, 'G', 'B')")
 
 
+def _month_axis(first: str) -> alt.Axis:
+    """An axis of "YYYY-MM" months labelled "Jan 27", "Feb", …, "Dec", "Jan 28" (short enough
+    for a phone screen); labels that would overlap are thinned out."""
+    names = "['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec']"
+    month = "toNumber(slice(datum.value, 5, 7))"
+    year = "' ' + slice(datum.value, 2, 4)"
+    expr = (f"{names}[{month} - 1] + ({month} == 1 || datum.value == '{first}' ? {year} : '')")
+    return alt.Axis(labelAngle=0, labelExpr=expr, labelOverlap=True)
+
+
 def fan_chart(forecast: Forecast, height: int = 360) -> alt.LayerChart:
     """Cumulative revenue by month: P10–P90 and P25–P75 bands, the median, the goal line."""
     rows = [{"month": m.month, "p10": m.cumulative.p10, "p25": m.cumulative.p25,
              "p50": m.cumulative.p50, "p75": m.cumulative.p75, "p90": m.cumulative.p90}
             for m in forecast.months]
     data = pd.DataFrame(rows)
-    base = alt.Chart(data).encode(x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0)))
+    base = alt.Chart(data).encode(x=alt.X("month:O", title=None, axis=_month_axis(data["month"].iloc[0])))
     tooltip = [alt.Tooltip("month:O", title="Month"),
                alt.Tooltip("p10:Q", title="P10", format=",.0f"),
                alt.Tooltip("p50:Q", title="Median", format=",.0f"),
@@ -159,24 +169,33 @@ def compare_distributions(forecasts: dict[str, Forecast], height: int = 360) -> 
         for lo, c in zip(fc.histogram_edges[:-1], fc.histogram_counts):
             rows.append({"scenario": name, "revenue": lo + width / 2, "density": c / total / width})
     data = pd.DataFrame(rows)
+    color = alt.Color("scenario:N", sort=list(forecasts), scale=_scenario_scale(forecasts),
+                      legend=alt.Legend(title=None, orient="top"))
     lines = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=2).encode(
         x=alt.X("revenue:Q", axis=_money_axis("Revenue in the period")),
         y=alt.Y("density:Q", axis=alt.Axis(title="Density", labels=False, ticks=False)),
-        color=alt.Color("scenario:N", legend=alt.Legend(title=None, orient="top")),
-        tooltip=["scenario:N", alt.Tooltip("revenue:Q", format=",.0f")])
+        color=color, tooltip=["scenario:N", alt.Tooltip("revenue:Q", format=",.0f")])
     goals = pd.DataFrame([{"scenario": n, "goal": fc.scenario.goal} for n, fc in forecasts.items()])
-    rules = alt.Chart(goals).mark_rule(strokeDash=[6, 4]).encode(x="goal:Q", color="scenario:N")
+    rules = alt.Chart(goals).mark_rule(strokeDash=[6, 4]).encode(x="goal:Q", color=color)
     return (lines + rules).properties(height=height, width="container",
                                      title=alt.TitleParams("Revenue distributions (dashed: each goal)", anchor="start"))
 
 
-def compare_p_goal(forecasts: dict[str, Forecast], height: int | None = None) -> alt.LayerChart:
+def _scenario_scale(forecasts) -> alt.Scale:
+    """The same colour for a scenario in every comparison chart, in the order picked."""
+    return alt.Scale(domain=list(forecasts), scheme="tableau10")
+
+
+def compare_p_goal(forecasts: dict[str, Forecast], height: int | None = None,
+                   title: str = "Chance of hitting the goal (line: 95% Monte Carlo interval)") -> alt.LayerChart:
     data = pd.DataFrame([{"scenario": n, "p": fc.p_goal, "lo": fc.p_goal_ci[0], "hi": fc.p_goal_ci[1]}
                          for n, fc in forecasts.items()])
     y = alt.Y("scenario:N", title=None, sort=list(forecasts))
-    bars = alt.Chart(data).mark_bar(color=BAND_COLOR).encode(
+    bars = alt.Chart(data).mark_bar().encode(
+        color=alt.Color("scenario:N", sort=list(forecasts), scale=_scenario_scale(forecasts), legend=None),
         y=y, x=alt.X("p:Q", title="P(hit the goal)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("p:Q", title="P(goal)", format=".1%")])
     err = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x="lo:Q", x2="hi:Q")
     text = alt.Chart(data).mark_text(align="left", dx=6).encode(y=y, x="hi:Q", text=alt.Text("p:Q", format=".1%"))
-    return (bars + err + text).properties(height=height or _rows_height(len(data), 36, 70), width="container")
+    return (bars + err + text).properties(height=height or _rows_height(len(data), 36, 100), width="container",
+                                          title=alt.TitleParams(title, anchor="start"))
