@@ -9,7 +9,7 @@ scenario = state.current()
 token = state.token()
 forecast = compute.forecast(token)
 
-st.subheader(f"Forecast — {scenario.name}")
+st.subheader(f"Forecast — {widgets.plain(scenario.name)}")
 widgets.headline(forecast)
 
 left, right = st.columns(2, gap="large")

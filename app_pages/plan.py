@@ -13,7 +13,7 @@ scenario = state.current()
 rev = state.revision()
 key = widgets.keyer("plan", rev)
 
-st.subheader(scenario.name)
+st.subheader(widgets.plain(scenario.name))
 headline = st.container()          # filled once the inputs are read: first on a phone too
 inputs, results = st.columns([5, 7], gap="large")
 
@@ -62,16 +62,16 @@ with results:
         value=state.confidence(), format_func=widgets.percent_label, key="confidence-slider")
     state.set_confidence(confidence)
     try:
-        with st.spinner(f"Searching the volumes that give a {confidence:.0%} chance…"):
+        with st.spinner(f"Searching the volumes for P(goal) ≥ {confidence:.0%}…"):
             targets = compute.targets(token, confidence)
     except ScenarioError as exc:
         st.error(str(exc))
         st.stop()
     if not targets.reachable:
-        st.warning(f"A {confidence:.0%} chance is out of reach: even {targets.at_confidence.scale:,.0f} times "
+        st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {targets.at_confidence.scale:,.0f} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
     st.altair_chart(charts.funnel(targets, forecast), width="stretch")
-    st.markdown(f"**The SLA** — volume each side commits to per month for a {confidence:.0%} chance "
+    st.markdown(f"**The SLA** — volume each side commits to per month for P(goal) ≥ {confidence:.0%} "
                 f"(top-of-funnel plan × {targets.at_confidence.scale:.2f}); in brackets, what the "
                 "current plan is expected to deliver (P10–P90).")
     for side, table in sla_by_side(targets, forecast).items():

@@ -1,3 +1,98 @@
-"""Summary (placeholder)."""
+"""Summary: are we on track? One screen for executives, no inputs; share and download."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from functools import partial
+
 import streamlit as st
-st.write("Summary")
+
+from sim import Forecast, ScenarioError, Targets, charts
+from sim.describe import assumptions, verdict
+from sim.report import download_name, period_text, report_html
+from sim.sla import sla_csv, sla_sentences
+from ui import compute, state
+from ui.widgets import plain
+
+_CALLOUTS = {"good": st.success, "mixed": st.warning, "poor": st.error}
+
+
+def report_file(forecast: Forecast, targets: Targets, token: str, share_url: str) -> str:
+    """The one-page report, built when the button is clicked (on a thread of its own): a
+    failure gives a short page saying so, never a broken download."""
+    try:
+        try:
+            rows = compute.sensitivity_rows(token)
+        except Exception:  # the report is still useful without the sensitivity chart
+            logging.getLogger(__name__).exception("sensitivity for the report failed")
+            rows = None
+        return report_html(forecast, targets, rows, share_url=share_url, generated_on=date.today())
+    except Exception:
+        logging.getLogger(__name__).exception("building the report failed")
+        return ("<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>Report unavailable</title>"
+                "<p>The report could not be built. Please try again, or use the share link.</p></html>")
+
+
+scenario = state.current()
+token = state.token()
+confidence = state.confidence()
+forecast = compute.forecast(token)
+answer = verdict(forecast)
+
+st.subheader(f"{plain(scenario.name)}: are we on track?")
+st.caption(period_text(scenario))
+_CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail}")
+
+lo, hi = forecast.p_goal_ci
+r, gap = forecast.revenue, forecast.gap
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Goal", f"{scenario.goal:,.0f}",
+          help=(f"Revenue in the period, of which {scenario.baseline_revenue:,.0f} is already certain."
+                if scenario.baseline_revenue else "Revenue in the period."))
+c2.metric("Chance of hitting the goal", f"{forecast.p_goal:.1%}",
+          help=f"Share of {forecast.trials:,} simulated years that reach the goal; 95% Monte Carlo "
+               f"interval {lo:.1%}–{hi:.1%}.")
+c3.metric("Expected revenue", f"{r.mean:,.0f}",
+          help=f"P10 {r.p10:,.0f} · P50 {r.p50:,.0f} · P90 {r.p90:,.0f} (baseline included).")
+c4.metric("Gap to goal (median year)" if gap > 0 else "Ahead of goal (median year)", f"{abs(gap):,.0f}",
+          help=f"Goal {scenario.goal:,.0f} minus the median simulated revenue {r.p50:,.0f}.")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.altair_chart(charts.fan_chart(forecast, height=320), width="stretch")
+with right:
+    try:
+        with st.spinner(f"Working out what each side must deliver at {confidence:.0%} confidence…"):
+            targets = compute.targets(token, confidence)
+    except ScenarioError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.markdown(f"**The SLA at {confidence:.0%} confidence**: what each side commits to, so that the "
+                f"goal is hit in {confidence:.0%} of simulated years")
+    for sentence in sla_sentences(scenario, targets).values():
+        st.markdown(f"- {plain(sentence)}")
+    if not targets.reachable:
+        st.warning(f"{confidence:.0%} confidence is out of reach: even {targets.at_confidence.scale:,.0f} times "
+                   f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
+    st.caption("The month-by-month table and the confidence are on the Plan page.")
+
+    share_url = state.share_url()
+    st.markdown("**Share**")
+    st.code(share_url, language=None)
+    st.caption("Share this link: it reproduces these numbers.")
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("SLA table", data=sla_csv(targets, forecast), file_name=download_name(scenario, "-sla.csv"),
+                       mime="text/csv", key="summary-sla-csv", icon=":material/download:", width="stretch",
+                       help="The SLA month by month, one row per stage and month (CSV).")
+    d2.download_button("Scenario", data=scenario.to_json(), file_name=download_name(scenario, ".json"),
+                       mime="application/json", key="summary-scenario-json", icon=":material/download:",
+                       width="stretch", help="Every input of this scenario (JSON): load it on the Scenarios page.")
+    d3.download_button("Report", data=partial(report_file, forecast, targets, token, share_url),
+                       file_name=download_name(scenario, "-report.html"), mime="text/html",
+                       key="summary-report", icon=":material/download:", width="stretch", type="primary",
+                       help="This summary on one printable page (HTML that opens anywhere, offline).")
+
+with st.expander("The assumptions behind these numbers", expanded=True):
+    st.markdown("\n".join(f"- {plain(line)}" for line in assumptions(scenario)))

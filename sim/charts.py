@@ -65,7 +65,8 @@ def fan_chart(forecast: Forecast, height: int = 360) -> alt.LayerChart:
         y="goal:Q", text="label:N", x=alt.value(0))
     return (outer + inner + median + goal_rule + goal_text).properties(
         height=height, width="container",
-        title=alt.TitleParams("Cumulative revenue: median, P25–P75 and P10–P90", anchor="start"))
+        title=alt.TitleParams("Cumulative revenue", subtitle="median, P25–P75 and P10–P90 bands",
+                              anchor="start"))
 
 
 def revenue_histogram(forecast: Forecast, height: int = 360) -> alt.LayerChart:
@@ -136,7 +137,7 @@ def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, height: int | 
 def funnel(targets: Targets, forecast: Forecast, height: int | None = None) -> alt.Chart:
     """Volume per stage in the period: what the current plan is expected to deliver, what the
     expected-value plan needs and what the plan at the chosen confidence needs (log scale)."""
-    conf = f"Needed for {targets.confidence:.0%} chance"
+    conf = f"Needed for P(goal) ≥ {targets.confidence:.0%}"
     rows = []
     for st_fc, det, at in zip(forecast.stages, targets.deterministic.stages, targets.at_confidence.stages):
         rows += [{"stage": det.name, "series": "Current plan (expected)", "volume": st_fc.total.mean},

@@ -1,7 +1,11 @@
-"""The scenario's assumptions in plain words, for the summary page and the report."""
+"""The scenario's assumptions and the forecast's verdict in plain words, for the summary page
+and the report."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from .forecast import Forecast
 from .scenario import Scenario
 
 
@@ -53,3 +57,54 @@ def assumptions(scenario: Scenario) -> list[str]:
         out.append(f"Already in the pipeline at the start: {listed}.")
     out.append(f"Simulated {sc.trials:,} times with seed {sc.seed}: the same link gives the same numbers.")
     return out
+
+
+#: Verdict bands by P(goal), from the top: (lowest P(goal) of the band, label, tone).
+VERDICT_BANDS = (
+    (0.90, "Very likely", "good"),
+    (0.70, "Likely", "good"),
+    (0.55, "More likely than not", "mixed"),
+    (0.45, "About even odds", "mixed"),
+    (0.30, "Less likely than not", "poor"),
+    (0.10, "Unlikely", "poor"),
+    (0.00, "Very unlikely", "poor"),
+)
+
+
+def _share(p: float) -> str:
+    """A share in whole percent that never rounds a rare event to 0% or 100%."""
+    if 0 < p < 0.005:
+        return "fewer than 1%"
+    if 0.995 <= p < 1:
+        return "more than 99%"
+    return f"{p:.0%}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to "are we on track?" in plain words."""
+
+    label: str       # e.g. "More likely than not"
+    tone: str        # "good", "mixed" or "poor" (for colour)
+    detail: str      # the numbers behind it, e.g. "52% of 20,000 simulated years reach ..."
+
+    @property
+    def sentence(self) -> str:
+        return f"{self.label}: {self.detail}"
+
+
+def verdict(forecast: Forecast) -> Verdict:
+    """How likely the goal is, in words: a band of P(goal) (see :data:`VERDICT_BANDS`), the
+    share of simulated years that reach the goal and where the median year ends."""
+    p, sc = forecast.p_goal, forecast.scenario
+    label, tone = next((label, tone) for low, label, tone in VERDICT_BANDS if p >= low)
+    gap = forecast.gap
+    if abs(gap) < 0.005 * sc.goal:
+        median = "a typical (median) year ends right at the goal"
+    elif gap > 0:
+        median = f"a typical (median) year ends {gap:,.0f} short of it"
+    else:
+        median = f"a typical (median) year ends {-gap:,.0f} above it"
+    detail = (f"{_share(p)} of {forecast.trials:,} simulated years reach the goal of {sc.goal:,.0f}; "
+              f"{median}.")
+    return Verdict(label, tone, detail)

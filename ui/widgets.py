@@ -8,6 +8,7 @@ keys include the scenario's revision (see ui.state), so a replaced scenario show
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import streamlit as st
@@ -35,6 +36,21 @@ def count_label(n: int) -> str:
 
 def percent_label(q: float) -> str:
     return f"{q:.0%}"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
+_AUTOLINK = re.compile(r"://|www\.|@", re.IGNORECASE)
+
+
+def _unlink(match: re.Match) -> str:
+    return match.group(0)[:-1] + "\u2060" + match.group(0)[-1]
+
+
+def plain(text: str) -> str:
+    """User text (scenario and stage names) shown literally in Markdown, never as markup: the
+    Markdown characters are escaped, and an invisible word joiner stops web addresses from
+    becoming links."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(_unlink, str(text)))
 
 
 def keyer(page: str, rev: int):
@@ -69,9 +85,9 @@ def goal_and_deal(doc: dict, key) -> None:
 
 def top_of_funnel(doc: dict, key) -> None:
     top, first = doc["top"], doc["stages"][0]["name"]
-    st.markdown(f"**{first}** (top of the funnel)")
+    st.markdown(f"**{plain(first)}** (top of the funnel)")
     if "per_month" in top:
-        top["per_month"] = st.number_input(f"{first} per month", min_value=0.0, value=float(top["per_month"]),
+        top["per_month"] = st.number_input(f"{plain(first)} per month", min_value=0.0, value=float(top["per_month"]),
                                            step=500.0, format="%.0f", key=key("top-volume"))
         growth = st.slider("Growth per month (%)", -10.0, 10.0, round(100 * float(top.get("growth", 0.0)), 1),
                            step=0.1, format="%.1f%%", key=key("top-growth"))
@@ -94,7 +110,7 @@ def _rate_max(p90: float) -> float:
 def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) -> None:
     stage, prev = scenario.stages[k], scenario.stages[k - 1]
     entry = doc["stages"][k]
-    label = f"{prev.name} → {stage.name}" + (" (shared)" if stage.owner == "shared" else "")
+    label = f"{plain(prev.name)} → {plain(stage.name)}" + (" (shared)" if stage.owner == "shared" else "")
     with st.container(border=True):
         st.markdown(f"**{label}**")
         lo, hi = (float(v) for v in stage.rate.ppf([0.1, 0.9]))
@@ -122,7 +138,7 @@ def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) 
             pipeline = doc.setdefault("start_pipeline", {})
             current = next((v for n, v in pipeline.items()
                             if normalise_stage_name(n) == normalise_stage_name(stage.name)), 0)
-            count = c2.number_input(f"Open {stage.name} at the start", min_value=0, value=int(current), step=1,
+            count = c2.number_input(f"Open {plain(stage.name)} at the start", min_value=0, value=int(current), step=1,
                                     key=key(f"s{k}-pipeline"))
             pipeline = {n: v for n, v in pipeline.items()
                         if normalise_stage_name(n) != normalise_stage_name(stage.name)}
@@ -147,9 +163,10 @@ def stage_list(scenario: Scenario, doc: dict, key) -> None:
                                      for n, v in doc.get("start_pipeline", {}).items()}
         removable = k > 0 and len(scenario.stages) > 2
         if c3.button("✕", key=key(f"s{k}-remove"), disabled=not removable,
-                     help=f"Remove {stage.name}" if removable else "This stage cannot be removed"):
+                     help=f"Remove {plain(stage.name)}" if removable else "This stage cannot be removed"):
             _replace(lambda: editing.remove_stage(scenario, k))
-    st.caption(f"The first stage is the top of the funnel; the last ({scenario.stages[last].name}) is the customers.")
+    st.caption(f"The first stage is the top of the funnel; the last ({plain(scenario.stages[last].name)}) "
+               "is the customers.")
     with st.form(key("add-stage"), border=True):
         st.markdown("**Add a stage**")
         c1, c2, c3 = st.columns(3)

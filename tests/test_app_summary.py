@@ -1,0 +1,115 @@
+"""AppTest of the Summary page: one screen for executives, no inputs, the numbers of the
+library for the scenario in the URL, share link and downloads."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sim import required_volumes, simulate
+from sim.describe import assumptions, verdict
+from sim.sla import sla_sentences
+from ui.compute import SEARCH_TRIALS
+
+from .apptest import PROBABILITY, metric, open_app, small_demo
+
+PAGE = "app_pages/summary.py"
+INPUT_WIDGETS = ("button", "checkbox", "toggle", "radio", "selectbox", "multiselect", "slider",
+                 "select_slider", "number_input", "text_input", "text_area", "date_input", "time_input",
+                 "color_picker", "file_uploader", "chat_input")
+
+
+def unescaped(markdown: str) -> str:
+    """Markdown as the reader sees it: backslash escapes and word joiners removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+def page_text(at) -> str:
+    return "\n".join(unescaped(e.value) for e in [*at.markdown, *at.subheader, *at.caption,
+                                                   *at.success, *at.warning, *at.error])
+
+
+def expected_targets(scenario, confidence):
+    """The targets the app computes (ui.compute.targets), from the library."""
+    return required_volumes(scenario, confidence, trials=min(scenario.trials, SEARCH_TRIALS))
+
+
+def test_the_summary_shows_the_demo_forecast(demo):
+    at = open_app(PAGE)
+    f = simulate(demo)
+    lo, hi = f.p_goal_ci
+    assert metric(at, "Goal") == f"{demo.goal:,.0f}"
+    assert metric(at, PROBABILITY) == f"{f.p_goal:.1%}"
+    help_text = next(m.proto.help for m in at.metric if m.label == PROBABILITY)
+    assert f"{lo:.1%}–{hi:.1%}" in help_text
+    assert metric(at, "Expected revenue") == f"{f.revenue.mean:,.0f}"
+    gap_label = "Gap to goal (median year)" if f.gap > 0 else "Ahead of goal (median year)"
+    assert metric(at, gap_label) == f"{abs(f.gap):,.0f}"
+    text = page_text(at)
+    assert f"{demo.name}: are we on track?" in text
+    assert verdict(f).detail in text
+    charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert [c["title"]["text"] for c in charts] == ["Cumulative revenue"]
+
+
+def test_the_summary_states_each_sides_commitments_and_the_assumptions(demo):
+    at = open_app(PAGE)
+    text = page_text(at)
+    assert "The SLA at 80% confidence" in text
+    for sentence in sla_sentences(demo, expected_targets(demo, 0.8)).values():
+        assert sentence in text
+    assert [e.label for e in at.expander] == ["The assumptions behind these numbers"]
+    for line in assumptions(demo):
+        assert line in text
+
+
+def test_share_link_and_downloads(demo):
+    at = open_app(PAGE)
+    code = at.get("code")
+    assert len(code) == 1
+    assert code[0].proto.code_text.endswith(f"?s={demo.to_url_token()}&q=0.8")
+    assert "Share this link: it reproduces these numbers." in page_text(at)
+    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
+    assert set(buttons) == {"SLA table", "Scenario", "Report"}
+    assert buttons["SLA table"].url.endswith(".csv") and buttons["Scenario"].url.endswith(".json")
+    assert buttons["Report"].deferred_file_id          # built only when clicked
+
+
+def test_the_summary_shows_the_scenario_and_confidence_of_the_url():
+    sc = small_demo(goal=900_000.0, seed=7)
+    at = open_app(PAGE, scenario=sc, q="0.9")
+    assert at.session_state["scenario"] == sc
+    f = simulate(sc)
+    assert metric(at, "Goal") == "900,000"
+    assert metric(at, PROBABILITY) == f"{f.p_goal:.1%}"
+    assert metric(at, "Expected revenue") == f"{f.revenue.mean:,.0f}"
+    text = page_text(at)
+    assert "The SLA at 90% confidence" in text
+    for sentence in sla_sentences(sc, expected_targets(sc, 0.9)).values():
+        assert sentence in text
+    assert verdict(f).detail in text
+
+
+def test_the_summary_has_no_inputs():
+    at = open_app(PAGE, scenario=small_demo())
+    for kind in INPUT_WIDGETS:
+        assert len(at.get(kind)) == 0, kind
+
+
+def test_an_unlikely_goal_is_called_so():
+    sc = small_demo(goal=5_000_000.0)
+    at = open_app(PAGE, scenario=sc)
+    f = simulate(sc)
+    assert f.p_goal < 0.1
+    assert [e.value for e in at.error] == [f"**Very unlikely.** {verdict(f).detail}"]
+    assert metric(at, "Gap to goal (median year)") == f"{f.gap:,.0f}"
+
+
+def test_a_name_with_markup_is_shown_as_text():
+    name = "**Q1** [win](https://evil.example) <b>bold</b> :red[x] $y$"
+    at = open_app(PAGE, scenario=small_demo(name=name))
+    heading = at.subheader[0].value
+    assert unescaped(heading) == f"{name}: are we on track?"
+    assert "\\*\\*Q1\\*\\*" in heading and "\\[win\\]" in heading and "\\<b\\>" in heading
+    # After Markdown's escapes no web address is left that could be turned into a link.
+    assert "https://" not in re.sub(r"\\(.)", r"\1", heading)
