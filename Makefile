@@ -1,6 +1,7 @@
 # Funnel SLA Planner: the two commands of the README.
 #   make run    install the app's requirements into .venv and start the app (demo scenario)
-#   make test   install the test requirements into .venv and run the whole test suite
+#   make test   install the test requirements into .venv and Chromium (for the browser tests,
+#               Debian's `chromium` package via apt-get), then run the whole test suite
 # Each creates .venv with `$(PYTHON) -m venv` if it is missing. A stamp file per requirements
 # file records what is installed: a second run installs nothing, a changed file reinstalls.
 
@@ -11,13 +12,30 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 PIP := $(VPY) -m pip --disable-pip-version-check
 
-.PHONY: run test
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test chromium
 
 run: $(VENV)/.installed-requirements.txt
 	$(VPY) -m streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.installed-requirements-dev.txt
+test: $(VENV)/.installed-requirements-dev.txt chromium
 	$(VPY) -m pytest -q
+
+# The real-browser tests (tests/browser) drive Debian's Chromium; they are skipped without it,
+# so install it when it is missing: as root directly, otherwise with sudo if there is sudo.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" -eq 0 ]; then SUDO=; \
+	    elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	    else echo "make: $(CHROMIUM) is missing and installing it needs root (no sudo): the browser tests will be skipped" >&2; exit 0; fi; \
+	    echo "make: installing Chromium for the browser tests (apt-get install chromium)"; \
+	    $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else \
+	    echo "make: $(CHROMIUM) is missing and there is no apt-get: the browser tests will be skipped" >&2; \
+	  fi; \
+	fi
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)

@@ -1,0 +1,128 @@
+"""Fixtures of the real-browser suite: a `streamlit run` server, headless Chromium, pages.
+
+Every test here is marked `browser`; the whole folder is skipped, with the reason, when
+Chromium (/usr/bin/chromium, Debian's `chromium` package) or Playwright is missing.
+`make test` installs Chromium first, so CI never skips.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .driver import ARTIFACTS, DESKTOP
+from .server import CHROMIUM, ROOT, StreamlitServer, launch_chromium
+
+LOGS = ARTIFACTS / "logs"
+FAILURES = ARTIFACTS / "failures"
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - playwright is in requirements-dev.txt
+    sync_playwright = None
+
+SKIP_REASON = None
+if sync_playwright is None:
+    SKIP_REASON = "playwright is not installed (pip install -r requirements-dev.txt)"
+elif not CHROMIUM.exists():
+    SKIP_REASON = (f"{CHROMIUM} is missing: install Debian's chromium package "
+                   "(`make test` does: apt-get install -y chromium)")
+
+
+def pytest_collection_modifyitems(config, items):
+    here = ROOT / "tests" / "browser"
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            if SKIP_REASON:
+                item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure: attach the server log's tail and save a screenshot of the page."""
+    report = yield
+    if report.failed and report.when in ("setup", "call"):
+        for name in ("fresh_server", "server"):
+            srv = item.funcargs.get(name) if hasattr(item, "funcargs") else None
+            if isinstance(srv, StreamlitServer):
+                report.sections.append((f"streamlit server log ({srv.log_path}), last lines", srv.log_tail(80)))
+        page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+        if page is not None:
+            try:
+                FAILURES.mkdir(parents=True, exist_ok=True)
+                path = FAILURES / (re.sub(r"[^\w.-]+", "_", item.name) + ".png")
+                page.screenshot(path=str(path))
+                report.sections.append(("failure screenshot", str(path)))
+            except Exception as exc:  # the page may be gone; the report matters more
+                report.sections.append(("failure screenshot", f"not saved: {exc}"))
+    return report
+
+
+def _start(name: str) -> StreamlitServer:
+    srv = StreamlitServer(log_path=LOGS / f"{name}.log")
+    return srv.start()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """One app server for the suite (its caches warm up as the tests go)."""
+    srv = _start("streamlit-session")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def fresh_server(request):
+    """A server of its own for one test: its first page request is the test's."""
+    srv = _start("streamlit-" + re.sub(r"[^\w.-]+", "_", request.node.name))
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    b = launch_chromium(playwright_instance)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A new browser context (a new Streamlit session) with a tall desktop viewport."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(60_000)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Factory of pages with a given viewport, closed at the end of the test."""
+    contexts = []
+
+    def make(viewport=DESKTOP):
+        context = browser.new_context(viewport=viewport)
+        context.set_default_timeout(60_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
