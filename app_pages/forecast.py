@@ -25,7 +25,7 @@ with left:
     st.altair_chart(charts.stage_volumes(forecast), width="stretch")
     late, value = forecast.late_customers, forecast.pipeline_value
     what = "monthly fees" if scenario.deal.recurring else "deals"
-    st.metric("Still in the pipeline at the end", f"{value.mean:,.0f}",
+    st.metric("Still in the pipeline at the end (deal value)", f"{value.mean:,.0f}",
               help=f"{late.mean:.1f} customers expected to close after the period (P10–P90 "
                    f"{late.p10:,.0f}–{late.p90:,.0f}), from this period's activity: their {what}.")
 with right:

@@ -38,14 +38,18 @@ with inputs:
         widgets.simulation(doc, key)
 
     if problems:
-        for message in problems:
-            st.error(message)
+        with headline:
+            st.warning("Some inputs are not valid (see the messages below the inputs): the numbers "
+                       "are those of the last valid inputs.")
     else:
         try:
             edited = scenario_from_dict(doc)
         except ScenarioError as exc:
             for message in exc.problems:
                 st.error(editing.in_words(message, doc))
+            with headline:
+                st.warning("Some inputs are not valid (see the messages below the inputs): the "
+                           "numbers are those of the last valid inputs.")
         else:
             if edited != scenario:
                 state.set_scenario(edited)
@@ -76,6 +80,6 @@ with results:
                 "current plan is expected to deliver (P10–P90).")
     for side, table in sla_by_side(targets, forecast).items():
         st.caption(SIDE_TITLES[side])
-        st.dataframe(table, width="stretch")
+        st.dataframe(table, width="stretch", height="content")
     st.download_button("Download the SLA table (CSV)", data=sla_csv(targets, forecast),
                        file_name="sla.csv", mime="text/csv", key="sla-csv", icon=":material/download:")

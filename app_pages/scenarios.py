@@ -109,7 +109,10 @@ st.divider()
 st.markdown("**Compare scenarios**")
 tokens = {CURRENT: token, DEMO: state.demo().to_url_token(), **saved}
 options = list(tokens)
-picked_before = [n for n in ss.get(PICKED, [CURRENT, DEMO]) if n in tokens]
+# Current and Demo are the default pair, unless they are the same inputs: then a saved one.
+default_pair = [CURRENT, DEMO] if not comparison.same_inputs(scenario, state.demo()) else \
+    [CURRENT] + list(saved)[:1]
+picked_before = [n for n in ss.get(PICKED, default_pair) if n in tokens]
 if "scenarios-compare-pick" not in ss:
     ss["scenarios-compare-pick"] = picked_before
 else:
@@ -122,7 +125,8 @@ st.caption(f"{CURRENT}: “{esc(scenario.name)}” as set on the Plan page · "
            f"{DEMO}: “{esc(state.demo().name)}”{same}")
 
 if len(picked) < 2:
-    st.info("Pick at least two scenarios to compare them.")
+    st.info("Pick at least two scenarios to compare them. To compare the plan with a variant, "
+            "save it above, change it on the Plan page, and pick both.")
     st.stop()
 
 confidence = state.confidence()

@@ -18,8 +18,10 @@ BAND_COLOR = "#2563eb"
 GOAL_COLOR = "#dc2626"
 
 
-def _owner_scale():
-    return alt.Scale(domain=list(OWNER_COLORS), range=list(OWNER_COLORS.values()))
+def _owner_scale(owners=OWNER_COLORS):
+    """Colours by owner; the legend lists only the owners present."""
+    present = [o for o in OWNER_COLORS if o in set(owners)]
+    return alt.Scale(domain=present, range=[OWNER_COLORS[o] for o in present])
 
 
 def _rows_height(rows: int, per_row: int = 30, overhead: int = 110) -> int:
@@ -101,11 +103,11 @@ def stage_volumes(forecast: Forecast, height: int | None = None) -> alt.LayerCha
         y=y, x=alt.X("mean:Q", scale=alt.Scale(type="log", domainMin=1),
                      title="Expected volume in the period (log scale)"),
         x2=alt.datum(1),
-        color=alt.Color("owner:N", scale=_owner_scale(), legend=alt.Legend(title=None, orient="bottom")),
+        color=alt.Color("owner:N", scale=_owner_scale(data["owner"]), legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("mean:Q", title="Expected", format=",.0f"),
                  alt.Tooltip("p10:Q", title="P10", format=",.0f"), alt.Tooltip("p90:Q", title="P90", format=",.0f")])
     ranges = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x="p10:Q", x2="p90:Q")
-    labels = alt.Chart(data).mark_text(align="left", dx=4, color="#0f172a").encode(
+    labels = alt.Chart(data).mark_text(align="left", dx=8, color="#0f172a").encode(
         y=y, x="p90:Q", text=alt.Text("mean:Q", format=",.0f"))
     return (bars + ranges + labels).properties(height=height or _rows_height(len(order), 34), width="container",
                                                title=alt.TitleParams("Expected volume per stage (line: P10–P90)", anchor="start"))
@@ -121,7 +123,8 @@ def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, height: int | 
         y=y, x=alt.X("low:Q", title="P(hit the goal) with the input at its P10 … P90",
                      axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         x2="high:Q",
-        color=alt.Color("owner:N", scale=_owner_scale(), legend=alt.Legend(title=None, orient="bottom")),
+        color=alt.Color("owner:N", scale=_owner_scale(data["owner"] if len(data) else ()),
+                        legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("input:N", title="Input"), alt.Tooltip("owner:N", title="Owner"),
                  alt.Tooltip("low:Q", title="At P10", format=".1%"),
                  alt.Tooltip("high:Q", title="At P90", format=".1%"),

@@ -33,8 +33,9 @@ def sla_rows(targets: Targets, forecast: Forecast) -> pd.DataFrame:
 
 
 def sla_by_side(targets: Targets, forecast: Forecast) -> dict[str, pd.DataFrame]:
-    """For each side that owns stages: a table with one row per stage and the months as
-    columns, each cell ``commitment`` and, below, the current plan's P10–P90."""
+    """For each side that owns stages: a table with one row per month (and a last row for the
+    period) and one column per stage; each cell is the commitment and, in brackets, the P10–P90
+    of what the current plan is expected to deliver. Months as rows keep it narrow on a phone."""
     long = sla_rows(targets, forecast)
     out = {}
     for side in OWNERS:
@@ -45,9 +46,9 @@ def sla_by_side(targets: Targets, forecast: Forecast) -> dict[str, pd.DataFrame]
         for stage, rows in part.groupby("stage", sort=False):
             cells = {m: f"{c:,.0f} ({lo:,.0f}–{hi:,.0f})" for m, c, lo, hi in
                      zip(rows["month"], rows["commitment"], rows["current_plan_p10"], rows["current_plan_p90"])}
-            cells["Year"] = f"{rows['commitment'].sum():,.0f}"
+            cells["Period"] = f"{rows['commitment'].sum():,.0f}"
             table[stage] = cells
-        out[side] = pd.DataFrame.from_dict(table, orient="index")
+        out[side] = pd.DataFrame(table)
     return out
 
 
@@ -71,8 +72,9 @@ def spreadsheet_safe(text: str) -> str:
 
 
 def sla_sentences(scenario: Scenario, targets: Targets) -> dict[str, str]:
-    """Each side's commitments in one sentence, e.g. "Marketing delivers 18,200–20,300 Visits,
-    398–444 Leads and 84–155 MQLs a month (230,516, 5,050 and 1,705 in the period)"."""
+    """Each side's commitments in one sentence, e.g. "Marketing delivers, per month, 18,200 to
+    20,300 Visits, 398 to 444 Leads and 84 to 155 MQLs (230,516, 5,050 and 1,705 in the
+    period)" — the lowest and highest month ("to", not a dash: dashes are P10–P90 bands)."""
     out = {}
     for side in OWNERS:
         parts, totals = [], []
@@ -81,13 +83,13 @@ def sla_sentences(scenario: Scenario, targets: Targets) -> dict[str, str]:
                 continue
             monthly = targets.at_confidence.stages[k].monthly
             lo, hi = min(monthly), max(monthly)
-            span = f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}–{hi:,.0f}"
+            span = f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f} to {hi:,.0f}"
             parts.append(f"{span} {stage.name}")
             totals.append(f"{targets.at_confidence.stages[k].total:,.0f}")
         if not parts:
             continue
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         listed_totals = totals[0] if len(totals) == 1 else ", ".join(totals[:-1]) + " and " + totals[-1]
-        out[side] = (f"{SIDE_TITLES[side]} delivers {listed} a month "
+        out[side] = (f"{SIDE_TITLES[side]} delivers, per month, {listed} "
                      f"({listed_totals} in the period).")
     return out

@@ -13,7 +13,7 @@ def test_forecast_page_shows_probability_charts_and_pipeline():
     f = simulate(sc)
     assert metric(at, PROBABILITY) == f"{f.p_goal:.1%}"
     assert metric(at, "Expected revenue") == f"{f.revenue.mean:,.0f}"
-    assert metric(at, "Still in the pipeline at the end") == f"{f.pipeline_value.mean:,.0f}"
+    assert metric(at, "Still in the pipeline at the end (deal value)") == f"{f.pipeline_value.mean:,.0f}"
     charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     titles = [c.get("title", {}).get("text", "") for c in charts]
     assert any("Cumulative revenue" in t for t in titles)

@@ -52,8 +52,11 @@ def test_sla_rows_hold_commitments_and_bands(runs):
     assert list(leads["current_plan_p10"]) == [m.p10 for m in f.stages[1].monthly]
     assert set(rows["side"]) == {"marketing", "sales"}
     tables = sla_by_side(t, f)
-    assert list(tables["marketing"].index) == ["Visits", "Leads", "MQLs"]
-    assert list(tables["sales"].columns)[-1] == "Year"
+    assert list(tables["marketing"].columns) == ["Visits", "Leads", "MQLs"]
+    assert list(tables["sales"].index) == list(sc.month_labels) + ["Period"]
+    first = t.at_confidence.stages[1].monthly[0]
+    band = f.stages[1].monthly[0]
+    assert tables["marketing"].loc[sc.month_labels[0], "Leads"] == f"{first:,.0f} ({band.p10:,.0f}–{band.p90:,.0f})"
 
 
 def test_sla_csv_is_spreadsheet_safe_and_numeric(runs):

@@ -22,6 +22,7 @@ from sim.targets import DEFAULT_CONFIDENCE
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "scenarios" / "demo.json"
 SCENARIO_PARAM, CONFIDENCE_PARAM = "s", "q"
+WRITTEN_TOKENS = 64
 CONFIDENCES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
@@ -34,7 +35,9 @@ def sync_from_url() -> None:
     """Adopt the scenario (and confidence) of the URL when it differs from the session's."""
     ss = st.session_state
     token = st.query_params.get(SCENARIO_PARAM)
-    if token and token != ss.get("token"):
+    # A rerun requested while the browser has not yet received this session's last URL update
+    # carries an older token that this session wrote itself: not a new link, so ignore it.
+    if token and token != ss.get("token") and token not in ss.get("written_tokens", ()):
         try:
             scenario = scenario_from_url_token(token)
         except ScenarioError as exc:
@@ -95,6 +98,9 @@ def set_scenario(scenario: Scenario, external: bool = False) -> None:
     ss["token"] = scenario.to_url_token()
     if external:
         ss["revision"] = ss.get("revision", 0) + 1
+    # Remember what this session put in the URL (bounded): see sync_from_url.
+    written = ss.get("written_tokens", [])
+    ss["written_tokens"] = ([t for t in written if t != ss["token"]] + [ss["token"]])[-WRITTEN_TOKENS:]
     # The URL follows at once, so that a rerun (st.rerun) does not bring the old one back.
     if st.query_params.get(SCENARIO_PARAM) != ss["token"]:
         st.query_params[SCENARIO_PARAM] = ss["token"]

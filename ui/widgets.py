@@ -117,9 +117,9 @@ def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) 
         top = st.session_state.setdefault(key(f"s{k}-max"), _rate_max(hi))
         step = top / 1000
         start = (round(lo / step) * step, round(hi / step) * step)
-        start = (min(start[0], top), min(start[1], top))
+        start = (min(max(start[0], step), top), min(max(start[1], step), top))
         picked = st.slider(
-            "Conversion rate: 8 times in 10 between", 0.0, 100 * top,
+            "Conversion rate: 8 times in 10 between", 100 * step, 100 * top,
             (100 * start[0], 100 * start[1]), step=100 * step, format="%.2f%%", key=key(f"s{k}-rate"),
             help="The P10 and P90 of your belief about the rate; drag both ends together for a rate "
                  "known exactly.")
@@ -133,7 +133,8 @@ def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) 
         try:
             entry["lag"] = editing.lag_from_text(text, where=f"{stage.name}: arrival months")
         except ScenarioError as exc:
-            problems.append(str(exc))
+            st.error(str(exc))                 # next to the input ...
+            problems.append(str(exc))          # ... and the page keeps the last valid scenario
         if k < len(scenario.stages) - 1:
             pipeline = doc.setdefault("start_pipeline", {})
             current = next((v for n, v in pipeline.items()

@@ -202,10 +202,6 @@ def test_navigation_keeps_the_scenario_on_every_page(server, page):
             assert probability_text(page) == on_plan, f"{name} shows another probability than Plan"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "app bug (ui/state.py sync_from_url): a key press during a run sends a rerun request carrying "
-    "the browser's URL, which does not have the new `s` yet; sync_from_url takes that stale token "
-    "for a new link and reverts the change (revision bump, widgets re-created, later presses lost)"))
 def test_rapid_key_presses_keep_every_change(server, page):
     """Ten quick presses (a held arrow key): the slider keeps every one, the link agrees."""
     open_app(page, server.url, expect_text=PROBABILITY)
