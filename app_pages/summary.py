@@ -14,6 +14,7 @@ from sim.describe import assumptions, verdict
 from sim.report import download_name, period_text, report_html
 from sim.sla import sla_csv, sla_sentences
 from ui import compute, state
+from ui import widgets
 from ui.widgets import plain
 
 _CALLOUTS = {"good": st.success, "mixed": st.warning, "poor": st.error}
@@ -45,19 +46,7 @@ st.subheader(f"{plain(scenario.name)}: are we on track?")
 st.caption(period_text(scenario))
 _CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail}")
 
-lo, hi = forecast.p_goal_ci
-r, gap = forecast.revenue, forecast.gap
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Goal", f"{scenario.goal:,.0f}",
-          help=(f"Revenue in the period, of which {scenario.baseline_revenue:,.0f} is already certain."
-                if scenario.baseline_revenue else "Revenue in the period."))
-c2.metric("Chance of hitting the goal", f"{forecast.p_goal:.1%}",
-          help=f"Share of {forecast.trials:,} simulated years that reach the goal; 95% Monte Carlo "
-               f"interval {lo:.1%}–{hi:.1%}.")
-c3.metric("Expected revenue", f"{r.mean:,.0f}",
-          help=f"P10 {r.p10:,.0f} · P50 {r.p50:,.0f} · P90 {r.p90:,.0f} (baseline included).")
-c4.metric("Gap to goal (median year)" if gap > 0 else "Ahead of goal (median year)", f"{abs(gap):,.0f}",
-          help=f"Goal {scenario.goal:,.0f} minus the median simulated revenue {r.p50:,.0f}.")
+widgets.headline(forecast, with_goal=True, with_delta=False)
 
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -21,24 +21,21 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _trials(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--trials must be a whole number, not {text!r}") from None
-    if not 100 <= value <= MAX_TRIALS:
-        raise argparse.ArgumentTypeError(f"--trials must be between 100 and {MAX_TRIALS:,}")
-    return value
+def _whole_number(option: str, low: int, high: int, high_text: str):
+    """An argparse type: a whole number from ``low`` to ``high``, with a message naming the option."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be a whole number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{option} must be between {low} and {high_text}")
+        return value
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be a whole number, not {text!r}") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"--seed must be between 0 and {MAX_SEED} (2^53-1)")
-    return value
+_trials = _whole_number("--trials", 100, MAX_TRIALS, f"{MAX_TRIALS:,}")
+_seed = _whole_number("--seed", 0, MAX_SEED, f"{MAX_SEED} (2^53-1)")
 
 
 def _confidence(text: str) -> float:

@@ -201,17 +201,24 @@ def simulation(doc: dict, key) -> None:
                                       help="The same scenario and seed always give the same numbers."))
 
 
-def headline(forecast: Forecast) -> None:
-    """P(goal) with its Monte Carlo error, expected revenue and the gap to the goal."""
+def headline(forecast: Forecast, *, with_goal: bool = False, with_delta: bool = True) -> None:
+    """P(goal) with its Monte Carlo error, expected revenue and the gap to the goal (and the
+    goal itself, ``with_goal``); ``with_delta``: P(goal)'s change since the last scenario."""
     sc = forecast.scenario
     lo, hi = forecast.p_goal_ci
     last = st.session_state.get("last-headline")
     delta = None
-    if last and last[0] != state.token():
+    if with_delta and last and last[0] != state.token():
         delta = f"{100 * (forecast.p_goal - last[1]):+.1f} pts"
     if not last or last[0] != state.token():
         st.session_state["last-headline"] = (state.token(), forecast.p_goal)
-    c1, c2, c3 = st.columns(3)
+    if with_goal:
+        c0, c1, c2, c3 = st.columns(4)
+        c0.metric("Goal", f"{sc.goal:,.0f}",
+                  help=(f"Revenue in the period, of which {sc.baseline_revenue:,.0f} is already certain."
+                        if sc.baseline_revenue else "Revenue in the period."))
+    else:
+        c1, c2, c3 = st.columns(3)
     c1.metric("Chance of hitting the goal", f"{forecast.p_goal:.1%}", delta=delta,
               help=f"Share of {forecast.trials:,} simulated years that reach the goal; 95% Monte Carlo "
                    f"interval {lo:.1%}–{hi:.1%}.")
@@ -221,5 +228,6 @@ def headline(forecast: Forecast) -> None:
     gap = forecast.gap
     c3.metric("Gap to goal (median year)" if gap > 0 else "Ahead of goal (median year)", f"{abs(gap):,.0f}",
               help=f"Goal {sc.goal:,.0f} minus the median simulated revenue {forecast.revenue.p50:,.0f}.")
-    st.caption(f"Monte Carlo error: ±{100 * (hi - lo) / 2:.1f} points (95%), {forecast.trials:,} trials, "
-               f"seed {sc.seed}.")
+    if not with_goal:
+        st.caption(f"Monte Carlo error: ±{100 * (hi - lo) / 2:.1f} points (95%), {forecast.trials:,} trials, "
+                   f"seed {sc.seed}.")
