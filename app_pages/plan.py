@@ -65,12 +65,7 @@ with results:
         "Chance of hitting the goal the SLA should give", options=state.CONFIDENCES,
         value=state.confidence(), format_func=widgets.percent_label, key="confidence-slider")
     state.set_confidence(confidence)
-    try:
-        with st.spinner(f"Searching the volumes for P(goal) ≥ {confidence:.0%}…"):
-            targets = compute.targets(token, confidence)
-    except ScenarioError as exc:
-        st.error(str(exc))
-        st.stop()
+    targets = widgets.targets_or_stop(token, confidence)
     if not targets.reachable:
         st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {targets.at_confidence.scale:,.0f} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")

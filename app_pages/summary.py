@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date
 from functools import partial
 
 import streamlit as st
 
-from sim import Forecast, ScenarioError, Targets, charts
+from sim import Forecast, Targets, charts
 from sim.describe import assumptions, verdict
 from sim.report import download_name, period_text, report_html
 from sim.sla import sla_csv, sla_sentences
@@ -52,12 +51,7 @@ left, right = st.columns([3, 2], gap="large")
 with left:
     st.altair_chart(charts.fan_chart(forecast, height=320), width="stretch")
 with right:
-    try:
-        with st.spinner(f"Working out what each side must deliver at {confidence:.0%} confidence…"):
-            targets = compute.targets(token, confidence)
-    except ScenarioError as exc:
-        st.error(str(exc))
-        st.stop()
+    targets = widgets.targets_or_stop(token, confidence)
     st.markdown(f"**The SLA at {confidence:.0%} confidence**: what each side commits to, so that the "
                 f"goal is hit in {confidence:.0%} of simulated years")
     for sentence in sla_sentences(scenario, targets).values():

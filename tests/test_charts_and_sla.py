@@ -8,7 +8,6 @@ import pytest
 
 from sim import charts, required_volumes, sensitivity, simulate
 from sim.describe import assumptions
-from sim.scenario import Stage
 from sim.sla import sla_by_side, sla_csv, sla_rows, sla_sentences, spreadsheet_safe
 
 

@@ -10,7 +10,6 @@ from sim.errors import ScenarioError
 from sim.scenario import (Scenario, load_scenario, scenario_from_dict, scenario_from_json,
                           scenario_from_url_token)
 
-from .conftest import DEMO_PATH
 
 
 def test_demo_is_complete_and_realistic(demo):

@@ -7,7 +7,6 @@ keys include the scenario's revision (see ui.state), so a replaced scenario show
 
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd
@@ -15,7 +14,7 @@ import streamlit as st
 
 from sim import Forecast, ScenarioError, editing
 from sim.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario, normalise_stage_name
-from ui import state
+from ui import compute, state
 
 TRIAL_CHOICES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
 _RATE_MAXES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -199,6 +198,17 @@ def simulation(doc: dict, key) -> None:
     doc["seed"] = int(st.number_input("Random seed", min_value=0, max_value=MAX_SEED, value=int(doc["seed"]),
                                       step=1, key=key("seed"),
                                       help="The same scenario and seed always give the same numbers."))
+
+
+def targets_or_stop(token: str, confidence: float):
+    """The cached confidence search, with a spinner; a scenario whose goal cannot be reached
+    gets its message and the page stops there (never a traceback)."""
+    try:
+        with st.spinner(f"Searching the volumes for P(goal) ≥ {confidence:.0%}…"):
+            return compute.targets(token, confidence)
+    except ScenarioError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def headline(forecast: Forecast, *, with_goal: bool = False, with_delta: bool = True) -> None:
