@@ -19,7 +19,7 @@ SENSITIVITY_TRIALS = 5_000
 SEARCH_TRIALS = 20_000
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner="Simulating…")
 def forecast(token: str) -> Forecast:
     """``simulate`` with the scenario's own trials and seed: the numbers of the CLI."""
     return simulate(scenario_from_url_token(token))
