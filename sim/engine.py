@@ -35,7 +35,7 @@ import numpy as np
 
 from .scenario import Scenario
 
-CHUNK = 8_192
+CHUNK = 4_096
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 _pool: ThreadPoolExecutor | None = None
 
