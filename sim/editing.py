@@ -69,11 +69,16 @@ def remove_stage(scenario: Scenario, index: int) -> Scenario:
 
 def rename_stage(scenario: Scenario, index: int, name: str) -> Scenario:
     data = scenario.to_dict()
-    old = normalise_stage_name(data["stages"][index]["name"])
-    data["stages"][index]["name"] = name
-    pipeline = data.get("start_pipeline", {})
-    data["start_pipeline"] = {(name if normalise_stage_name(k) == old else k): v for k, v in pipeline.items()}
+    rename_in_document(data, index, name)
     return scenario_from_dict(data)
+
+
+def rename_in_document(doc: dict, index: int, name: str) -> None:
+    """Rename stage ``index`` in a scenario document; its open pipeline follows the name."""
+    old = normalise_stage_name(doc["stages"][index]["name"])
+    doc["stages"][index]["name"] = name
+    pipeline = doc.get("start_pipeline", {})
+    doc["start_pipeline"] = {(name if normalise_stage_name(k) == old else k): v for k, v in pipeline.items()}
 
 
 def rate_from_range(p10: float, p90: float) -> dict:

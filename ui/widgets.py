@@ -157,10 +157,7 @@ def stage_list(scenario: Scenario, doc: dict, key) -> None:
                              label_visibility="collapsed" if k else "visible")
         doc["stages"][k]["owner"] = owner
         if " ".join(name.split()) != stage.name:
-            old = normalise_stage_name(stage.name)
-            doc["stages"][k]["name"] = name
-            doc["start_pipeline"] = {(name if normalise_stage_name(n) == old else n): v
-                                     for n, v in doc.get("start_pipeline", {}).items()}
+            editing.rename_in_document(doc, k, name)
         removable = k > 0 and len(scenario.stages) > 2
         if c3.button("✕", key=key(f"s{k}-remove"), disabled=not removable,
                      help=f"Remove {plain(stage.name)}" if removable else "This stage cannot be removed"):
