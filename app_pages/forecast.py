@@ -3,13 +3,14 @@
 import streamlit as st
 
 from sim import charts
+from sim.markdown import escape_markdown
 from ui import compute, state, widgets
 
 scenario = state.current()
 token = state.token()
 forecast = compute.forecast(token)
 
-st.subheader(f"Forecast — {widgets.plain(scenario.name)}")
+st.subheader(f"Forecast — {escape_markdown(scenario.name)}")
 widgets.headline(forecast)
 
 left, right = st.columns(2, gap="large")

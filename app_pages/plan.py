@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sim import ScenarioError, charts, editing
+from sim.markdown import escape_markdown
 from sim.scenario import scenario_from_dict
 from sim.sla import SIDE_TITLES, sla_by_side, sla_csv
 from ui import compute, state, widgets
@@ -13,7 +14,7 @@ scenario = state.current()
 rev = state.revision()
 key = widgets.keyer("plan", rev)
 
-st.subheader(widgets.plain(scenario.name))
+st.subheader(escape_markdown(scenario.name))
 headline = st.container()          # filled once the inputs are read: first on a phone too
 inputs, results = st.columns([5, 7], gap="large")
 

@@ -6,9 +6,10 @@ import streamlit as st
 
 from sim import ScenarioError, charts, comparison, scenario_from_json, scenario_from_url_token
 from sim.comparison import CURRENT, DEMO
+from sim.markdown import escape_markdown
 from ui import compute, state
 
-esc = comparison.escape_markdown  # names and file names are user text
+esc = escape_markdown  # names and file names are user text
 
 SAVED = "saved_scenarios"          # session: saved name -> share-link token (plain data)
 UPLOADED = "scenarios-upload-last"  # session: the last upload handled (file id, name or problems)

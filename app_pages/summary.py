@@ -10,11 +10,11 @@ import streamlit as st
 
 from sim import Forecast, Targets, charts
 from sim.describe import assumptions, verdict
+from sim.markdown import escape_markdown
 from sim.report import download_name, period_text, report_html
 from sim.sla import sla_csv, sla_sentences
 from ui import compute, state
 from ui import widgets
-from ui.widgets import plain
 
 _CALLOUTS = {"good": st.success, "mixed": st.warning, "poor": st.error}
 
@@ -41,7 +41,7 @@ confidence = state.confidence()
 forecast = compute.forecast(token)
 answer = verdict(forecast)
 
-st.subheader(f"{plain(scenario.name)}: are we on track?")
+st.subheader(f"{escape_markdown(scenario.name)}: are we on track?")
 st.caption(period_text(scenario))
 _CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail}")
 
@@ -55,7 +55,7 @@ with right:
     st.markdown(f"**The SLA at {confidence:.0%} confidence**: what each side commits to, so that the "
                 f"goal is hit in {confidence:.0%} of simulated years")
     for sentence in sla_sentences(scenario, targets).values():
-        st.markdown(f"- {plain(sentence)}")
+        st.markdown(f"- {escape_markdown(sentence)}")
     if not targets.reachable:
         st.warning(f"{confidence:.0%} confidence is out of reach: even {targets.at_confidence.scale:,.0f} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
@@ -78,4 +78,4 @@ with right:
                        help="This summary on one printable page (HTML that opens anywhere, offline).")
 
 with st.expander("The assumptions behind these numbers", expanded=True):
-    st.markdown("\n".join(f"- {plain(line)}" for line in assumptions(scenario)))
+    st.markdown("\n".join(f"- {escape_markdown(line)}" for line in assumptions(scenario)))

@@ -13,15 +13,14 @@ compares any of them in two tables built here:
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 import pandas as pd
 
 from .forecast import Forecast
-from .scenario import MAX_NAME, Scenario, normalise_stage_name
+from .markdown import escape_markdown
+from .scenario import MAX_NAME, Scenario, file_stem, normalise_stage_name
 from .targets import Targets
 
 CURRENT = "Current"
@@ -43,8 +42,8 @@ def clean_name(text: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """The key names are compared on: case-insensitive, spaces folded."""
-    return clean_name(name).casefold()
+    """The key names are compared on: case-insensitive, spaces folded (as stage names are)."""
+    return normalise_stage_name(name)
 
 
 def is_taken(name: str, taken: Iterable[str]) -> bool:
@@ -86,9 +85,7 @@ def find_same(scenario: Scenario, saved: Mapping[str, Scenario]) -> str | None:
 
 def json_file_name(name: str) -> str:
     """A safe file name for a scenario's JSON: ``Northwind — FY2027`` -> ``northwind-fy2027.json``."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
-    return f"{slug or 'scenario'}.json"
+    return f"{file_stem(name)}.json"
 
 
 # -- tables -----------------------------------------------------------------------------------
@@ -161,14 +158,6 @@ def volume_table(targets: Mapping[str, Targets | str]) -> pd.DataFrame:
 
 
 # -- messages ---------------------------------------------------------------------------------
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` shown literally in Streamlit Markdown (file names and messages are user text)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-
 
 def upload_error_markdown(file_name: str, problems: Iterable[str]) -> str:
     """The message for a scenario file that cannot be loaded: the file and every problem."""

@@ -139,6 +139,14 @@ def _chunk_streams(rng: np.random.Generator, k: int):
     return children[:k], children[k], children[k + 1], children[k + 2]
 
 
+def _after_period_folded(by_cell: np.ndarray, T: int) -> np.ndarray:
+    """(n, T+1): the T months of the period, then everything after it summed in column T."""
+    out = np.empty((by_cell.shape[0], T + 1), dtype=by_cell.dtype)
+    out[:, :T] = by_cell[:, :T]
+    out[:, T] = by_cell[:, T:].sum(axis=1)
+    return out
+
+
 # -- revenue sample (collapsed chain) ------------------------------------------------------
 
 def _revenue_chunk(sc: Scenario, n: int, rng: np.random.Generator):
@@ -179,13 +187,8 @@ def _revenue_chunk(sc: Scenario, n: int, rng: np.random.Generator):
     values = _draw_deal_values(sc, where.size, value_rng).astype(np.float64)
     value_by_cell = np.bincount(where, weights=values, minlength=n * W).reshape(n, W)
     del where, values
-    counts = counts.reshape(n, W)
-    customers = np.empty((n, T + 1), dtype=np.int32)
-    customers[:, :T] = counts[:, :T]
-    customers[:, T] = counts[:, T:].sum(axis=1)
-    value_by_month = np.empty((n, T + 1))
-    value_by_month[:, :T] = value_by_cell[:, :T]
-    value_by_month[:, T] = value_by_cell[:, T:].sum(axis=1)
+    customers = _after_period_folded(counts.reshape(n, W), T).astype(np.int32)
+    value_by_month = _after_period_folded(value_by_cell, T)
     new_value = value_by_month[:, :T]
     monthly = np.cumsum(new_value, axis=1) if sc.deal.recurring else new_value
     return customers, monthly, monthly.sum(axis=1), value_by_month[:, T], top.sum(axis=1)

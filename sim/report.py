@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import html
 import math
-import re
 from datetime import date
 
 import altair as alt
@@ -20,7 +19,7 @@ import vl_convert as vlc
 from . import charts
 from .describe import assumptions, verdict
 from .forecast import Forecast
-from .scenario import OWNERS, Scenario
+from .scenario import OWNERS, Scenario, file_stem
 from .sensitivity import SensitivityRow
 from .sla import SIDE_TITLES, sla_rows, sla_sentences
 from .targets import Targets
@@ -50,8 +49,7 @@ def chart_svg(chart: alt.TopLevelMixin, width: int = FULL_WIDTH, height: int | N
 
 def download_name(scenario: Scenario, suffix: str) -> str:
     """A safe file name from the scenario's name, e.g. ``northwind-digital-fy2027-plan-report.html``."""
-    stem = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-")[:60].strip("-") or "scenario"
-    return f"{stem}{suffix}"
+    return f"{file_stem(scenario.name)}{suffix}"
 
 
 def period_text(scenario: Scenario) -> str:

@@ -14,6 +14,7 @@ import binascii
 import json
 import math
 import re
+import unicodedata
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +40,13 @@ OWNERS = ("marketing", "sales", "shared")
 URL_TOKEN_PREFIX = "s1."
 MAX_URL_TOKEN = 16_000       # characters of a share-link token
 MAX_JSON_BYTES = 256_000     # a scenario document is a few kB; refuse anything absurd
+
+
+def file_stem(name: str) -> str:
+    """A safe file-name stem from a scenario name: ASCII letters and digits joined by "-", at
+    most 60 characters (``Café — FY2027`` -> ``cafe-fy2027``; nothing usable -> ``scenario``)."""
+    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-") or "scenario"
 
 
 def normalise_stage_name(name: str) -> str:

@@ -9,9 +9,10 @@ import pytest
 
 from sim import required_volumes, scenario_from_url_token, simulate
 from sim.comparison import (CURRENT, DEFAULT_NAME, DEMO, NOTE_COLUMN, OUTCOME_COLUMNS, SCALE_COLUMN,
-                            clean_name, escape_markdown, find_same, is_taken, json_file_name,
+                            clean_name, find_same, is_taken, json_file_name,
                             merged_stage_names, outcome_table, renamed, same_inputs, unique_name,
                             upload_error_markdown, volume_table)
+from sim.markdown import escape_markdown
 from sim.scenario import MAX_NAME, scenario_from_dict
 
 from .conftest import small_scenario

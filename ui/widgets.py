@@ -7,12 +7,11 @@ keys include the scenario's revision (see ui.state), so a replaced scenario show
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
 from sim import Forecast, ScenarioError, editing
+from sim.markdown import escape_markdown as plain
 from sim.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario, normalise_stage_name
 from ui import compute, state
 
@@ -35,21 +34,6 @@ def count_label(n: int) -> str:
 
 def percent_label(q: float) -> str:
     return f"{q:.0%}"
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
-_AUTOLINK = re.compile(r"://|www\.|@", re.IGNORECASE)
-
-
-def _unlink(match: re.Match) -> str:
-    return match.group(0)[:-1] + "\u2060" + match.group(0)[-1]
-
-
-def plain(text: str) -> str:
-    """User text (scenario and stage names) shown literally in Markdown, never as markup: the
-    Markdown characters are escaped, and an invisible word joiner stops web addresses from
-    becoming links."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(_unlink, str(text)))
 
 
 def keyer(page: str, rev: int):
