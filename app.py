@@ -23,4 +23,3 @@ notice = state.pop_notice()
 if notice:
     st.warning(notice, icon=":material/link_off:")
 pg.run()
-state.write_url()

@@ -3,7 +3,8 @@
 The URL holds the whole scenario as one versioned, validated query parameter (``s``, see
 :meth:`sim.scenario.Scenario.to_url_token`) and the chosen confidence (``q``), so a link
 reproduces the exact numbers on any page, on any server. ``app.py`` calls
-:func:`sync_from_url` before the page runs and :func:`write_url` after it.
+:func:`sync_from_url` and :func:`write_url` before the page runs; every later change goes
+through :func:`set_scenario` or :func:`set_confidence`, which update the URL at once.
 
 ``revision()`` changes whenever the scenario is replaced from outside the Plan page's widgets
 (a link, a loaded or uploaded scenario, a stage added or removed); widget keys include it, so
@@ -102,6 +103,7 @@ def set_scenario(scenario: Scenario, external: bool = False) -> None:
     written = ss.get("written_tokens", [])
     ss["written_tokens"] = ([t for t in written if t != ss["token"]] + [ss["token"]])[-WRITTEN_TOKENS:]
     # The URL follows at once, so that a rerun (st.rerun) does not bring the old one back.
+    # Only ``s``: while the URL is being read, its ``q`` has not been adopted yet.
     if st.query_params.get(SCENARIO_PARAM) != ss["token"]:
         st.query_params[SCENARIO_PARAM] = ss["token"]
 
