@@ -1,0 +1,59 @@
+"""The effective actuals in the store: monthly stage counts and revenue.
+
+What counts is defined by the store's views (see :mod:`sim.store`): per month and stage the
+latest monthly import stating it, else the count of records that reached the stage in that
+month (each record and stage once); revenue per month likewise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .scenario import normalise_stage_name
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Actuals:
+    """Monthly counts per stage and monthly revenue, as ``"YYYY-MM"`` keyed rows."""
+
+    stages: tuple[str, ...]                          # display names, in funnel order
+    counts: tuple[tuple[str, str, int], ...]         # (month, stage, count), by month then stage
+    revenue: tuple[tuple[str, float], ...]           # (month, revenue), by month
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        return tuple(sorted({m for m, _, _ in self.counts} | {m for m, _ in self.revenue}))
+
+    @property
+    def empty(self) -> bool:
+        return not self.counts and not self.revenue
+
+    def count(self, month: str, stage: str) -> int | None:
+        key = normalise_stage_name(stage)
+        for m, s, c in self.counts:
+            if m == month and normalise_stage_name(s) == key:
+                return c
+        return None
+
+    def to_dict(self) -> list[dict]:
+        """The JSON of ``python -m sim actuals --json``: count rows, then revenue rows."""
+        return ([{"month": m, "stage": s, "count": c} for m, s, c in self.counts]
+                + [{"month": m, "revenue": r} for m, r in self.revenue])
+
+
+def load_actuals(store: Store, stage_order: tuple[str, ...] = ()) -> Actuals:
+    """The effective actuals; stages ordered as ``stage_order`` (e.g. the scenario's), then
+    in the order the database first saw them."""
+    cur = store.cursor()
+    stages = cur.execute("SELECT key, name, position FROM stages ORDER BY position").fetchall()
+    order = {normalise_stage_name(s): i for i, s in enumerate(stage_order)}
+    ranked = sorted(stages, key=lambda r: (order.get(r[0], len(order)), r[2]))
+    rank = {key: i for i, (key, _, _) in enumerate(ranked)}
+    names = {key: name for key, name, _ in stages}
+    rows = cur.execute("SELECT strftime(month, '%Y-%m'), stage_key, count FROM actual_counts").fetchall()
+    counts = sorted(((m, k, int(c)) for m, k, c in rows if k in names), key=lambda r: (r[0], rank[r[1]]))
+    revenue = cur.execute("SELECT strftime(month, '%Y-%m'), revenue FROM actual_revenue ORDER BY month").fetchall()
+    return Actuals(tuple(names[k] for k, _, _ in ranked),
+                   tuple((m, names[k], c) for m, k, c in counts),
+                   tuple((m, float(r)) for m, r in revenue))

@@ -1,0 +1,245 @@
+"""The DuckDB store: imported actuals, the import history and saved plans of record.
+
+One database file per deployment (default ``data/funnel.duckdb``; the ``FUNNEL_DB``
+environment variable or ``--db`` choose another). :class:`Store` holds the process's one
+connection; every query runs on a fresh cursor, with parameters only: no user text (file,
+column or stage names) is ever part of the SQL.
+
+Right after connecting, the connection is locked down: file access only inside the upload
+staging folder (``uploads/`` next to the database file), no extension installing or loading,
+and the configuration locked so that no later statement can undo it. The schema is created
+and migrated here (table ``schema_version``).
+
+Writes (imports, undo, saving a plan) take the store's write lock and run in one transaction
+each, so concurrent sessions of the app never interleave two writes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from .errors import ScenarioError
+
+DB_ENV = "FUNNEL_DB"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DB = PROJECT_ROOT / "data" / "funnel.duckdb"
+STAGING_DIR = "uploads"
+
+
+class StoreError(ScenarioError):
+    """The database cannot be opened or used (in use by another process, not a DuckDB file,
+    written by a newer version, ...)."""
+
+
+def default_db_path() -> Path:
+    """``$FUNNEL_DB`` when set, else ``data/funnel.duckdb`` in the project."""
+    env = os.environ.get(DB_ENV, "").strip()
+    return Path(env).expanduser() if env else DEFAULT_DB
+
+
+# Each migration brings the schema from the previous version to its own; never edit one that
+# has shipped, add the next instead.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, (
+        """CREATE TABLE imports (
+               id INTEGER PRIMARY KEY,
+               file_name VARCHAR NOT NULL,
+               content_hash VARCHAR NOT NULL,
+               format VARCHAR NOT NULL,
+               options VARCHAR NOT NULL,
+               imported_at TIMESTAMP NOT NULL,
+               rows BIGINT NOT NULL,
+               stages VARCHAR[] NOT NULL,
+               new_stages VARCHAR[] NOT NULL,
+               first_month DATE,
+               last_month DATE,
+               summary VARCHAR NOT NULL,
+               undone_at TIMESTAMP)""",
+        """CREATE TABLE stages (
+               key VARCHAR PRIMARY KEY,
+               name VARCHAR NOT NULL,
+               position INTEGER NOT NULL,
+               first_import INTEGER)""",
+        # Monthly-format values, as each import stated them (the latest import wins per cell).
+        """CREATE TABLE monthly_counts (
+               import_id INTEGER NOT NULL, month DATE NOT NULL,
+               stage_key VARCHAR NOT NULL, count BIGINT NOT NULL)""",
+        """CREATE TABLE monthly_revenue (
+               import_id INTEGER NOT NULL, month DATE NOT NULL, revenue DOUBLE NOT NULL)""",
+        # Records-format facts: record `record_id` reached stage `stage_key` on `reached`.
+        """CREATE TABLE record_stages (
+               import_id INTEGER NOT NULL, record_id VARCHAR NOT NULL,
+               stage_key VARCHAR NOT NULL, reached DATE NOT NULL)""",
+        """CREATE TABLE record_amounts (
+               import_id INTEGER NOT NULL, record_id VARCHAR NOT NULL, amount DOUBLE NOT NULL)""",
+        """CREATE TABLE plans (
+               id INTEGER PRIMARY KEY,
+               name VARCHAR NOT NULL UNIQUE,
+               saved_at TIMESTAMP NOT NULL,
+               scenario VARCHAR NOT NULL,
+               seed BIGINT NOT NULL,
+               trials INTEGER NOT NULL,
+               versions VARCHAR NOT NULL,
+               p_goal DOUBLE NOT NULL,
+               parent_id INTEGER,
+               as_of DATE,
+               note VARCHAR NOT NULL DEFAULT '')""",
+        # measure: arrivals | cumulative_arrivals (stage_key set), revenue | cumulative_revenue.
+        """CREATE TABLE plan_bands (
+               plan_id INTEGER NOT NULL, measure VARCHAR NOT NULL, stage_key VARCHAR,
+               month DATE NOT NULL, mean DOUBLE, p10 DOUBLE, p50 DOUBLE, p90 DOUBLE)""",
+        # The effective actuals. Monthly values: the latest import stating a cell wins.
+        """CREATE VIEW counts_from_monthly AS
+               SELECT month, stage_key, arg_max(count, import_id) AS count
+               FROM monthly_counts GROUP BY month, stage_key""",
+        # Records: each (record, stage) once; the latest import's date wins.
+        """CREATE VIEW record_reached AS
+               SELECT record_id, stage_key, arg_max(reached, import_id) AS reached
+               FROM record_stages GROUP BY record_id, stage_key""",
+        """CREATE VIEW counts_from_records AS
+               SELECT date_trunc('month', reached)::DATE AS month, stage_key, count(*) AS count
+               FROM record_reached GROUP BY ALL""",
+        # A month and stage takes its count from the monthly imports when any states it.
+        """CREATE VIEW actual_counts AS
+               SELECT month, stage_key, count FROM counts_from_monthly
+               UNION ALL
+               SELECT r.month, r.stage_key, r.count FROM counts_from_records r
+               ANTI JOIN counts_from_monthly m USING (month, stage_key)""",
+        # A record's amount is booked in the month of the latest stage date it has.
+        """CREATE VIEW revenue_from_records AS
+               SELECT date_trunc('month', d.booked)::DATE AS month, sum(a.amount) AS revenue
+               FROM (SELECT record_id, arg_max(amount, import_id) AS amount
+                     FROM record_amounts GROUP BY record_id) a
+               JOIN (SELECT record_id, max(reached) AS booked
+                     FROM record_reached GROUP BY record_id) d USING (record_id)
+               GROUP BY ALL""",
+        """CREATE VIEW actual_revenue AS
+               SELECT month, arg_max(revenue, import_id) AS revenue
+               FROM monthly_revenue GROUP BY month
+               UNION ALL
+               SELECT r.month, r.revenue FROM revenue_from_records r
+               WHERE r.month NOT IN (SELECT month FROM monthly_revenue)""",
+    )),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class Store:
+    """The process's connection to one database file, locked down and migrated.
+
+    ``Store(path)`` creates the file (and its folder) when missing; ``is_new`` tells whether
+    it did. Use :meth:`cursor` for reads and :meth:`transaction` for writes.
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path).expanduser().resolve() if path else default_db_path().resolve()
+        self.staging_dir = self.path.parent / STAGING_DIR
+        self.is_new = not self.path.exists()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.staging_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for the database {self.path}: "
+                             f"{exc.strerror or exc}") from None
+        self._write_lock = threading.RLock()
+        self._con = _connect(self.path)
+        try:
+            _lock_down(self._con, self.staging_dir)
+            self._migrate()
+        except BaseException:
+            self._con.close()
+            raise
+
+    # -- access ------------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A fresh cursor: one per query or per unit of work (cursors are not thread-safe)."""
+        return self._con.cursor()
+
+    @contextmanager
+    def transaction(self, cursor: duckdb.DuckDBPyConnection | None = None):
+        """A cursor inside one transaction, holding the write lock: committed when the block
+        ends, rolled back (and nothing changed) when it raises. ``cursor``: use this one (its
+        temp tables are visible) instead of a fresh one; it is left open."""
+        with self._write_lock:
+            cur = cursor or self._con.cursor()
+            try:
+                cur.begin()
+                try:
+                    yield cur
+                except BaseException:
+                    cur.rollback()
+                    raise
+                cur.commit()
+            finally:
+                if cursor is None:
+                    cur.close()
+
+    @property
+    def write_lock(self) -> threading.RLock:
+        return self._write_lock
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema ------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        cur = self.cursor()
+        exists = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version' "
+                             "AND schema_name = 'main'").fetchone()[0]
+        if not exists:
+            return 0
+        return int(cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._write_lock:
+            version = self.schema_version()
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"the database {self.path} has schema version {version}, newer than "
+                                 f"this program's {SCHEMA_VERSION}: update the program")
+            for target, statements in MIGRATIONS:
+                if target <= version:
+                    continue
+                with self.transaction() as cur:
+                    if target == 1:
+                        cur.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                                    "version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
+                    for statement in statements:
+                        cur.execute(statement)
+                    cur.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [target])
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise StoreError(f"the database {path} is in use by another process (is the app or "
+                             f"another import running?): stop it, or use another --db / ${DB_ENV}") from None
+        if "not a valid" in text.lower() or "database file" in text.lower():
+            raise StoreError(f"{path} is not a DuckDB database file") from None
+        raise StoreError(f"cannot open the database {path}: {text.splitlines()[0]}") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> None:
+    """Only the staging folder is readable by SQL; nothing can be installed or loaded; and the
+    configuration is locked so that no statement on this connection can change it again."""
+    staging = str(staging_dir.resolve()).rstrip("/") + "/"
+    con.execute("SET allowed_directories = [?]", [staging])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
