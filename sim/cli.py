@@ -1,18 +1,27 @@
-"""Command line: ``python -m sim forecast|targets ...`` (see README, "Command line")."""
+"""Command line: ``python -m sim forecast|targets|import|actuals|history|undo|plan|compare ...``
+(see README, "Command line")."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from .actuals import load_actuals
 from .errors import ScenarioError
 from .forecast import simulate
+from .ingest import FORMATS, ImportOptions, ImportRejected, import_csv, import_history, undo_import
+from .plans import list_plans, load_plan, save_plan
 from .scenario import MAX_SEED, MAX_TRIALS, load_scenario
 from .sensitivity import sensitivity
+from .store import DB_ENV, Store
 from .targets import DEFAULT_CONFIDENCE, required_volumes
+from .variance import compare_plan
 
 EXIT_BAD_INPUT = 2
+#: The command line reads files from disk, not uploads: a larger limit than the app's.
+CLI_MAX_IMPORT_BYTES = 2 * 1024**3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +58,7 @@ def _confidence(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m sim", description="Funnel SLA Planner: headless forecasts and targets.")
+    parser = _Parser(prog="python -m sim", description="Funnel SLA Planner: forecasts, targets, actuals and plans from the command line.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     fc = sub.add_parser("forecast", help="P(goal), revenue distribution, stage volumes, sensitivity")
@@ -67,19 +76,194 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--trials", type=_trials, help="trials (default: the scenario's)")
     tg.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
     tg.add_argument("--json", action="store_true", help="print one JSON document")
+
+    im = sub.add_parser("import", help="import a CSV of actuals into the database")
+    im.add_argument("file", help="CSV file (monthly or records format, see README)")
+    _db_option(im)
+    im.add_argument("--format", choices=FORMATS, help="default: monthly when there is a 'month' column")
+    im.add_argument("--map", action="append", default=[], metavar="COLUMN=STAGE", type=_mapping,
+                    help="map a column to a stage (repeatable); records: the stage's date column")
+    im.add_argument("--id", dest="id_column", metavar="COLUMN", help="records: the id column (default 'id')")
+    im.add_argument("--amount", dest="amount_column", metavar="COLUMN",
+                    help="records: the amount column (default 'amount' when present)")
+    im.add_argument("--date-format", metavar="FMT", help="records: date layout, e.g. %%d-%%m-%%Y (default ISO)")
+    im.add_argument("--decimal", choices=(",", "."),
+                    help="decimal separator (default ',' for ';'-delimited files, else '.')")
+    im.add_argument("--ignore", action="append", default=[], metavar="COLUMN",
+                    help="monthly: a column to skip (repeatable)")
+    im.add_argument("--scenario", help="scenario JSON whose stage names columns are matched to")
+    im.add_argument("--json", action="store_true", help="print one JSON document")
+
+    ac = sub.add_parser("actuals", help="print the monthly stage counts and revenue in the database")
+    _db_option(ac)
+    ac.add_argument("--scenario", help="scenario JSON giving the stage order")
+    ac.add_argument("--json", action="store_true", help="print one JSON document")
+
+    hi = sub.add_parser("history", help="list the imports (newest first)")
+    _db_option(hi)
+    hi.add_argument("--json", action="store_true", help="print one JSON document")
+
+    un = sub.add_parser("undo", help="undo one import: its values are removed, earlier ones come back")
+    un.add_argument("import_id", type=_whole_number("IMPORT_ID", 1, 2**31 - 1, "2^31-1"))
+    _db_option(un)
+
+    pl = sub.add_parser("plan", help="plans of record: save a scenario with its forecast bands, list them")
+    plan_sub = pl.add_subparsers(dest="plan_command", required=True, parser_class=_Parser)
+    ps = plan_sub.add_parser("save", help="simulate a scenario and save it as a plan of record")
+    ps.add_argument("scenario", help="scenario JSON file")
+    _db_option(ps)
+    ps.add_argument("--name", required=True, help="the plan's name (unique)")
+    ps.add_argument("--json", action="store_true", help="print one JSON document")
+    pls = plan_sub.add_parser("list", help="list the saved plans")
+    _db_option(pls)
+    pls.add_argument("--json", action="store_true", help="print one JSON document")
+
+    cp = sub.add_parser("compare", help="a saved plan against the actuals, month by month and stage by stage")
+    _db_option(cp)
+    cp.add_argument("--plan", required=True, help="the saved plan's name")
+    cp.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
+
+
+def _db_option(parser) -> None:
+    parser.add_argument("--db", help=f"DuckDB database file (default: ${DB_ENV} or data/funnel.duckdb)")
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    column, sep, stage = text.rpartition("=")
+    if not sep or not column.strip() or not stage.strip():
+        raise argparse.ArgumentTypeError(f"--map must look like COLUMN=STAGE, not {text!r}")
+    return column, stage
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        scenario = load_scenario(args.scenario)
-        if args.command == "forecast":
-            return _forecast(scenario, args)
-        return _targets(scenario, args)
+        if args.command in ("forecast", "targets"):
+            scenario = load_scenario(args.scenario)
+            if args.command == "forecast":
+                return _forecast(scenario, args)
+            return _targets(scenario, args)
+        with Store(args.db) as store:
+            return _STORE_COMMANDS[args.command](store, args)
+    except ImportRejected as exc:
+        problems = exc.problems
+        print(f"error: {exc.source or 'the file'}: not imported ({len(problems)} "
+              f"problem{'s' if len(problems) != 1 else ''}; the database is unchanged):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _print_json(doc) -> int:
+    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
+    print()
+    return 0
+
+
+def _import(store, args) -> int:
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    stages = load_scenario(args.scenario).stage_names if args.scenario else ()
+    options = ImportOptions(format=args.format, mapping=tuple(args.map), id_column=args.id_column,
+                            amount_column=args.amount_column, date_format=args.date_format,
+                            decimal=args.decimal, ignore=tuple(args.ignore))
+    result = import_csv(store, data, path.name, options, stages, max_bytes=CLI_MAX_IMPORT_BYTES)
+    if args.json:
+        return _print_json(result.to_dict())
+    print(result.message)
+    return 0
+
+
+def _actuals(store, args) -> int:
+    order = load_scenario(args.scenario).stage_names if args.scenario else ()
+    actuals = load_actuals(store, order)
+    if args.json:
+        return _print_json(actuals.to_dict())
+    if actuals.empty:
+        print(f"No actuals in {store.path} yet: import a CSV with `python -m sim import FILE`.")
+        return 0
+    revenue = dict(actuals.revenue)
+    rows = [[m] + [_count(actuals.count(m, s)) for s in actuals.stages] + [_money_or_dash(revenue.get(m))]
+            for m in actuals.months]
+    print("\n".join(_table(["Month", *actuals.stages, "Revenue"], rows)))
+    return 0
+
+
+def _history(store, args) -> int:
+    history = import_history(store)
+    if args.json:
+        return _print_json([h.to_dict() for h in history])
+    if not history:
+        print("No imports yet.")
+        return 0
+    rows = [[f"#{h.import_id}", f"{h.imported_at:%Y-%m-%d %H:%M}", h.file_name, h.format, f"{h.rows:,}",
+             f"{h.first_month or '-'}..{h.last_month or '-'}", ", ".join(h.stages) or "-",
+             "undone" if h.undone_at else "active"] for h in history]
+    print("\n".join(_table(["Import", "Time", "File", "Format", "Rows", "Months", "Stages", "State"], rows)))
+    return 0
+
+
+def _undo(store, args) -> int:
+    print(undo_import(store, args.import_id))
+    return 0
+
+
+def _plan(store, args) -> int:
+    if args.plan_command == "save":
+        plan = save_plan(store, load_scenario(args.scenario), args.name)
+        if args.json:
+            return _print_json(plan.to_dict())
+        print(f"Saved plan #{plan.id} '{plan.name}': {plan.scenario.name}, P(goal) {plan.p_goal:.1%} "
+              f"({plan.trials:,} trials, seed {plan.seed}).")
+        return 0
+    plans = list_plans(store)
+    if args.json:
+        return _print_json([p.to_dict() for p in plans])
+    if not plans:
+        print("No plans saved yet: `python -m sim plan save SCENARIO --name NAME`.")
+        return 0
+    rows = [[f"#{p.id}", p.name, f"{p.saved_at:%Y-%m-%d %H:%M}", p.scenario.name,
+             f"{p.scenario.month_labels[0]}..{p.scenario.month_labels[-1]}", f"{p.p_goal:.1%}"] for p in plans]
+    print("\n".join(_table(["Plan", "Name", "Saved", "Scenario", "Months", "P(goal)"], rows)))
+    return 0
+
+
+def _compare(store, args) -> int:
+    comparison = compare_plan(store, load_plan(store, args.plan))
+    if args.json:
+        return _print_json(comparison.to_dict())
+    plan = comparison.plan
+    out = [f"Plan '{plan.name}' ({plan.scenario.name}) against the actuals in {store.path}"]
+    if comparison.empty:
+        out.append("No actuals fall in the plan's months yet.")
+        print("\n".join(out))
+        return 0
+    out += ["", "Revenue (cumulative includes the baseline)"]
+    out += _table(["Month", "Actual", "Plan P50", "Cumulative", "Plan P10", "P50", "P90", "Status"],
+                  [[r.month, _money_or_dash(r.actual), _money(r.p50), _money_or_dash(r.cumulative_actual),
+                    _money(r.cumulative_p10), _money(r.cumulative_p50), _money(r.cumulative_p90), r.status or "-"]
+                   for r in comparison.revenue if r.actual is not None])
+    out += ["", "Stages: actual against the plan's P50 and P10-P90 band"]
+    out += _table(["Stage", "Owner", "Month", "Actual", "Plan P50", "P10", "P90", "Variance", "%", "Status"],
+                  [[r.stage, r.owner, r.month, f"{r.actual:,}", f"{r.p50:,.0f}", f"{r.p10:,.0f}",
+                    f"{r.p90:,.0f}", f"{r.variance:+,.0f}",
+                    "-" if r.variance_pct is None else f"{r.variance_pct:+.0%}", r.status]
+                   for r in comparison.stages])
+    if comparison.unplanned_stages:
+        out += ["", f"Stages with actuals that the plan does not have: {', '.join(comparison.unplanned_stages)}"]
+    print("\n".join(out))
+    return 0
+
+
+_STORE_COMMANDS = {"import": _import, "actuals": _actuals, "history": _history, "undo": _undo,
+                   "plan": _plan, "compare": _compare}
 
 
 def _forecast(scenario, args) -> int:
@@ -148,6 +332,14 @@ def _targets(scenario, args) -> int:
 
 def _money(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def _money_or_dash(value) -> str:
+    return "-" if value is None else _money(value)
+
+
+def _count(value) -> str:
+    return "-" if value is None else f"{value:,}"
 
 
 def _table(header, rows) -> list[str]:

@@ -428,13 +428,20 @@ class _Batch:
         if not money:
             checks.append((f"{v} <> round({v})", "is not a whole number"))
         for condition, text in checks:
-            bad = self.cur.execute(f"SELECT row, {c} FROM {table} WHERE {condition} ORDER BY row "
-                                   f"LIMIT {MAX_PROBLEMS + 1}").fetchall()
-            if bad:
-                total = self.cur.execute(f"SELECT count(*) FROM {table} WHERE {condition}").fetchone()[0]
-                for row, value in bad[:MAX_PROBLEMS]:
-                    self.problem(f"row {row}, {label}: {_show(value)} {text} ({what})")
-                self.extra += max(0, total - MAX_PROBLEMS)
+            self.report(table, c, condition, label, text, what)
+
+    def report(self, table: str, c: str, condition: str, label: str, text: str, what: str) -> None:
+        """Problems for the rows of ``table`` meeting ``condition``: one per row when there are
+        a few, else one line for the column with the first rows as examples."""
+        bad = self.cur.execute(f"SELECT row, {c} FROM {table} WHERE {condition} ORDER BY row "
+                               f"LIMIT 4").fetchall()
+        if len(bad) <= 3:
+            for row, value in bad:
+                self.problem(f"row {row}, {label}: {_show(value)} {text} ({what})")
+            return
+        total = self.cur.execute(f"SELECT count(*) FROM {table} WHERE {condition}").fetchone()[0]
+        examples = ", ".join(f"row {row} {_show(value)}" for row, value in bad[:3])
+        self.problem(f"{label}: {total:,} values {_plural_verb(text)} ({what}), e.g. {examples}")
 
     def month_sql(self, c: str) -> str:
         formats = "['%Y-%m', '%Y-%m-%d', '%Y/%m', '%Y/%m/%d', '%b %Y', '%B %Y', '%m/%Y']"
@@ -449,20 +456,14 @@ class _Batch:
         c, d, label = self.col(index), f"d{index}", self.label(index)
         fmt = self.options.date_format
         expected = (f"a date as {fmt}" if fmt else
-                    "an ISO date (YYYY-MM-DD); for other layouts give the date format, e.g. %d-%m-%Y")
+                    "an ISO date (YYYY-MM-DD; for other layouts give the date format, such as %d-%m-%Y)")
         checks = [
             (f"{d} IS NULL AND NOT {self.blank_sql(c)}", f"is not {expected}"),
             (f"(year({d}) < {FIRST_YEAR} OR year({d}) > {LAST_YEAR})",
              f"is outside the plausible years {FIRST_YEAR}-{LAST_YEAR}"),
         ]
         for condition, text in checks:
-            bad = self.cur.execute(f"SELECT row, {c} FROM {table} WHERE {condition} ORDER BY row "
-                                   f"LIMIT {MAX_PROBLEMS + 1}").fetchall()
-            if bad:
-                total = self.cur.execute(f"SELECT count(*) FROM {table} WHERE {condition}").fetchone()[0]
-                for row, value in bad[:MAX_PROBLEMS]:
-                    self.problem(f"row {row}, {label}: {_show(value)} {text} ({what})")
-                self.extra += max(0, total - MAX_PROBLEMS)
+            self.report(table, c, condition, label, text, what)
 
     # -- stages ------------------------------------------------------------------------------
     def resolve_stage(self, name: str, where: str) -> tuple[str, str] | None:
@@ -617,7 +618,7 @@ class _Batch:
         for (row,) in missing:
             self.problem(f"row {row}, {self.label(count_i)}: the count is empty")
         for is_revenue in (False, True):
-            sub = self.temp("part")
+            sub = self.temp(f"part{int(is_revenue)}")
             self.cur.execute(f"CREATE TEMP TABLE {sub} AS SELECT * FROM {joined} WHERE is_revenue = ?", [is_revenue])
             self.check_numbers(sub, count_i, "revenue" if is_revenue else "stage count", money=is_revenue)
         dupes = self.cur.execute(
@@ -687,6 +688,7 @@ class _Batch:
             self.check_dates(typed, i, f"date of stage {display}")
         if amount_i is not None:
             self.check_numbers(typed, amount_i, "amount", money=True)
+        if amount_i is not None and not self.problems:
             any_date = " OR ".join(f"d{i} IS NOT NULL" for i in stage_cols) or "false"
             for row, value in self.cur.execute(
                     f"SELECT row, c{amount_i} FROM {typed} WHERE v{amount_i} IS NOT NULL AND NOT ({any_date}) "
@@ -771,6 +773,11 @@ class _Batch:
         for note in self.notes:
             text += f" Note: {note}."
         return text
+
+
+def _plural_verb(text: str) -> str:
+    """``is not a number`` -> ``are not a number``: the verb of a problem for several values."""
+    return "are" + text[2:] if text.startswith("is ") else text
 
 
 def _show(value) -> str:

@@ -92,7 +92,9 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         # measure: arrivals | cumulative_arrivals (stage_key set), revenue | cumulative_revenue.
         """CREATE TABLE plan_bands (
                plan_id INTEGER NOT NULL, measure VARCHAR NOT NULL, stage_key VARCHAR,
-               month DATE NOT NULL, mean DOUBLE, p10 DOUBLE, p50 DOUBLE, p90 DOUBLE)""",
+               month DATE NOT NULL, mean DOUBLE NOT NULL, p10 DOUBLE NOT NULL,
+               p25 DOUBLE NOT NULL, p50 DOUBLE NOT NULL, p75 DOUBLE NOT NULL,
+               p90 DOUBLE NOT NULL)""",
         # The effective actuals. Monthly values: the latest import stating a cell wins.
         """CREATE VIEW counts_from_monthly AS
                SELECT month, stage_key, arg_max(count, import_id) AS count

@@ -1,0 +1,129 @@
+"""Plan versus actual: each month and stage's actual count against a saved plan's band.
+
+Computed in SQL from the plan's stored bands and the store's effective actuals: actual, plan
+P50, the P10–P90 band, the signed variance (absolute and relative to the P50) and whether the
+actual is below, inside or above the band; revenue month by month and cumulative (the
+baseline plus every month's actual revenue, as long as no month is missing) against the
+plan's fan chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .plans import SavedPlan
+from .scenario import normalise_stage_name
+from .store import Store
+
+BELOW, INSIDE, ABOVE = "below", "inside", "above"
+
+
+@dataclass(frozen=True)
+class StageVariance:
+    month: str
+    stage: str
+    owner: str
+    actual: int
+    p10: float
+    p50: float
+    p90: float
+    variance: float             # actual - P50
+    variance_pct: float | None  # (actual - P50) / P50; None when the P50 is 0
+    status: str                 # below | inside | above the P10–P90 band
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class RevenueVariance:
+    month: str
+    actual: float | None               # booked in the month (None: no actual yet)
+    p10: float
+    p50: float
+    p90: float
+    cumulative_actual: float | None    # baseline + actuals to date (None after a missing month)
+    cumulative_p10: float
+    cumulative_p25: float
+    cumulative_p50: float
+    cumulative_p75: float
+    cumulative_p90: float
+    status: str | None                 # the cumulative actual against the cumulative band
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PlanComparison:
+    plan: SavedPlan
+    stages: tuple[StageVariance, ...]
+    revenue: tuple[RevenueVariance, ...]
+    unplanned_stages: tuple[str, ...]      # stages with actuals that the plan does not have
+
+    @property
+    def months_with_actuals(self) -> tuple[str, ...]:
+        months = {r.month for r in self.stages} | {r.month for r in self.revenue if r.actual is not None}
+        return tuple(sorted(months))
+
+    @property
+    def empty(self) -> bool:
+        return not self.months_with_actuals
+
+    def to_dict(self) -> dict:
+        return {"plan": self.plan.name, "plan_id": self.plan.id, "goal": self.plan.scenario.goal,
+                "months_with_actuals": list(self.months_with_actuals),
+                "stages": [r.to_dict() for r in self.stages],
+                "revenue": [r.to_dict() for r in self.revenue],
+                "unplanned_stages": list(self.unplanned_stages)}
+
+
+def _status(value: str) -> str:
+    return (f"CASE WHEN {value} < b.p10 THEN '{BELOW}' WHEN {value} > b.p90 THEN '{ABOVE}' "
+            f"ELSE '{INSIDE}' END")
+
+
+def compare_plan(store: Store, plan: SavedPlan) -> PlanComparison:
+    """Compare ``plan`` with the actuals in ``store``, month by month and stage by stage."""
+    sc = plan.scenario
+    order = {normalise_stage_name(s.name): i for i, s in enumerate(sc.stages)}
+    stage_of = {normalise_stage_name(s.name): s for s in sc.stages}
+    cur = store.cursor()
+    rows = cur.execute(
+        f"""SELECT strftime(b.month, '%Y-%m'), b.stage_key, a.count, b.p10, b.p50, b.p90,
+                   a.count - b.p50,
+                   CASE WHEN b.p50 > 0 THEN (a.count - b.p50) / b.p50 END,
+                   {_status('a.count')}
+            FROM plan_bands b JOIN actual_counts a ON a.month = b.month AND a.stage_key = b.stage_key
+            WHERE b.plan_id = ? AND b.measure = 'arrivals'""", [plan.id]).fetchall()
+    rows.sort(key=lambda r: (order[r[1]], r[0]))
+    stages = tuple(StageVariance(m, stage_of[k].name, stage_of[k].owner, int(a), p10, p50, p90, v, pct, s)
+                   for m, k, a, p10, p50, p90, v, pct, s in rows)
+
+    revenue_rows = cur.execute(
+        f"""WITH r AS (
+                SELECT b.month, a.revenue AS actual, b.p10, b.p50, b.p90,
+                       c.p10 AS c10, c.p25 AS c25, c.p50 AS c50, c.p75 AS c75, c.p90 AS c90
+                FROM plan_bands b
+                JOIN plan_bands c ON c.plan_id = b.plan_id AND c.month = b.month
+                                 AND c.measure = 'cumulative_revenue'
+                LEFT JOIN actual_revenue a ON a.month = b.month
+                WHERE b.plan_id = ? AND b.measure = 'revenue'),
+            w AS (
+                SELECT *, ? + sum(coalesce(actual, 0)) OVER (ORDER BY month) AS running,
+                       count(actual) OVER (ORDER BY month) = row_number() OVER (ORDER BY month) AS complete
+                FROM r)
+            SELECT strftime(month, '%Y-%m'), actual, p10, p50, p90,
+                   CASE WHEN complete THEN running END, c10, c25, c50, c75, c90,
+                   CASE WHEN NOT complete THEN NULL WHEN running < c10 THEN '{BELOW}'
+                        WHEN running > c90 THEN '{ABOVE}' ELSE '{INSIDE}' END
+            FROM w ORDER BY month""", [plan.id, sc.baseline_revenue]).fetchall()
+    revenue = tuple(RevenueVariance(*r) for r in revenue_rows)
+
+    unplanned = cur.execute(
+        """SELECT DISTINCT s.name, s.position FROM actual_counts a JOIN stages s ON s.key = a.stage_key
+           WHERE a.month BETWEEN (SELECT min(month) FROM plan_bands WHERE plan_id = ?)
+                             AND (SELECT max(month) FROM plan_bands WHERE plan_id = ?)
+           ORDER BY s.position""", [plan.id, plan.id]).fetchall()
+    unplanned_names = tuple(n for n, _ in unplanned if normalise_stage_name(n) not in order)
+    return PlanComparison(plan, stages, revenue, unplanned_names)
