@@ -18,6 +18,7 @@ pg = st.navigation([
     st.Page("app_pages/forecast.py", title="Forecast", icon=":material/insights:"),
     st.Page("app_pages/summary.py", title="Summary", icon=":material/summarize:"),
     st.Page("app_pages/scenarios.py", title="Scenarios", icon=":material/compare:"),
+    st.Page("app_pages/actuals.py", title="Actuals", icon=":material/fact_check:"),
 ], position="top")
 notice = state.pop_notice()
 if notice:

@@ -57,3 +57,12 @@ def load_actuals(store: Store, stage_order: tuple[str, ...] = ()) -> Actuals:
     return Actuals(tuple(names[k] for k, _, _ in ranked),
                    tuple((m, names[k], c) for m, k, c in counts),
                    tuple((m, float(r)) for m, r in revenue))
+
+
+def data_version(store: Store) -> tuple[int, int, int]:
+    """Changes whenever an import, an undo or a saved plan changes what the store holds (a
+    cache key for what is read from it)."""
+    row = store.cursor().execute(
+        "SELECT (SELECT count(*) FROM imports), (SELECT count(undone_at) FROM imports), "
+        "(SELECT count(*) FROM plans)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])

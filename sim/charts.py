@@ -12,6 +12,7 @@ import pandas as pd
 from .forecast import Forecast
 from .sensitivity import SensitivityRow
 from .targets import Targets
+from .variance import PlanComparison
 
 OWNER_COLORS = {"marketing": "#7c3aed", "sales": "#059669", "shared": "#64748b"}
 BAND_COLOR = "#2563eb"
@@ -203,3 +204,100 @@ def compare_p_goal(forecasts: dict[str, Forecast], height: int | None = None,
     text = alt.Chart(data).mark_text(align="left", dx=6).encode(y=y, x="hi:Q", text=alt.Text("p:Q", format=".1%"))
     return (bars + err + text).properties(height=height or _rows_height(len(data), 36, 100), width="container",
                                           title=alt.TitleParams(title, anchor="start"))
+
+
+STATUS_COLORS = {"below": "#dc2626", "inside": "#0f172a", "above": "#059669"}
+
+
+def plan_vs_actual_fan(comparison: PlanComparison, height: int = 360) -> alt.LayerChart:
+    """The plan's fan chart of cumulative revenue with the actual cumulative revenue on top."""
+    rows = [{"month": r.month, "p10": r.cumulative_p10, "p25": r.cumulative_p25, "p50": r.cumulative_p50,
+             "p75": r.cumulative_p75, "p90": r.cumulative_p90, "actual": r.cumulative_actual,
+             "status": r.status} for r in comparison.revenue]
+    data = pd.DataFrame(rows)
+    base = alt.Chart(data).encode(x=alt.X("month:O", title=None, axis=_month_axis(data["month"].iloc[0])))
+    tooltip = [alt.Tooltip("month:O", title="Month"),
+               alt.Tooltip("actual:Q", title="Actual to date", format=",.0f"),
+               alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
+               alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
+               alt.Tooltip("p90:Q", title="Plan P90", format=",.0f")]
+    outer = base.mark_area(opacity=0.15, color=BAND_COLOR).encode(
+        y=alt.Y("p10:Q", axis=_money_axis("Cumulative revenue")), y2="p90:Q", tooltip=tooltip)
+    inner = base.mark_area(opacity=0.25, color=BAND_COLOR).encode(y="p25:Q", y2="p75:Q", tooltip=tooltip)
+    median = base.mark_line(color=BAND_COLOR, strokeDash=[4, 3]).encode(y="p50:Q", tooltip=tooltip)
+    actual_data = data.dropna(subset=["actual"])
+    actual = alt.Chart(actual_data).mark_line(color="#0f172a", strokeWidth=3, point=alt.OverlayMarkDef(
+        size=60, filled=True, color="#0f172a")).encode(x="month:O", y="actual:Q", tooltip=tooltip)
+    goal = comparison.plan.scenario.goal
+    goal_df = alt.Chart(pd.DataFrame({"goal": [goal], "label": [f"Goal {goal:,.0f}"]}))
+    goal_rule = goal_df.mark_rule(color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(y="goal:Q")
+    goal_text = goal_df.mark_text(align="left", dx=4, dy=-6, color=GOAL_COLOR).encode(
+        y="goal:Q", text="label:N", x=alt.value(0))
+    return (outer + inner + median + actual + goal_rule + goal_text).properties(
+        height=height, width="container",
+        title=alt.TitleParams("Cumulative revenue: actual (black) against the plan",
+                              subtitle="plan median (dashed), P25–P75 and P10–P90 bands", anchor="start"))
+
+
+def variance_heatmap(comparison: PlanComparison, height: int | None = None) -> alt.LayerChart:
+    """Stage × month: the actual's variance from the plan's median (colour, %), with the cells
+    outside the plan's P10–P90 band outlined and marked ▲ (above) or ▼ (below)."""
+    mark = {"below": " ▼", "above": " ▲", "inside": ""}
+    data = pd.DataFrame([{
+        "stage": r.stage, "month": r.month, "owner": r.owner, "actual": r.actual, "p50": r.p50,
+        "p10": r.p10, "p90": r.p90, "status": r.status,
+        "pct": 0.0 if r.variance_pct is None else max(-0.5, min(0.5, r.variance_pct)),
+        "pct_text": ("n/a" if r.variance_pct is None else f"{r.variance_pct:+.0%}") + mark[r.status],
+        "outside": r.status != "inside"} for r in comparison.stages])
+    order = [s.name for s in comparison.plan.scenario.stages if s.name in set(data["stage"])]
+    x = alt.X("month:O", title=None, axis=_month_axis(min(data["month"])))
+    y = alt.Y("stage:N", sort=order, title=None)
+    tooltip = [alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("owner:N", title="Owner"),
+               alt.Tooltip("month:O", title="Month"), alt.Tooltip("actual:Q", title="Actual", format=",.0f"),
+               alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
+               alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
+               alt.Tooltip("p90:Q", title="Plan P90", format=",.0f"),
+               alt.Tooltip("pct_text:N", title="Variance"), alt.Tooltip("status:N", title="Band")]
+    cells = alt.Chart(data).mark_rect().encode(
+        x=x, y=y,
+        color=alt.Color("pct:Q", scale=alt.Scale(scheme="redblue", domain=[-0.5, 0.5]),
+                        legend=alt.Legend(title="vs plan median", format="+.0%", orient="bottom")),
+        stroke=alt.condition("datum.outside", alt.value("#0f172a"), alt.value(None)),
+        strokeWidth=alt.condition("datum.outside", alt.value(2), alt.value(0)),
+        tooltip=tooltip)
+    text = alt.Chart(data).mark_text(fontSize=11).encode(
+        x=x, y=y, text="pct_text:N",
+        color=alt.condition("abs(datum.pct) > 0.3", alt.value("white"), alt.value("#0f172a")),
+        tooltip=tooltip)
+    return (cells + text).properties(
+        height=height or _rows_height(len(order), 40, 120), width="container",
+        title=alt.TitleParams("Actual vs plan median, by stage and month",
+                              subtitle="outlined ▲/▼: outside the plan's P10–P90 band", anchor="start"))
+
+
+def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, height: int = 300) -> alt.LayerChart:
+    """One stage's monthly arrivals: the plan's P10–P90 band and median, the actuals as dots
+    coloured by where they fall."""
+    plan = pd.DataFrame([{"month": b.month, "p10": b.dist.p10, "p50": b.dist.p50, "p90": b.dist.p90}
+                         for b in bands if b.stage == stage])
+    actual = pd.DataFrame([{"month": r.month, "actual": r.actual, "status": r.status, "p50": r.p50}
+                           for r in comparison.stages if r.stage == stage],
+                          columns=["month", "actual", "status", "p50"])
+    x = alt.X("month:O", title=None, axis=_month_axis(plan["month"].iloc[0]))
+    band = alt.Chart(plan).mark_area(opacity=0.2, color=BAND_COLOR).encode(
+        x=x, y=alt.Y("p10:Q", title=f"{stage} per month"), y2="p90:Q")
+    median = alt.Chart(plan).mark_line(color=BAND_COLOR, strokeDash=[4, 3]).encode(
+        x=x, y="p50:Q", tooltip=[alt.Tooltip("month:O"), alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
+                                  alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
+                                  alt.Tooltip("p90:Q", title="Plan P90", format=",.0f")])
+    statuses = list(STATUS_COLORS)
+    dots = alt.Chart(actual).mark_circle(size=90, opacity=1).encode(
+        x=x, y="actual:Q",
+        color=alt.Color("status:N", scale=alt.Scale(domain=statuses, range=[STATUS_COLORS[s] for s in statuses]),
+                        legend=alt.Legend(title="Actual", orient="bottom")),
+        tooltip=[alt.Tooltip("month:O"), alt.Tooltip("actual:Q", title="Actual", format=",.0f"),
+                 alt.Tooltip("p50:Q", title="Plan median", format=",.0f"), alt.Tooltip("status:N", title="Band")])
+    return (band + median + dots).properties(
+        height=height, width="container",
+        title=alt.TitleParams(f"{stage}: actual per month against the plan",
+                              subtitle="plan median (dashed) and P10–P90 band", anchor="start"))

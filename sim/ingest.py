@@ -331,15 +331,16 @@ class _Batch:
                 problems.append(f"... and {self.extra:,} more problems")
             raise ImportRejected(problems, self.name)
 
-    def temp(self, kind: str) -> str:
+    def temp(self, kind: str, view: bool = False) -> str:
+        """A name for a temp table (or view) of this batch, dropped by :meth:`drop`."""
         table = f"{kind}_{self.tag}"
-        self.tables.append(table)
+        self.tables.append(("VIEW" if view else "TABLE", table))
         return table
 
     def drop(self) -> None:
-        for table in self.tables:
+        for kind, table in reversed(self.tables):
             try:
-                self.cur.execute(f"DROP TABLE IF EXISTS {table}")
+                self.cur.execute(f"DROP {kind} IF EXISTS {table}")
             except Exception:  # noqa: BLE001 - best effort clean-up of a temp table
                 pass
         self.path.unlink(missing_ok=True)
@@ -374,12 +375,15 @@ class _Batch:
         except Exception as exc:  # noqa: BLE001 - DuckDB's reader: report, never crash
             raise ImportRejected(f"the file cannot be read as CSV: {str(exc).splitlines()[0][:200]}",
                                  self.name) from None
+        # DuckDB logs one reject per missing / extra column of a line: report each line once,
+        # with the reject whose "Found: N" is the line's real field count.
         rejected = self.cur.execute(
-            f"SELECT line, column_idx, error_type, error_message FROM {self.rejects} "
-            f"ORDER BY line LIMIT {MAX_PROBLEMS + 1}").fetchall()
+            f"SELECT line, error_type, CASE WHEN error_type = 'TOO MANY COLUMNS' "
+            f"THEN arg_max(error_message, column_idx) ELSE arg_min(error_message, column_idx) END "
+            f"FROM {self.rejects} GROUP BY line, error_type ORDER BY line LIMIT {MAX_PROBLEMS + 1}").fetchall()
         if rejected:
-            total = self.cur.execute(f"SELECT count(*) FROM {self.rejects}").fetchone()[0]
-            for line, col, kind, message in rejected[:MAX_PROBLEMS]:
+            total = self.cur.execute(f"SELECT count(DISTINCT (line, error_type)) FROM {self.rejects}").fetchone()[0]
+            for line, kind, message in rejected[:MAX_PROBLEMS]:
                 self.problem(f"line {line}: {_reject_text(kind, message, len(self.header))}")
             self.extra += max(0, total - MAX_PROBLEMS)
             self.stop_if_problems()
@@ -697,15 +701,19 @@ class _Batch:
                              f"no month to book it in")
         self.stop_if_problems()
 
-        self.records, self.amounts = self.temp("records"), self.temp("amounts")
-        self.cur.execute(f"CREATE TEMP TABLE {self.records} (record_id VARCHAR, stage_key VARCHAR, reached DATE)")
-        for i, (key, _) in stage_cols.items():
-            self.cur.execute(f"INSERT INTO {self.records} SELECT rid, ?, d{i} FROM {typed} "
-                             f"WHERE d{i} IS NOT NULL", [key])
-        self.cur.execute(f"CREATE TEMP TABLE {self.amounts} (record_id VARCHAR, amount DOUBLE)")
-        if amount_i is not None:
-            self.cur.execute(f"INSERT INTO {self.amounts} SELECT rid, v{amount_i} FROM {typed} "
-                             f"WHERE v{amount_i} IS NOT NULL")
+        # Temp views, not tables: the rows are copied once, into the store, in write().
+        keys = self.temp("stagekeys")
+        self.cur.execute(f"CREATE TEMP TABLE {keys} (stage_no INTEGER, stage_key VARCHAR)")
+        self.cur.executemany(f"INSERT INTO {keys} VALUES (?, ?)",
+                             [[n, key] for n, (key, _) in enumerate(stage_cols.values())])
+        parts = [f"SELECT rid, {n} AS stage_no, d{i} AS reached FROM {typed} WHERE d{i} IS NOT NULL"
+                 for n, i in enumerate(stage_cols)]
+        self.records, self.amounts = self.temp("records", view=True), self.temp("amounts", view=True)
+        self.cur.execute(f"CREATE TEMP VIEW {self.records} AS SELECT t.rid AS record_id, k.stage_key, t.reached "
+                         f"FROM ({' UNION ALL '.join(parts)}) t JOIN {keys} k USING (stage_no)")
+        amounts = (f"SELECT rid AS record_id, v{amount_i} AS amount FROM {typed} WHERE v{amount_i} IS NOT NULL"
+                   if amount_i is not None else "SELECT NULL::VARCHAR AS record_id, NULL::DOUBLE AS amount LIMIT 0")
+        self.cur.execute(f"CREATE TEMP VIEW {self.amounts} AS {amounts}")
         no_date = self.cur.execute(f"SELECT count(*) FROM {typed} WHERE NOT ("
                                    + (" OR ".join(f"d{i} IS NOT NULL" for i in stage_cols)) + ")").fetchone()[0]
         if no_date:

@@ -223,7 +223,14 @@ class Store:
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path))
+        con = duckdb.connect(str(path))
+        # DuckDB opens an existing .csv/.tsv/... file as an in-memory database with a view on
+        # it (no error): everything written would be lost on close.
+        if con.execute("SELECT path FROM duckdb_databases() "
+                       "WHERE database_name = current_database()").fetchone()[0] is None:
+            con.close()
+            raise StoreError(f"{path} is not a DuckDB database file")
+        return con
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():

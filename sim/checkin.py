@@ -1,0 +1,337 @@
+"""The mid-year check-in: where we stand, what we learned, the reforecast and the reset SLA.
+
+Given a plan (its scenario and forecast bands), the actuals and an "as of" month (actuals
+count through the end of it):
+
+1. **Where we stand.** Revenue banked to date (baseline + actual revenue of the plan's months
+   so far) against the plan's cumulative band for that month; each stage's volume to date
+   against the plan's band of arrivals to date; the bottleneck: the stage whose shortfall
+   against the plan's median costs the most expected revenue (shortfall × what a unit in that
+   stage is worth on average: the plan's mean downstream conversion × mean deal value).
+2. **What we learned.** Each conversion rate k (stage k-1 → k) is updated from the observed
+   counts: Beta(w·α + s, w·β + n − s), where Beta(α, β) is the plan's belief, ``w`` the weight
+   the prior keeps, ``s`` the arrivals in stage k so far and ``n`` the *exposure*: the units
+   that entered stage k-1 (in the period, or in its open pipeline at the start) weighted by
+   the probability that their lag has elapsed by the end of the as-of month,
+   ``n = Σ_t N_{k-1}(t)·F_k(a − t) + P_{k-1}·F_k(a)`` (F_k: the lag's distribution function).
+   Units too young to have converted are thus not counted as failures; the naive estimate
+   ``s / Σ N_{k-1}`` is biased low while the lags are long against the months observed.
+3. **Reforecast.** A scenario for the remaining months only: the remaining top-of-funnel
+   plan; the updated rates; as baseline the revenue banked plus, for recurring deals, the fees
+   the customers already won bring in the remaining months (their count × the mean fee ×
+   months left); as open pipeline in each stage the units still to convert:
+   ``Σ_t N_j(t)·(1 − F_{j+1}(a − t))`` (+ the start pipeline's share), which gives exactly the
+   expected number of conversions still to come, or counts entered by hand.
+4. **Reset.** The volumes needed in the remaining months for P(goal) ≥ the confidence (the
+   targets search on the reforecast scenario). If even the expected-value plan needs more than
+   ``RESET_CAP`` times the plan's own remaining volume, the search is not run and the needed
+   volume is reported as beyond the cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .actuals import Actuals
+from .beliefs import RateBelief
+from .errors import ScenarioError
+from .forecast import Forecast, simulate, wilson_interval
+from .plans import Band, plan_bands
+from .scenario import Scenario, TopOfFunnel, normalise_stage_name
+from .targets import DEFAULT_CONFIDENCE, Targets, deterministic_targets, required_volumes
+
+#: The reset is searched only up to this multiple of the plan's own remaining volume.
+RESET_CAP = 100.0
+#: The confidence search of the reset uses at most this many trials.
+RESET_TRIALS = 20_000
+DEFAULT_PRIOR_WEIGHT = 1.0
+BELOW, INSIDE, ABOVE, NO_DATA = "below", "inside", "above", "no data"
+
+
+@dataclass(frozen=True)
+class StageCheck:
+    name: str
+    owner: str
+    actual: int | None            # arrivals to date in the plan's months (None: no actuals)
+    plan_p10: float
+    plan_p50: float
+    plan_p90: float
+    status: str                   # below | inside | above the band, or "no data"
+    revenue_effect: float         # expected revenue lost (+) or gained (−) by the gap to the median
+    rate_prior_mean: float | None   # the conversion into this stage (None for the first stage)
+    rate_prior_p10: float | None
+    rate_prior_p90: float | None
+    rate_posterior_mean: float | None
+    rate_posterior_p10: float | None
+    rate_posterior_p90: float | None
+    successes: int | None         # arrivals so far
+    exposure: float | None        # upstream units whose lag has elapsed (lag-corrected trials)
+    naive_rate: float | None      # successes / all upstream units (no lag correction)
+    open_pipeline: int            # units still to convert into the next stage (reforecast input)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    plan_name: str
+    scenario: Scenario
+    as_of: str
+    months_done: tuple[str, ...]
+    months_left: tuple[str, ...]
+    revenue_to_date: float                    # baseline + actual revenue so far
+    revenue_band: tuple[float, float, float]  # the plan's cumulative P10, P50, P90 at as_of
+    revenue_status: str
+    missing_revenue_months: tuple[str, ...]
+    stages: tuple[StageCheck, ...]
+    bottleneck: str | None
+    prior_weight: float
+    p_goal_plan: float
+    p_goal_now: float
+    p_goal_now_ci: tuple[float, float]
+    goal_reached: bool
+    surplus: float                             # revenue to date − goal when reached, else 0
+    reforecast: Scenario | None                # None when no month is left
+    forecast_now: Forecast | None
+    confidence: float
+    reset: Targets | None
+    reset_note: str                            # why there is no reset, or that it is capped
+    plan_targets_left: tuple[tuple[str, tuple[float, ...]], ...]  # the old SLA, remaining months
+
+    def to_dict(self) -> dict:
+        """The JSON of ``python -m sim checkin --json``."""
+        reset = []
+        if self.reset is not None:
+            reset = [{"name": s.name, "owner": s.owner, "monthly": list(s.monthly), "total": s.total}
+                     for s in self.reset.at_confidence.stages]
+        return {
+            "plan": self.plan_name, "as_of": self.as_of, "months_done": list(self.months_done),
+            "months_left": list(self.months_left), "goal": self.scenario.goal,
+            "revenue_to_date": self.revenue_to_date,
+            "revenue_plan_p10": self.revenue_band[0], "revenue_plan_p50": self.revenue_band[1],
+            "revenue_plan_p90": self.revenue_band[2], "revenue_status": self.revenue_status,
+            "missing_revenue_months": list(self.missing_revenue_months),
+            "goal_reached": self.goal_reached, "surplus": self.surplus,
+            "p_goal_plan": self.p_goal_plan, "p_goal_now": self.p_goal_now,
+            "p_goal_now_ci": list(self.p_goal_now_ci), "prior_weight": self.prior_weight,
+            "bottleneck": self.bottleneck,
+            "stages": [s.to_dict() for s in self.stages],
+            "revenue_now": (None if self.forecast_now is None else
+                            self.forecast_now.revenue.to_dict(("mean", "p10", "p50", "p90"))),
+            "confidence": self.confidence,
+            "reset_reachable": None if self.reset is None else self.reset.reachable,
+            "reset_scale": None if self.reset is None else self.reset.at_confidence.scale,
+            "reset_note": self.reset_note,
+            "reset": reset,
+            "plan_sla_left": [{"name": n, "monthly": list(v)} for n, v in self.plan_targets_left],
+            "reforecast_scenario": None if self.reforecast is None else self.reforecast.to_dict(),
+        }
+
+
+def lag_cdf(lag: tuple[float, ...], months: int) -> np.ndarray:
+    """F(d) = P(lag <= d) for d = 0 .. months-1."""
+    cdf = np.cumsum(np.asarray(lag, dtype=float))
+    out = np.ones(months)
+    out[:min(months, cdf.size)] = np.minimum(cdf[:months], 1.0)
+    return out
+
+
+def observed_counts(scenario: Scenario, actuals: Actuals, as_of_index: int) -> dict[int, np.ndarray]:
+    """Stage index -> arrivals per plan month 0..as_of (missing months count 0), for the stages
+    with any actual in those months."""
+    months = scenario.month_labels[:as_of_index + 1]
+    position = {m: t for t, m in enumerate(months)}
+    index = {normalise_stage_name(s.name): k for k, s in enumerate(scenario.stages)}
+    out: dict[int, np.ndarray] = {}
+    for month, stage, count in actuals.counts:
+        k, t = index.get(normalise_stage_name(stage)), position.get(month)
+        if k is None or t is None:
+            continue
+        out.setdefault(k, np.zeros(len(months)))[t] = count
+    return out
+
+
+def updated_rate(prior: RateBelief, successes: float, exposure: float, weight: float) -> RateBelief:
+    """Beta(w·α + s, w·β + n − s) as a mean/strength belief (a fixed rate stays fixed)."""
+    if prior.is_fixed:
+        return prior
+    exposure = max(exposure, successes)
+    a = weight * prior.alpha + successes
+    b = weight * prior.beta + exposure - successes
+    return RateBelief.from_mean_strength(a / (a + b), a + b)
+
+
+def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str | None = None,
+             bands: list[Band] | None = None, p_goal_plan: float | None = None,
+             confidence: float = DEFAULT_CONFIDENCE, prior_weight: float = DEFAULT_PRIOR_WEIGHT,
+             pipeline: dict[str, int] | None = None, trials: int | None = None) -> CheckIn:
+    """The check-in of ``scenario`` (the plan) with ``actuals`` through ``as_of`` ("YYYY-MM").
+
+    ``bands`` and ``p_goal_plan``: a saved plan's stored bands and P(goal) (computed from the
+    scenario when not given). ``pipeline``: open pipeline per stage name, overriding the
+    estimate from the actuals. ``trials``: of the reforecast (default: the scenario's).
+    """
+    months = scenario.month_labels
+    if as_of not in months:
+        raise ScenarioError(f"as-of month {as_of} is not in the plan's months ({months[0]} to {months[-1]})")
+    if not 0.0 < prior_weight <= 1.0:
+        raise ScenarioError(f"the prior weight must be above 0 and at most 1 (got {prior_weight})")
+    if not 0.0 < confidence < 1.0:
+        raise ScenarioError(f"confidence must be between 0 and 1 (got {confidence})")
+    a = months.index(as_of)
+    T, K = scenario.months, len(scenario.stages)
+    if bands is None or p_goal_plan is None:
+        forecast, computed = plan_bands(scenario)
+        bands = bands if bands is not None else computed
+        p_goal_plan = forecast.p_goal if p_goal_plan is None else p_goal_plan
+    band = {(b.measure, None if b.stage is None else normalise_stage_name(b.stage), b.month): b.dist
+            for b in bands}
+
+    # 1. Where we stand -------------------------------------------------------------------------
+    revenue = dict(actuals.revenue)
+    done = months[:a + 1]
+    missing = tuple(m for m in done if m not in revenue)
+    to_date = scenario.baseline_revenue + sum(revenue.get(m, 0.0) for m in done)
+    cum = band[("cumulative_revenue", None, as_of)]
+    counts = observed_counts(scenario, actuals, a)
+    pipeline_start = scenario.pipeline_counts()
+    value = _unit_values(scenario)
+
+    # 2. What we learned, and the open pipeline --------------------------------------------------
+    checks, new_stages, open_pipeline = [], [], {}
+    for k, stage in enumerate(scenario.stages):
+        dist = band[("cumulative_arrivals", normalise_stage_name(stage.name), as_of)]
+        observed = counts.get(k)
+        actual = None if observed is None else int(observed.sum())
+        status = NO_DATA if actual is None else _status(actual, dist.p10, dist.p90)
+        effect = 0.0 if actual is None else (dist.p50 - actual) * value[k]
+        prior = stage.rate
+        post = s = n = naive = None
+        if prior is not None and observed is not None and counts.get(k - 1) is not None:
+            upstream = counts[k - 1]
+            F = lag_cdf(stage.lag, a + 1)
+            s = float(observed.sum())
+            n = float(np.dot(upstream, F[a - np.arange(a + 1)]) + pipeline_start[k - 1] * F[a])
+            naive = s / max(float(upstream.sum()) + pipeline_start[k - 1], 1.0)
+            post = updated_rate(prior, s, n, prior_weight)
+        new_stages.append(replace(stage, rate=post) if post is not None else stage)
+        # Units in this stage still to convert into the next one (expected conversions exact).
+        if k < K - 1:
+            if pipeline and normalise_stage_name(stage.name) in {normalise_stage_name(x) for x in pipeline}:
+                left = next(v for x, v in pipeline.items() if normalise_stage_name(x) == normalise_stage_name(stage.name))
+            elif observed is not None:
+                F_next = lag_cdf(scenario.stages[k + 1].lag, a + 2)
+                left = (float(np.dot(observed, 1.0 - F_next[a - np.arange(a + 1)]))
+                        + pipeline_start[k] * (1.0 - F_next[a]))
+            else:   # no actuals for this stage: the plan's expectation of what is still open
+                left = _expected_open(scenario, k, a)
+            open_pipeline[stage.name] = int(round(max(left, 0.0)))
+        lo, hi = (None, None) if prior is None or prior.is_fixed else (float(x) for x in prior.ppf([0.1, 0.9]))
+        plo, phi = (None, None) if post is None or post.is_fixed else (float(x) for x in post.ppf([0.1, 0.9]))
+        checks.append(StageCheck(
+            stage.name, stage.owner, actual, dist.p10, dist.p50, dist.p90, status, effect,
+            None if prior is None else prior.mean, lo, hi, None if post is None else post.mean, plo, phi,
+            None if s is None else int(s), n, naive, open_pipeline.get(stage.name, 0)))
+    short = [c for c in checks if c.actual is not None and c.revenue_effect > 0]
+    bottleneck = max(short, key=lambda c: c.revenue_effect).name if short else None
+
+    # 3. Reforecast -----------------------------------------------------------------------------
+    left_months = months[a + 1:]
+    reached = to_date >= scenario.goal
+    plan_left = _plan_targets_left(scenario, a)
+    base = dict(plan_name=plan_name or scenario.name, scenario=scenario, as_of=as_of, months_done=done,
+                months_left=left_months, revenue_to_date=to_date, revenue_band=(cum.p10, cum.p50, cum.p90),
+                revenue_status=_status(to_date, cum.p10, cum.p90), missing_revenue_months=missing,
+                stages=tuple(checks), bottleneck=bottleneck, prior_weight=prior_weight,
+                p_goal_plan=float(p_goal_plan), confidence=confidence, plan_targets_left=plan_left)
+    if not left_months or reached:
+        p = 1.0 if reached else 0.0
+        note = ("The goal is already reached: nothing more is needed." if reached else
+                "No month is left in the plan's period: the goal was not reached.")
+        return CheckIn(**base, p_goal_now=p, p_goal_now_ci=(p, p), goal_reached=reached,
+                       surplus=max(to_date - scenario.goal, 0.0), reforecast=None, forecast_now=None,
+                       reset=None, reset_note=note)
+    contracted = 0.0
+    if scenario.deal.recurring and counts.get(K - 1) is not None:
+        contracted = float(counts[K - 1].sum()) * scenario.deal.mean * len(left_months)
+    reforecast = replace(
+        scenario, name=_reforecast_name(scenario.name, as_of), start=left_months[0], months=len(left_months),
+        top=TopOfFunnel(tuple(scenario.top.monthly[a + 1:]), scenario.top.noise_cv),
+        stages=tuple(new_stages), baseline_revenue=to_date + contracted,
+        start_pipeline=tuple((n, c) for n, c in open_pipeline.items() if c > 0),
+        trials=scenario.trials if trials is None else int(trials))
+    forecast_now = simulate(reforecast)
+    hits = round(forecast_now.p_goal * forecast_now.trials)
+
+    # 4. Reset ------------------------------------------------------------------------------------
+    reset, note = None, ""
+    try:
+        det = deterministic_targets(reforecast)
+    except ScenarioError:
+        note = ("No volume in the remaining months can reach the goal: with the stages' lags, nothing "
+                "that enters the funnel now closes before the period ends.")
+    else:
+        if det.scale > RESET_CAP:
+            top_needed = sum(det.stages[0].monthly)
+            note = (f"Out of reach: even on average, the goal needs {det.scale:,.0f} times the planned "
+                    f"{scenario.stages[0].name} in the remaining months ({top_needed:,.0f} in all), beyond "
+                    f"the cap of {RESET_CAP:.0f} times the plan.")
+        else:
+            cap = RESET_CAP / det.scale if det.scale > 0 else RESET_CAP
+            reset = required_volumes(reforecast, confidence, trials=min(reforecast.trials, RESET_TRIALS),
+                                     max_scale=cap)
+            if not reset.reachable:
+                note = (f"Out of reach at {confidence:.0%} confidence: even {RESET_CAP:.0f} times the planned "
+                        f"{scenario.stages[0].name} gives P(goal) {reset.at_confidence.p_goal:.0%}.")
+    return CheckIn(**base, p_goal_now=forecast_now.p_goal,
+                   p_goal_now_ci=wilson_interval(hits, forecast_now.trials), goal_reached=False, surplus=0.0,
+                   reforecast=reforecast, forecast_now=forecast_now, reset=reset, reset_note=note)
+
+
+def reset_scenario(check: CheckIn) -> Scenario:
+    """The reforecast with the reset volumes: the scenario a reset plan of record saves."""
+    if check.reforecast is None or check.reset is None:
+        raise ScenarioError(check.reset_note or "there is no reset to save")
+    scenario = check.reforecast.with_top_scaled(check.reset.at_confidence.scale)
+    return replace(scenario, name=f"{check.scenario.name} — reset {check.as_of}")
+
+
+def _reforecast_name(name: str, as_of: str) -> str:
+    suffix = f" — reforecast after {as_of}"
+    return name[:200 - len(suffix)] + suffix
+
+
+def _status(value: float, p10: float, p90: float) -> str:
+    return BELOW if value < p10 else ABOVE if value > p90 else INSIDE
+
+
+def _unit_values(scenario: Scenario) -> list[float]:
+    """Expected revenue one more unit in each stage brings: mean downstream conversion × mean
+    deal value (recurring fees counted for one month: a relative measure across stages)."""
+    values = []
+    for k in range(len(scenario.stages)):
+        p = 1.0
+        for stage in scenario.stages[k + 1:]:
+            p *= stage.rate.mean
+        values.append(p * scenario.deal.mean)
+    return values
+
+
+def _expected_open(scenario: Scenario, k: int, a: int) -> float:
+    """The plan's expected units in stage k through month a that are still to convert."""
+    from .targets import expected_arrivals
+    arrivals = expected_arrivals(scenario)[k, :a + 1]
+    F_next = lag_cdf(scenario.stages[k + 1].lag, a + 2)
+    return float(np.dot(arrivals, 1.0 - F_next[a - np.arange(a + 1)])
+                 + scenario.pipeline_counts()[k] * (1.0 - F_next[a]))
+
+
+def _plan_targets_left(scenario: Scenario, a: int) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """The plan's own expected volumes per stage for the remaining months (the old SLA)."""
+    from .targets import expected_arrivals
+    arrivals = expected_arrivals(scenario)
+    return tuple((s.name, tuple(float(v) for v in arrivals[k, a + 1:scenario.months]))
+                 for k, s in enumerate(scenario.stages))

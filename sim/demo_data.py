@@ -1,0 +1,42 @@
+"""The demo's half year of actuals (``data/actuals/``) and its plan of record.
+
+A new database opened by the app is seeded with them (unless ``FUNNEL_DEMO_DATA=0``), so a
+new user sees a plan-versus-actual comparison and a check-in at once. The same imports from
+the command line are listed in the README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .ingest import ImportOptions, import_csv
+from .plans import save_plan
+from .scenario import load_scenario
+from .store import PROJECT_ROOT, Store
+
+ACTUALS_DIR = PROJECT_ROOT / "data" / "actuals"
+DEMO_SCENARIO = PROJECT_ROOT / "data" / "scenarios" / "demo.json"
+DEMO_PLAN_NAME = "FY2027 plan of record"
+
+#: (file, options): visits by month, a lead-level CRM export and a European deal export.
+DEMO_IMPORTS: tuple[tuple[str, ImportOptions], ...] = (
+    ("northwind-visits.csv", ImportOptions(format="monthly")),
+    ("northwind-leads-export.csv", ImportOptions(
+        format="records", id_column="Lead ID",
+        mapping=(("Created", "Leads"), ("MQL date", "MQLs"), ("SQL date", "SQLs")))),
+    ("northwind-deals-export.csv", ImportOptions(
+        format="records", id_column="Lead ID", amount_column="Amount", date_format="%d.%m.%Y",
+        mapping=(("Proposal date", "Proposals"), ("Won date", "Customers")))),
+)
+
+
+def seed_demo(store: Store, actuals_dir: Path = ACTUALS_DIR) -> list[str]:
+    """Import the demo actuals and save the demo plan of record; returns what was done."""
+    scenario = load_scenario(DEMO_SCENARIO)
+    done = []
+    for file_name, options in DEMO_IMPORTS:
+        path = Path(actuals_dir) / file_name
+        done.append(import_csv(store, path.read_bytes(), file_name, options, scenario.stage_names).message)
+    plan = save_plan(store, scenario, DEMO_PLAN_NAME, note="the demo's plan, saved with the demo actuals")
+    done.append(f"Saved plan #{plan.id} '{plan.name}'.")
+    return done

@@ -1,0 +1,54 @@
+"""The process's one DuckDB store for the pages (``$FUNNEL_DB`` or data/funnel.duckdb).
+
+Shared by every session and thread (``st.cache_resource``); every query uses a fresh cursor
+and writes take the store's lock (see sim.store). A database the app creates is seeded with
+the demo's actuals and plan of record unless ``FUNNEL_DEMO_DATA=0``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from sim.actuals import Actuals, load_actuals
+from sim.demo_data import seed_demo
+from sim.errors import ScenarioError
+from sim.plans import load_plan_by_id, stored_bands
+from sim.store import Store, default_db_path
+from sim.variance import PlanComparison, compare_plan
+
+DEMO_ENV = "FUNNEL_DEMO_DATA"
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the database…")
+def _open(path: str) -> Store:
+    store = Store(path)
+    if store.is_new and os.environ.get(DEMO_ENV, "1").strip() not in ("0", "false", "no"):
+        seed_demo(store)
+    return store
+
+
+def store() -> Store | None:
+    """The store, or None after showing why it cannot be opened (no traceback)."""
+    try:
+        return _open(str(default_db_path().resolve()))
+    except ScenarioError as exc:
+        st.error(f"The actuals database cannot be opened: {exc}", icon=":material/database:")
+        return None
+
+
+# Reads, cached by the database's data version (an import, undo or saved plan changes it):
+# with a million imported records the views take about half a second to compute.
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def actuals(path: str, version: tuple, stage_order: tuple[str, ...]) -> Actuals:
+    return load_actuals(_open(path), stage_order)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def comparison(path: str, version: tuple, plan_id: int) -> tuple[PlanComparison, list]:
+    """The plan-vs-actual comparison and the plan's stored monthly arrival bands."""
+    store = _open(path)
+    plan = load_plan_by_id(store, plan_id)
+    return compare_plan(store, plan), stored_bands(store, plan, "arrivals")
