@@ -19,6 +19,7 @@ pg = st.navigation([
     st.Page("app_pages/summary.py", title="Summary", icon=":material/summarize:"),
     st.Page("app_pages/scenarios.py", title="Scenarios", icon=":material/compare:"),
     st.Page("app_pages/actuals.py", title="Actuals", icon=":material/fact_check:"),
+    st.Page("app_pages/checkin.py", title="Check-in", icon=":material/event_available:"),
 ], position="top")
 notice = state.pop_notice()
 if notice:

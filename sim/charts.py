@@ -13,6 +13,7 @@ from .forecast import Forecast
 from .sensitivity import SensitivityRow
 from .targets import Targets
 from .variance import PlanComparison
+from .checkin import CheckIn
 
 OWNER_COLORS = {"marketing": "#7c3aed", "sales": "#059669", "shared": "#64748b"}
 BAND_COLOR = "#2563eb"
@@ -301,3 +302,102 @@ def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, height: i
         height=height, width="container",
         title=alt.TitleParams(f"{stage}: actual per month against the plan",
                               subtitle="plan median (dashed) and P10–P90 band", anchor="start"))
+
+
+def checkin_fan(check: CheckIn, height: int = 360) -> alt.LayerChart:
+    """Cumulative revenue: the actual line through the as-of month, then the reforecast's fan
+    (P10–P90, P25–P75, median) continuing from it; the plan's median dashed; the goal line."""
+    actual = pd.DataFrame([{"month": m, "actual": v} for m, v in check.revenue_path])
+    fan_rows = [{"month": check.as_of, "p10": check.revenue_to_date, "p25": check.revenue_to_date,
+                 "p50": check.revenue_to_date, "p75": check.revenue_to_date, "p90": check.revenue_to_date}]
+    if check.forecast_now is not None:
+        fan_rows += [{"month": m.month, "p10": m.cumulative.p10, "p25": m.cumulative.p25, "p50": m.cumulative.p50,
+                      "p75": m.cumulative.p75, "p90": m.cumulative.p90} for m in check.forecast_now.months]
+    fan = pd.DataFrame(fan_rows)
+    months = list(check.months_done) + list(check.months_left)
+    x = alt.X("month:O", title=None, sort=months, scale=alt.Scale(domain=months), axis=_month_axis(months[0]))
+    tooltip = [alt.Tooltip("month:O", title="Month"), alt.Tooltip("p10:Q", title="P10", format=",.0f"),
+               alt.Tooltip("p50:Q", title="Median", format=",.0f"), alt.Tooltip("p90:Q", title="P90", format=",.0f")]
+    outer = alt.Chart(fan).mark_area(opacity=0.18, color=BAND_COLOR).encode(
+        x=x, y=alt.Y("p10:Q", axis=_money_axis("Cumulative revenue")), y2="p90:Q", tooltip=tooltip)
+    inner = alt.Chart(fan).mark_area(opacity=0.30, color=BAND_COLOR).encode(x=x, y="p25:Q", y2="p75:Q", tooltip=tooltip)
+    median = alt.Chart(fan).mark_line(color=BAND_COLOR, point=True).encode(x=x, y="p50:Q", tooltip=tooltip)
+    line = alt.Chart(actual).mark_line(color="#0f172a", strokeWidth=3, point=alt.OverlayMarkDef(
+        size=60, filled=True, color="#0f172a")).encode(
+        x=x, y="actual:Q", tooltip=[alt.Tooltip("month:O", title="Month"),
+                                    alt.Tooltip("actual:Q", title="Actual to date", format=",.0f")])
+    goal = check.scenario.goal
+    goal_df = alt.Chart(pd.DataFrame({"goal": [goal], "label": [f"Goal {goal:,.0f}"]}))
+    goal_rule = goal_df.mark_rule(color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(y="goal:Q")
+    goal_text = goal_df.mark_text(align="left", dx=4, dy=-6, color=GOAL_COLOR).encode(
+        y="goal:Q", text="label:N", x=alt.value(0))
+    return (outer + inner + median + line + goal_rule + goal_text).properties(
+        height=height, width="container",
+        title=alt.TitleParams(f"Cumulative revenue: actual through {check.as_of}, then the reforecast",
+                              subtitle="black: actual; blue: reforecast median, P25–P75 and P10–P90", anchor="start"))
+
+
+def checkin_position(check: CheckIn, height: int | None = None) -> alt.LayerChart:
+    """Each stage's volume to date as a share of the plan's median, with the plan's P10–P90."""
+    rows = [{"stage": c.name, "owner": c.owner, "actual": c.actual, "p50": c.plan_p50,
+             "ratio": c.actual / c.plan_p50 if c.plan_p50 else None,
+             "lo": c.plan_p10 / c.plan_p50 if c.plan_p50 else None,
+             "hi": c.plan_p90 / c.plan_p50 if c.plan_p50 else None, "status": c.status}
+            for c in check.stages if c.actual is not None]
+    data = pd.DataFrame(rows, columns=["stage", "owner", "actual", "p50", "ratio", "lo", "hi", "status"])
+    order = [c.name for c in check.stages]
+    y = alt.Y("stage:N", sort=order, title=None)
+    band = alt.Chart(data).mark_bar(opacity=0.25, color=BAND_COLOR, height={"band": 0.6}).encode(
+        y=y, x=alt.X("lo:Q", title="Volume to date, as a share of the plan's median",
+                     axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)), x2="hi:Q")
+    centre = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color=BAND_COLOR, strokeDash=[4, 3]).encode(x="x:Q")
+    statuses = list(STATUS_COLORS)
+    dots = alt.Chart(data).mark_point(size=120, filled=True, shape="diamond").encode(
+        y=y, x="ratio:Q",
+        color=alt.Color("status:N", scale=alt.Scale(domain=statuses, range=[STATUS_COLORS[s] for s in statuses]),
+                        legend=alt.Legend(title="Actual", orient="bottom")),
+        tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("owner:N", title="Owner"),
+                 alt.Tooltip("actual:Q", title="Actual to date", format=",.0f"),
+                 alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
+                 alt.Tooltip("ratio:Q", title="Share of median", format=".0%"), alt.Tooltip("status:N", title="Band")])
+    return (band + centre + dots).properties(
+        height=height or _rows_height(len(order), 34, 130), width="container",
+        title=alt.TitleParams(f"Where we stand after {check.as_of}",
+                              subtitle="bar: the plan's P10–P90 to date; dashed: the plan's median", anchor="start"))
+
+
+def rate_updates(check: CheckIn, height: int | None = None) -> alt.LayerChart:
+    """Each conversion rate: the plan's belief and the updated one (mean, P10–P90), log scale."""
+    rows = []
+    for c in check.stages:
+        if c.rate_prior_mean is None:
+            continue
+        rows.append({"stage": c.name, "belief": "Plan", "mean": c.rate_prior_mean,
+                     "lo": c.rate_prior_p10 if c.rate_prior_p10 is not None else c.rate_prior_mean,
+                     "hi": c.rate_prior_p90 if c.rate_prior_p90 is not None else c.rate_prior_mean})
+        post = c.rate_posterior_mean
+        rows.append({"stage": c.name, "belief": "Updated" if post is not None else "Updated (no data)",
+                     "mean": post if post is not None else c.rate_prior_mean,
+                     "lo": c.rate_posterior_p10 if post is not None and c.rate_posterior_p10 is not None
+                     else (c.rate_prior_p10 or c.rate_prior_mean),
+                     "hi": c.rate_posterior_p90 if post is not None and c.rate_posterior_p90 is not None
+                     else (c.rate_prior_p90 or c.rate_prior_mean)})
+    data = pd.DataFrame(rows, columns=["stage", "belief", "mean", "lo", "hi"])
+    order = [c.name for c in check.stages if c.rate_prior_mean is not None]
+    beliefs = ["Plan", "Updated", "Updated (no data)"]
+    colors = ["#94a3b8", BAND_COLOR, "#cbd5e1"]
+    y = alt.Y("stage:N", sort=order, title="Conversion into")
+    color = alt.Color("belief:N", scale=alt.Scale(domain=beliefs, range=colors),
+                      legend=alt.Legend(title=None, orient="bottom"))
+    tooltip = [alt.Tooltip("stage:N", title="Into"), alt.Tooltip("belief:N", title="Belief"),
+               alt.Tooltip("mean:Q", title="Mean", format=".2%"), alt.Tooltip("lo:Q", title="P10", format=".2%"),
+               alt.Tooltip("hi:Q", title="P90", format=".2%")]
+    rule = alt.Chart(data).mark_rule(strokeWidth=3).encode(
+        y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color,
+        x=alt.X("lo:Q", scale=alt.Scale(type="log"), axis=alt.Axis(format="%"),
+                title="Conversion rate (P10–P90 and mean, log scale)"), x2="hi:Q", tooltip=tooltip)
+    dot = alt.Chart(data).mark_point(filled=True, size=70).encode(
+        y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x="mean:Q", tooltip=tooltip)
+    return (rule + dot).properties(
+        height=height or _rows_height(len(order), 44, 130), width="container",
+        title=alt.TitleParams("What we learned: each rate, planned and updated from the actuals", anchor="start"))

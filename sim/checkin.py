@@ -83,6 +83,7 @@ class CheckIn:
     months_done: tuple[str, ...]
     months_left: tuple[str, ...]
     revenue_to_date: float                    # baseline + actual revenue so far
+    revenue_path: tuple[tuple[str, float], ...]  # (month, baseline + actual revenue through it)
     revenue_band: tuple[float, float, float]  # the plan's cumulative P10, P50, P90 at as_of
     revenue_status: str
     missing_revenue_months: tuple[str, ...]
@@ -111,6 +112,7 @@ class CheckIn:
             "plan": self.plan_name, "as_of": self.as_of, "months_done": list(self.months_done),
             "months_left": list(self.months_left), "goal": self.scenario.goal,
             "revenue_to_date": self.revenue_to_date,
+            "revenue_path": [{"month": m, "cumulative": v} for m, v in self.revenue_path],
             "revenue_plan_p10": self.revenue_band[0], "revenue_plan_p50": self.revenue_band[1],
             "revenue_plan_p90": self.revenue_band[2], "revenue_status": self.revenue_status,
             "missing_revenue_months": list(self.missing_revenue_months),
@@ -194,7 +196,8 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     revenue = dict(actuals.revenue)
     done = months[:a + 1]
     missing = tuple(m for m in done if m not in revenue)
-    to_date = scenario.baseline_revenue + sum(revenue.get(m, 0.0) for m in done)
+    path = tuple(zip(done, (scenario.baseline_revenue + np.cumsum([revenue.get(m, 0.0) for m in done])).tolist()))
+    to_date = path[-1][1]
     cum = band[("cumulative_revenue", None, as_of)]
     counts = observed_counts(scenario, actuals, a)
     pipeline_start = scenario.pipeline_counts()
@@ -243,7 +246,7 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     reached = to_date >= scenario.goal
     plan_left = _plan_targets_left(scenario, a)
     base = dict(plan_name=plan_name or scenario.name, scenario=scenario, as_of=as_of, months_done=done,
-                months_left=left_months, revenue_to_date=to_date, revenue_band=(cum.p10, cum.p50, cum.p90),
+                months_left=left_months, revenue_to_date=to_date, revenue_path=path, revenue_band=(cum.p10, cum.p50, cum.p90),
                 revenue_status=_status(to_date, cum.p10, cum.p90), missing_revenue_months=missing,
                 stages=tuple(checks), bottleneck=bottleneck, prior_weight=prior_weight,
                 p_goal_plan=float(p_goal_plan), confidence=confidence, plan_targets_left=plan_left)

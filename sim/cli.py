@@ -1,18 +1,20 @@
-"""Command line: ``python -m sim forecast|targets|import|actuals|history|undo|plan|compare ...``
+"""Command line: ``python -m sim forecast|targets|import|actuals|history|undo|plan|compare|checkin ...``
 (see README, "Command line")."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from .actuals import load_actuals
+from .checkin import check_in, reset_scenario
 from .errors import ScenarioError
 from .forecast import simulate
 from .ingest import FORMATS, ImportOptions, ImportRejected, import_csv, import_history, undo_import
-from .plans import list_plans, load_plan, save_plan
+from .plans import all_bands, list_plans, load_plan, save_plan
 from .scenario import MAX_SEED, MAX_TRIALS, load_scenario
 from .sensitivity import sensitivity
 from .store import DB_ENV, Store
@@ -122,7 +124,37 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(cp)
     cp.add_argument("--plan", required=True, help="the saved plan's name")
     cp.add_argument("--json", action="store_true", help="print one JSON document")
+
+    ci = sub.add_parser("checkin", help="mid-period check-in: where we stand, updated rates, reforecast, reset SLA")
+    ci.add_argument("scenario", nargs="?", help="scenario JSON file of the plan (or --plan NAME)")
+    ci.add_argument("--plan", help="a saved plan of record's name (instead of SCENARIO)")
+    _db_option(ci)
+    ci.add_argument("--as-of", required=True, type=_month, metavar="YYYY-MM",
+                    help="actuals count through the end of this month")
+    ci.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
+                    help=f"wanted P(goal) for the reset (default {DEFAULT_CONFIDENCE})")
+    ci.add_argument("--prior-weight", type=_weight, default=1.0,
+                    help="weight the plan's rate beliefs keep against the observed counts, (0, 1] (default 1)")
+    ci.add_argument("--trials", type=_trials, help="trials of the reforecast (default: the scenario's)")
+    ci.add_argument("--save", metavar="NAME", help="save the reset as a new plan of record linked to the plan")
+    ci.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
+
+
+def _month(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}", text or "") or not 1 <= int(text[5:]) <= 12:
+        raise argparse.ArgumentTypeError(f"--as-of must be a month like 2027-06, not {text!r}")
+    return text
+
+
+def _weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--prior-weight must be a number, not {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError("--prior-weight must be above 0 and at most 1")
+    return value
 
 
 def _db_option(parser) -> None:
@@ -262,8 +294,65 @@ def _compare(store, args) -> int:
     return 0
 
 
+def _checkin(store, args) -> int:
+    if bool(args.scenario) == bool(args.plan):
+        raise ScenarioError("give either a scenario file or --plan NAME (one of them)")
+    plan = None
+    if args.plan:
+        plan = load_plan(store, args.plan)
+        scenario, bands, p_goal = plan.scenario, all_bands(store, plan), plan.p_goal
+    else:
+        scenario, bands, p_goal = load_scenario(args.scenario), None, None
+    check = check_in(scenario, load_actuals(store, scenario.stage_names), args.as_of,
+                     plan_name=plan.name if plan else scenario.name, bands=bands, p_goal_plan=p_goal,
+                     confidence=args.confidence, prior_weight=args.prior_weight, trials=args.trials)
+    saved = None
+    if args.save:
+        saved = save_plan(store, reset_scenario(check), args.save, parent_id=plan.id if plan else None,
+                          as_of=args.as_of, note=f"reset at the check-in after {args.as_of}")
+    if args.json:
+        doc = check.to_dict()
+        doc["saved_plan"] = None if saved is None else saved.to_dict()
+        return _print_json(doc)
+    sc = check.scenario
+    lo, p50, hi = check.revenue_band
+    out = [f"Check-in of '{check.plan_name}' after {check.as_of} ({len(check.months_done)} months done, "
+           f"{len(check.months_left)} left); goal {_money(sc.goal)}",
+           f"Revenue to date: {_money(check.revenue_to_date)} ({check.revenue_status} the plan's band for "
+           f"{check.as_of}: P10 {_money(lo)}, P50 {_money(p50)}, P90 {_money(hi)})"]
+    if check.missing_revenue_months:
+        out.append(f"No revenue actuals for {', '.join(check.missing_revenue_months)}: counted as 0.")
+    if check.goal_reached:
+        out.append(f"The goal is reached: P(goal) = 100%, surplus {_money(check.surplus)}.")
+    else:
+        out.append(f"P(goal): {check.p_goal_plan:.1%} at plan time -> {check.p_goal_now:.1%} now "
+                   f"(95% Monte Carlo interval {check.p_goal_now_ci[0]:.1%} to {check.p_goal_now_ci[1]:.1%})")
+    out += ["", "Where we stand (volume to date against the plan's P10-P90)"
+            + (f"; bottleneck: {check.bottleneck}" if check.bottleneck else "")]
+    pct = lambda v: "-" if v is None else f"{v:.2%}"
+    out += _table(["Stage", "Owner", "Actual", "Plan P10", "P50", "P90", "Status", "Rate: plan", "updated",
+                   "naive", "Open"],
+                  [[c.name, c.owner, _count(c.actual), f"{c.plan_p10:,.0f}", f"{c.plan_p50:,.0f}",
+                    f"{c.plan_p90:,.0f}", c.status, pct(c.rate_prior_mean), pct(c.rate_posterior_mean),
+                    pct(c.naive_rate), f"{c.open_pipeline:,}"] for c in check.stages])
+    if check.reset is not None:
+        out += ["", f"Reset: volumes needed per month for P(goal) >= {check.confidence:.0%} "
+                    f"(plan x {check.reset.at_confidence.scale:.3f}; simulated P(goal) "
+                    f"{check.reset.at_confidence.p_goal:.1%}); in brackets the plan's"]
+        old = dict(check.plan_targets_left)
+        out += _table(["Stage"] + [m[2:] for m in check.months_left],
+                      [[s.name] + [f"{v:,.0f} ({o:,.0f})" for v, o in zip(s.monthly, old[s.name])]
+                       for s in check.reset.at_confidence.stages])
+    if check.reset_note:
+        out += ["", check.reset_note]
+    if saved is not None:
+        out += ["", f"Saved the reset as plan #{saved.id} '{saved.name}'."]
+    print("\n".join(out))
+    return 0
+
+
 _STORE_COMMANDS = {"import": _import, "actuals": _actuals, "history": _history, "undo": _undo,
-                   "plan": _plan, "compare": _compare}
+                   "plan": _plan, "compare": _compare, "checkin": _checkin}
 
 
 def _forecast(scenario, args) -> int:

@@ -176,6 +176,11 @@ def stored_bands(store: Store, plan: SavedPlan, measure: str) -> list[Band]:
             for r in rows]
 
 
+def all_bands(store: Store, plan: SavedPlan) -> list[Band]:
+    """Every stored band of ``plan`` (all measures)."""
+    return [b for measure in MEASURES for b in stored_bands(store, plan, measure)]
+
+
 _SELECT = ("SELECT name, id, saved_at, scenario, seed, trials, versions, p_goal, parent_id, "
            "strftime(as_of, '%Y-%m'), note FROM plans")
 

@@ -12,9 +12,11 @@ import os
 import streamlit as st
 
 from sim.actuals import Actuals, load_actuals
+from sim.checkin import CheckIn, check_in
 from sim.demo_data import seed_demo
 from sim.errors import ScenarioError
-from sim.plans import load_plan_by_id, stored_bands
+from sim.plans import all_bands, load_plan_by_id, stored_bands
+from sim.scenario import scenario_from_url_token
 from sim.store import Store, default_db_path
 from sim.variance import PlanComparison, compare_plan
 
@@ -52,3 +54,19 @@ def comparison(path: str, version: tuple, plan_id: int) -> tuple[PlanComparison,
     store = _open(path)
     plan = load_plan_by_id(store, plan_id)
     return compare_plan(store, plan), stored_bands(store, plan, "arrivals")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def checkin(path: str, version: tuple, plan_id: int | None, token: str, as_of: str, confidence: float,
+            prior_weight: float, pipeline: tuple[tuple[str, int], ...]) -> CheckIn:
+    """The check-in of a saved plan (``plan_id``) or of the scenario in ``token``."""
+    store = _open(path)
+    if plan_id is not None:
+        plan = load_plan_by_id(store, plan_id)
+        scenario, bands, p_goal, name = plan.scenario, all_bands(store, plan), plan.p_goal, plan.name
+    else:
+        scenario, bands, p_goal = scenario_from_url_token(token), None, None
+        name = scenario.name
+    return check_in(scenario, load_actuals(store, scenario.stage_names), as_of, plan_name=name, bands=bands,
+                    p_goal_plan=p_goal, confidence=confidence, prior_weight=prior_weight,
+                    pipeline=dict(pipeline) or None)

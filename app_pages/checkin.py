@@ -1,0 +1,151 @@
+"""Check-in: where we stand against the plan, what we learned, the reforecast and the reset SLA."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from sim import charts
+from sim.actuals import data_version
+from sim.checkin import RESET_CAP, reset_scenario
+from sim.errors import ScenarioError
+from sim.markdown import escape_markdown
+from sim.plans import list_plans, save_plan
+from sim.sla import spreadsheet_safe
+from ui import state, widgets
+from ui import store as stores
+
+esc = escape_markdown
+CURRENT = "The current scenario (not saved)"
+MESSAGE = "checkin-message"
+
+ss = st.session_state
+scenario, token = state.current(), state.token()
+store = stores.store()
+st.subheader("Check-in")
+if store is None:
+    st.stop()
+
+plans = list_plans(store)
+path, version = str(store.path), data_version(store)
+choices = [p.name for p in plans] + [CURRENT]
+if ss.get("checkin-plan") not in choices:
+    ss["checkin-plan"] = choices[0]
+
+top = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
+picked = top[0].selectbox("Plan", choices, key="checkin-plan",
+                          help="A saved plan of record (Actuals page), or the scenario being edited")
+plan = next((p for p in plans if p.name == picked), None)
+plan_scenario = plan.scenario if plan else scenario
+months = plan_scenario.month_labels
+actuals = stores.actuals(path, version, plan_scenario.stage_names)
+with_data = [m for m in months if m in set(actuals.months)]
+default = with_data[-1] if with_data else months[0]
+offered = months[:months.index(default) + 1]     # up to the last month with actuals
+if ss.get("checkin-as-of") not in offered:
+    ss["checkin-as-of"] = default
+as_of = top[1].selectbox("As of (actuals through)", offered, key="checkin-as-of",
+                         help="The last month the actuals count (up to the latest month with actuals); the "
+                              "reforecast covers the months after it")
+confidence = top[2].select_slider("Confidence for the reset", [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95],
+                                  value=state.confidence() if state.confidence() in
+                                  (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95) else 0.8,
+                                  format_func=widgets.percent_label, key="checkin-confidence")
+weight = top[3].slider("Weight of the plan's beliefs", 0.05, 1.0, 1.0, 0.05, key="checkin-weight",
+                       help="1: the plan's rate beliefs count in full against the observed counts; "
+                            "lower: the actuals count for more")
+if not with_data:
+    st.info(f"No actuals fall in the plan's months ({months[0]} to {months[-1]}) yet: import them on the "
+            "Actuals page. Until then the check-in shows the plan itself.")
+
+with st.expander("Open pipeline at the check-in (estimated from the actuals)"):
+    by_hand = st.toggle("Enter the open pipeline by hand", key="checkin-by-hand")
+    st.caption("The estimate counts, in each stage, the units whose move to the next stage is still to come "
+               "(by the stage lags); enter your CRM's open counts instead if you have them.")
+    pipeline: tuple[tuple[str, int], ...] = ()
+    if by_hand:
+        cols = st.columns(3)
+        pipeline = tuple((s.name, int(cols[k % 3].number_input(s.name, 0, 10**9, 0, step=1, key=f"checkin-pipe-{k}")))
+                         for k, s in enumerate(plan_scenario.stages[:-1]))
+
+try:
+    with st.spinner("Reforecasting the rest of the period and searching the reset…"):
+        check = stores.checkin(path, version, plan.id if plan else None, "" if plan else token, as_of,
+                               float(confidence), float(weight), pipeline)
+except ScenarioError as exc:
+    st.error(f"The check-in cannot be computed: {esc(str(exc))}")
+    st.stop()
+
+left_n = len(check.months_left)
+cols = st.columns(3)
+if check.goal_reached:
+    cols[0].metric("Chance of hitting the goal now", "100%", delta=f"{(1 - check.p_goal_plan) * 100:+.1f} pts vs plan")
+else:
+    cols[0].metric("Chance of hitting the goal now", f"{check.p_goal_now:.0%}",
+                   delta=f"{(check.p_goal_now - check.p_goal_plan) * 100:+.1f} pts vs plan",
+                   help=f"At plan time {check.p_goal_plan:.1%}. 95% Monte Carlo interval "
+                        f"{check.p_goal_now_ci[0]:.1%}–{check.p_goal_now_ci[1]:.1%}; {left_n} month"
+                        f"{'s' if left_n != 1 else ''} left.")
+lo, mid, hi = check.revenue_band
+cols[1].metric(f"Revenue to date (through {check.as_of})", f"{check.revenue_to_date:,.0f}",
+               delta=f"{check.revenue_to_date - mid:+,.0f} vs plan median",
+               help=f"{check.revenue_status} the plan's P10–P90 for {check.as_of}: {lo:,.0f} to {hi:,.0f}")
+bottleneck = next((c for c in check.stages if c.name == check.bottleneck), None)
+cols[2].metric("Bottleneck", bottleneck.name if bottleneck else "none",
+               help="The stage whose shortfall against the plan's median costs the most expected revenue"
+                    + (f": about {bottleneck.revenue_effect:,.0f} ({bottleneck.owner})" if bottleneck else ""))
+if check.goal_reached:
+    st.success(f"The goal is reached: {check.revenue_to_date:,.0f} banked, {check.surplus:,.0f} above the goal.",
+               icon=":material/emoji_events:")
+if check.missing_revenue_months:
+    st.warning("No revenue actuals for " + ", ".join(check.missing_revenue_months) + ": counted as 0.")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.altair_chart(charts.checkin_fan(check), width="stretch")
+with right:
+    st.altair_chart(charts.checkin_position(check), width="stretch")
+st.altair_chart(charts.rate_updates(check), width="stretch")
+st.caption("Each rate is updated from the observed counts (Beta-Binomial): the units that entered the stage "
+           "before count as trials only in proportion to the chance that their lag has passed, so recent "
+           "leads are not counted as failures.")
+
+st.markdown(f"#### Reset SLA: the {left_n} remaining month{'s' if left_n != 1 else ''}")
+if check.reset_note and not check.goal_reached:
+    st.warning(esc(check.reset_note), icon=":material/warning:")
+if check.reset is not None:
+    old = dict(check.plan_targets_left)
+    new = check.reset.at_confidence
+    st.caption(f"Volume needed in each month for P(goal) ≥ {check.confidence:.0%} (the plan's remaining top of "
+               f"funnel × {new.scale:.2f}; simulated P(goal) {new.p_goal:.1%}); in brackets the plan's original "
+               f"expectation for that month.")
+    table = pd.DataFrame([{"Stage": s.name, "Owner": s.owner,
+                           **{m: f"{v:,.0f} ({o:,.0f})" for m, v, o in zip(check.months_left, s.monthly, old[s.name])}}
+                          for s in new.stages])
+    st.dataframe(table, hide_index=True, width="stretch")
+    long = pd.DataFrame([{"stage": spreadsheet_safe(s.name), "owner": s.owner, "month": m, "reset": round(v, 1),
+                          "plan": round(o, 1), "confidence": check.confidence}
+                         for s in new.stages for m, v, o in zip(check.months_left, s.monthly, old[s.name])])
+    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+    c1.download_button("Download the reset SLA (CSV)", long.to_csv(index=False), file_name="reset-sla.csv",
+                       mime="text/csv", icon=":material/download:", key="checkin-download")
+    with c2.popover("Save the reset as a new plan of record", icon=":material/bookmark_add:"):
+        name = st.text_input("Plan name", key="checkin-save-name", max_chars=100,
+                             placeholder=f"{plan_scenario.name} — reset {check.as_of}")
+        if st.button("Save plan", type="primary", key="checkin-save"):
+            try:
+                saved = save_plan(store, reset_scenario(check), name or f"{plan_scenario.name} — reset {check.as_of}",
+                                  parent_id=plan.id if plan else None, as_of=check.as_of,
+                                  note=f"reset at the check-in after {check.as_of}")
+                ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
+                                          + (f", linked to “{esc(plan.name)}”." if plan else "."))
+            except ScenarioError as exc:
+                ss[MESSAGE] = ("error", f"The plan was not saved: {esc(str(exc))}")
+            st.rerun()
+kind, text = ss.pop(MESSAGE, (None, None))
+if kind == "success":
+    st.success(text, icon=":material/check_circle:")
+elif kind == "error":
+    st.error(text, icon=":material/error:")
+with st.expander("The numbers: stages"):
+    st.dataframe(pd.DataFrame([c.to_dict() for c in check.stages]), hide_index=True, width="stretch")
