@@ -161,7 +161,9 @@ with data_tab:
                 for m in actuals.months]
         table = pd.DataFrame(rows)
         st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"revenue": st.column_config.NumberColumn("revenue", format="localized")})
+                     column_config={"month": st.column_config.TextColumn("month", pinned=True),
+                                    **{s: st.column_config.NumberColumn(s, format="localized") for s in actuals.stages},
+                                    "revenue": st.column_config.NumberColumn("revenue", format="localized")})
         st.caption("Per month and stage: the latest monthly import that states it, else the records that "
                    "reached the stage in that month (each record once).")
         safe = table.map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)

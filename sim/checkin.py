@@ -200,11 +200,13 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     to_date = path[-1][1]
     cum = band[("cumulative_revenue", None, as_of)]
     counts = observed_counts(scenario, actuals, a)
-    pipeline_start = scenario.pipeline_counts()
     value = _unit_values(scenario)
 
     # 2. What we learned, and the open pipeline --------------------------------------------------
-    checks, new_stages, open_pipeline = [], [], {}
+    from .targets import expected_arrivals
+    expected = expected_arrivals(scenario)
+    checks, new_stages, open_pipeline, open_lags = [], [], {}, {}
+    hand = {normalise_stage_name(x): int(v) for x, v in (pipeline or {}).items()}
     for k, stage in enumerate(scenario.stages):
         dist = band[("cumulative_arrivals", normalise_stage_name(stage.name), as_of)]
         observed = counts.get(k)
@@ -214,24 +216,22 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
         prior = stage.rate
         post = s = n = naive = None
         if prior is not None and observed is not None and counts.get(k - 1) is not None:
-            upstream = counts[k - 1]
-            F = lag_cdf(stage.lag, a + 1)
+            upstream = _cohorts(scenario, k - 1, counts[k - 1], a)
             s = float(observed.sum())
-            n = float(np.dot(upstream, F[a - np.arange(a + 1)]) + pipeline_start[k - 1] * F[a])
-            naive = s / max(float(upstream.sum()) + pipeline_start[k - 1], 1.0)
+            n = sum(c * float(lag_cdf(lag, age + 1)[age]) for c, lag, age in upstream)
+            naive = s / max(sum(c for c, _, _ in upstream), 1.0)
             post = updated_rate(prior, s, n, prior_weight)
         new_stages.append(replace(stage, rate=post) if post is not None else stage)
-        # Units in this stage still to convert into the next one (expected conversions exact).
+        # Units in this stage still to move on to the next one, and when they will: each cohort
+        # keeps the part of its lag that is still ahead (expected conversions and timing exact).
         if k < K - 1:
-            if pipeline and normalise_stage_name(stage.name) in {normalise_stage_name(x) for x in pipeline}:
-                left = next(v for x, v in pipeline.items() if normalise_stage_name(x) == normalise_stage_name(stage.name))
-            elif observed is not None:
-                F_next = lag_cdf(scenario.stages[k + 1].lag, a + 2)
-                left = (float(np.dot(observed, 1.0 - F_next[a - np.arange(a + 1)]))
-                        + pipeline_start[k] * (1.0 - F_next[a]))
-            else:   # no actuals for this stage: the plan's expectation of what is still open
-                left = _expected_open(scenario, k, a)
-            open_pipeline[stage.name] = int(round(max(left, 0.0)))
+            entered = observed if observed is not None else expected[k, :a + 1]
+            left, lag = _still_open(_cohorts(scenario, k, entered, a))
+            key = normalise_stage_name(stage.name)
+            count = hand[key] if key in hand else int(round(left))
+            open_pipeline[stage.name] = count
+            if count > 0 and lag != scenario.stages[k + 1].lag:
+                open_lags[stage.name] = lag
         lo, hi = (None, None) if prior is None or prior.is_fixed else (float(x) for x in prior.ppf([0.1, 0.9]))
         plo, phi = (None, None) if post is None or post.is_fixed else (float(x) for x in post.ppf([0.1, 0.9]))
         checks.append(StageCheck(
@@ -265,6 +265,7 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
         top=TopOfFunnel(tuple(scenario.top.monthly[a + 1:]), scenario.top.noise_cv),
         stages=tuple(new_stages), baseline_revenue=to_date + contracted,
         start_pipeline=tuple((n, c) for n, c in open_pipeline.items() if c > 0),
+        pipeline_lags=tuple((n, lag) for n, lag in open_lags.items()),
         trials=scenario.trials if trials is None else int(trials))
     forecast_now = simulate(reforecast)
     hits = round(forecast_now.p_goal * forecast_now.trials)
@@ -323,13 +324,34 @@ def _unit_values(scenario: Scenario) -> list[float]:
     return values
 
 
-def _expected_open(scenario: Scenario, k: int, a: int) -> float:
-    """The plan's expected units in stage k through month a that are still to convert."""
-    from .targets import expected_arrivals
-    arrivals = expected_arrivals(scenario)[k, :a + 1]
-    F_next = lag_cdf(scenario.stages[k + 1].lag, a + 2)
-    return float(np.dot(arrivals, 1.0 - F_next[a - np.arange(a + 1)])
-                 + scenario.pipeline_counts()[k] * (1.0 - F_next[a]))
+def _cohorts(scenario: Scenario, k: int, entered, a: int) -> list[tuple[float, tuple[float, ...], int]]:
+    """(units, lag into stage k+1, months since entering) of every group that entered stage k
+    by the end of month ``a``: one per month of the period, and the start pipeline."""
+    lag = scenario.stages[k + 1].lag
+    groups = [(float(entered[t]), lag, a - t) for t in range(a + 1) if entered[t] > 0]
+    start = scenario.pipeline_counts()[k]
+    if start:
+        groups.append((float(start), scenario.pipeline_lag(k), a))
+    return groups
+
+
+def _still_open(groups) -> tuple[float, tuple[float, ...]]:
+    """Units whose move on is still ahead (Σ units × P(lag > age)), and the lag of that move
+    counted from the next month: P(lag = age + 1 + i), mixed over the groups and normalised."""
+    ahead: list[float] = []
+    for units, lag, age in groups:
+        rest = lag[age + 1:]
+        ahead += [0.0] * max(0, len(rest) - len(ahead))
+        for i, share in enumerate(rest):
+            ahead[i] += units * share
+    total = sum(ahead)
+    if total <= 0:
+        return 0.0, (1.0,)
+    shares = [v / total for v in ahead]
+    while len(shares) > 1 and shares[-1] == 0:
+        shares.pop()
+    shares[-1] = 1.0 - sum(shares[:-1])            # exactly 1 (validation of the scenario)
+    return total, tuple(shares)
 
 
 def _plan_targets_left(scenario: Scenario, a: int) -> tuple[tuple[str, tuple[float, ...]], ...]:

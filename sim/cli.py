@@ -179,6 +179,9 @@ def main(argv=None) -> int:
         with Store(args.db) as store:
             return _STORE_COMMANDS[args.command](store, args)
     except ImportRejected as exc:
+        if args.command != "import":        # e.g. undo: "there is no import #N", one line
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         problems = exc.problems
         print(f"error: {exc.source or 'the file'}: not imported ({len(problems)} "
               f"problem{'s' if len(problems) != 1 else ''}; the database is unchanged):", file=sys.stderr)

@@ -177,8 +177,8 @@ def _revenue_chunk(sc: Scenario, n: int, rng: np.random.Generator):
             continue
         won_j = funnel_rng.binomial(count, to_customer[:, j])               # (n,)
         cell = np.repeat(layout[:, 0], won_j)
-        cell += _draw_categorical(_convolve_lags([s.lag for s in sc.stages[j + 1:]]),
-                                  cell.size, funnel_rng)
+        lags = [sc.pipeline_lag(j)] + [s.lag for s in sc.stages[j + 2:]]
+        cell += _draw_categorical(_convolve_lags(lags), cell.size, funnel_rng)
         cells.append(cell)
     where = np.concatenate(cells) if len(cells) > 1 else cells[0]
     del cells, cell
@@ -234,9 +234,17 @@ def _stage_chunk(sc: Scenario, n: int, rng: np.random.Generator):
     late = np.zeros(n, dtype=np.int64)           # units arriving in stage k-1 after the period
     for k in range(1, K):
         entering = arrivals[:, k - 1].copy()
-        entering[:, 0] += pipeline[k - 1]
+        own_lag = sc.pipeline_lag(k - 1) != sc.stages[k].lag
+        if not own_lag:
+            entering[:, 0] += pipeline[k - 1]
         converted = funnel_rng.binomial(entering, rates[:, k:k + 1])
         arrivals[:, k], overflow = _split_by_lag(converted, sc.stages[k].lag, funnel_rng, T)
+        if own_lag and pipeline[k - 1]:   # the open pipeline moves on with its own lag
+            start = np.zeros((n, T), dtype=np.int64)
+            start[:, 0] = funnel_rng.binomial(pipeline[k - 1], rates[:, k])
+            moved, pipe_overflow = _split_by_lag(start, sc.pipeline_lag(k - 1), funnel_rng, T)
+            arrivals[:, k] += moved
+            overflow = overflow + pipe_overflow
         late = funnel_rng.binomial(late, rates[:, k]) + overflow
     return arrivals, late
 

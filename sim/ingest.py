@@ -311,6 +311,7 @@ class _Batch:
         self.problems: list[str] = []
         self.extra = 0
         self.notes: list[str] = []
+        self._rows: list[int] | None = None
         known = cur.execute("SELECT key, name FROM stages ORDER BY position").fetchall()
         self.db_stages = {k: n for k, n in known}
         self.known = dict(self.db_stages)
@@ -318,6 +319,18 @@ class _Batch:
             self.known.setdefault(normalise_stage_name(s), " ".join(str(s).split()))
 
     # -- problems ----------------------------------------------------------------------------
+    def rn(self, record: int) -> int:
+        """The row number a spreadsheet shows (header = row 1) of DuckDB's record number
+        ``record`` (header = 1), which skips blank lines."""
+        if self._rows is None:
+            if "\n\n" not in self.text and "\n\r\n" not in self.text and not self.text.startswith(("\n", "\r\n")):
+                self._rows = []
+            else:   # blank lines: number the records as csv does (a blank line is a row)
+                reader = csv.reader(io.StringIO(self.text), delimiter=self.delimiter)
+                self._rows = [n for n, rec in enumerate(reader, start=1) if rec]
+        record = int(record)
+        return self._rows[record - 1] if 0 < record <= len(self._rows) else record
+
     def problem(self, text: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(text)
@@ -384,7 +397,7 @@ class _Batch:
         if rejected:
             total = self.cur.execute(f"SELECT count(DISTINCT (line, error_type)) FROM {self.rejects}").fetchone()[0]
             for line, kind, message in rejected[:MAX_PROBLEMS]:
-                self.problem(f"line {line}: {_reject_text(kind, message, len(self.header))}")
+                self.problem(f"row {self.rn(line)}: {_reject_text(kind, message, len(self.header))}")
             self.extra += max(0, total - MAX_PROBLEMS)
             self.stop_if_problems()
         self.rows = self.cur.execute(f"SELECT count(*) FROM {self.raw}").fetchone()[0]
@@ -441,10 +454,10 @@ class _Batch:
                                f"LIMIT 4").fetchall()
         if len(bad) <= 3:
             for row, value in bad:
-                self.problem(f"row {row}, {label}: {_show(value)} {text} ({what})")
+                self.problem(f"row {self.rn(row)}, {label}: {_show(value)} {text} ({what})")
             return
         total = self.cur.execute(f"SELECT count(*) FROM {table} WHERE {condition}").fetchone()[0]
-        examples = ", ".join(f"row {row} {_show(value)}" for row, value in bad[:3])
+        examples = ", ".join(f"row {self.rn(row)} {_show(value)}" for row, value in bad[:3])
         self.problem(f"{label}: {total:,} values {_plural_verb(text)} ({what}), e.g. {examples}")
 
     def month_sql(self, c: str) -> str:
@@ -548,7 +561,7 @@ class _Batch:
             f"SELECT strftime(m, '%Y-%m'), list(row ORDER BY row) FROM {typed} WHERE m IS NOT NULL "
             f"GROUP BY m HAVING count(*) > 1 ORDER BY m LIMIT 10").fetchall()
         for month, rows in dupes:
-            self.problem(f"rows {', '.join(map(str, rows[:5]))}, {self.label(month_i)}: month {month} "
+            self.problem(f"rows {', '.join(map(str, map(self.rn, rows[:5])))}, {self.label(month_i)}: month {month} "
                          f"appears more than once")
         for i in value_cols:
             self.check_numbers(typed, i, "revenue" if i == revenue_i else f"stage {stage_cols[i][1]}",
@@ -573,9 +586,9 @@ class _Batch:
             f"OR year(m) > {LAST_YEAR} ORDER BY row LIMIT {MAX_PROBLEMS}").fetchall()
         for row, value, m in bad:
             if m is None:
-                self.problem(f"row {row}, {label}: {_show(value)} is not a month (use YYYY-MM, e.g. 2027-01)")
+                self.problem(f"row {self.rn(row)}, {label}: {_show(value)} is not a month (use YYYY-MM, e.g. 2027-01)")
             else:
-                self.problem(f"row {row}, {label}: {_show(value)} is outside the plausible years "
+                self.problem(f"row {self.rn(row)}, {label}: {_show(value)} is outside the plausible years "
                              f"{FIRST_YEAR}-{LAST_YEAR}")
         return bad
 
@@ -596,7 +609,7 @@ class _Batch:
         blank = self.cur.execute(f"SELECT row FROM {typed} WHERE stage_text IS NULL OR stage_text = '' "
                                  f"ORDER BY row LIMIT 5").fetchall()
         for (row,) in blank:
-            self.problem(f"row {row}, {self.label(stage_i)}: the stage is empty")
+            self.problem(f"row {self.rn(row)}, {self.label(stage_i)}: the stage is empty")
         names = self.temp("names")
         self.cur.execute(f"CREATE TEMP TABLE {names} (stage_text VARCHAR, stage_key VARCHAR)")
         self.stages = []
@@ -620,7 +633,7 @@ class _Batch:
         missing = self.cur.execute(f"SELECT row FROM {joined} WHERE {self.blank_sql(f'c{count_i}')} "
                                    f"ORDER BY row LIMIT 5").fetchall()
         for (row,) in missing:
-            self.problem(f"row {row}, {self.label(count_i)}: the count is empty")
+            self.problem(f"row {self.rn(row)}, {self.label(count_i)}: the count is empty")
         for is_revenue in (False, True):
             sub = self.temp(f"part{int(is_revenue)}")
             self.cur.execute(f"CREATE TEMP TABLE {sub} AS SELECT * FROM {joined} WHERE is_revenue = ?", [is_revenue])
@@ -630,7 +643,7 @@ class _Batch:
             f"WHERE m IS NOT NULL GROUP BY ALL HAVING count(*) > 1 ORDER BY 1 LIMIT 10").fetchall()
         for month, key, rows in dupes:
             name = "revenue" if key == "revenue" else self.known[key]
-            self.problem(f"rows {', '.join(map(str, rows[:5]))}: {month} {name} is given more than once")
+            self.problem(f"rows {', '.join(map(str, map(self.rn, rows[:5])))}: {month} {name} is given more than once")
         self.stop_if_problems()
         self.counts, self.revenue = self.temp("counts"), self.temp("revenue")
         self.cur.execute(f"CREATE TEMP TABLE {self.counts} AS SELECT m AS month, stage_key, "
@@ -680,14 +693,14 @@ class _Batch:
         id_label = self.label(id_i)
         for row, in self.cur.execute(f"SELECT row FROM {typed} WHERE rid IS NULL OR rid = '' ORDER BY row "
                                      f"LIMIT {MAX_PROBLEMS}").fetchall():
-            self.problem(f"row {row}, {id_label}: the id is empty")
+            self.problem(f"row {self.rn(row)}, {id_label}: the id is empty")
         for row, in self.cur.execute(f"SELECT row FROM {typed} WHERE length(rid) > {MAX_ID} ORDER BY row "
                                      f"LIMIT 5").fetchall():
-            self.problem(f"row {row}, {id_label}: the id is longer than {MAX_ID} characters")
+            self.problem(f"row {self.rn(row)}, {id_label}: the id is longer than {MAX_ID} characters")
         dupes = self.cur.execute(f"SELECT rid, list(row ORDER BY row) FROM {typed} WHERE rid <> '' "
                                  f"GROUP BY rid HAVING count(*) > 1 ORDER BY min(row) LIMIT 10").fetchall()
         for rid, rows in dupes:
-            self.problem(f"rows {', '.join(map(str, rows[:5]))}, {id_label}: id {_show(rid)} appears more than once")
+            self.problem(f"rows {', '.join(map(str, map(self.rn, rows[:5])))}, {id_label}: id {_show(rid)} appears more than once")
         for i, (_, display) in stage_cols.items():
             self.check_dates(typed, i, f"date of stage {display}")
         if amount_i is not None:
@@ -697,7 +710,7 @@ class _Batch:
             for row, value in self.cur.execute(
                     f"SELECT row, c{amount_i} FROM {typed} WHERE v{amount_i} IS NOT NULL AND NOT ({any_date}) "
                     f"ORDER BY row LIMIT 5").fetchall():
-                self.problem(f"row {row}, {self.label(amount_i)}: amount {_show(value)} but no stage date, so "
+                self.problem(f"row {self.rn(row)}, {self.label(amount_i)}: amount {_show(value)} but no stage date, so "
                              f"no month to book it in")
         self.stop_if_problems()
 

@@ -114,6 +114,10 @@ class Scenario:
     deal: DealValue
     baseline_revenue: float = 0.0
     start_pipeline: tuple[tuple[str, int], ...] = ()
+    #: (stage, lag): when the open pipeline of that stage moves on to the next stage, months
+    #: 0, 1, ... after the start (default: the next stage's own lag). A check-in sets it: units
+    #: already waiting for a while have part of their lag behind them.
+    pipeline_lags: tuple[tuple[str, tuple[float, ...]], ...] = ()
     trials: int = DEFAULT_TRIALS
     seed: int = DEFAULT_SEED
     schema: int = field(default=SCHEMA_VERSION)
@@ -132,6 +136,14 @@ class Scenario:
             y, m = divmod(month - 1 + t, 12)
             labels.append(f"{year + y:04d}-{m + 1:02d}")
         return tuple(labels)
+
+    def pipeline_lag(self, j: int) -> tuple[float, ...]:
+        """The lag of stage j's open pipeline into stage j+1 (its own, or stage j+1's)."""
+        key = normalise_stage_name(self.stages[j].name)
+        for name, lag in self.pipeline_lags:
+            if normalise_stage_name(name) == key:
+                return lag
+        return self.stages[j + 1].lag
 
     def pipeline_counts(self) -> tuple[int, ...]:
         """Open pipeline at the start, per stage (0 where none)."""
@@ -156,6 +168,8 @@ class Scenario:
         }
         if self.start_pipeline:
             out["start_pipeline"] = {k: v for k, v in self.start_pipeline}
+        if self.pipeline_lags:
+            out["start_pipeline_lag"] = {k: list(v) for k, v in self.pipeline_lags}
         out["trials"] = self.trials
         out["seed"] = self.seed
         return out
@@ -296,7 +310,7 @@ def _describe(value) -> str:
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _TOP_KEYS = {"schema", "name", "start", "months", "goal", "baseline_revenue", "top", "stages",
-             "deal", "start_pipeline", "trials", "seed"}
+             "deal", "start_pipeline", "start_pipeline_lag", "trials", "seed"}
 
 
 def scenario_from_dict(data) -> Scenario:
@@ -332,12 +346,13 @@ def scenario_from_dict(data) -> Scenario:
     stages = _read_stages(pr, data.get("stages")) if "stages" in data else pr.add("stages", "is missing")
     deal = _read_deal(pr, data.get("deal")) if "deal" in data else pr.add("deal", "is missing")
     pipeline = _read_pipeline(pr, data.get("start_pipeline", {}), stages)
+    pipeline_lags = _read_pipeline_lags(pr, data.get("start_pipeline_lag", {}), stages)
 
     if pr.items:
         raise ScenarioError(pr.items)
     return Scenario(name=name, start=start, months=months, goal=goal, top=top, stages=stages,
-                    deal=deal, baseline_revenue=baseline, start_pipeline=pipeline, trials=trials,
-                    seed=seed)
+                    deal=deal, baseline_revenue=baseline, start_pipeline=pipeline,
+                    pipeline_lags=pipeline_lags, trials=trials, seed=seed)
 
 
 def _read_top(pr: _Problems, top, months) -> TopOfFunnel | None:
@@ -529,4 +544,23 @@ def _read_pipeline(pr: _Problems, pipeline, stages) -> tuple[tuple[str, int], ..
         value = pr.number({where: pipeline[key]}, where, "", minimum=0, maximum=MAX_VOLUME, integer=True)
         if value is not None and value > 0:
             result.append((stages[i].name, value))
+    return tuple(result)
+
+
+def _read_pipeline_lags(pr: _Problems, lags, stages) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    if pr.mapping(lags, "start_pipeline_lag") is None or not lags or stages is None:
+        return ()
+    index = {normalise_stage_name(s.name): i for i, s in enumerate(stages)}
+    result = []
+    for key, lag in lags.items():
+        where = f"start_pipeline_lag[{key!r}]"
+        i = index.get(normalise_stage_name(key))
+        if i is None:
+            pr.add(where, f"names no stage (stages: {', '.join(s.name for s in stages)})")
+        elif i == len(stages) - 1:
+            pr.add(where, "is the last stage: its units do not move on")
+        else:
+            value = _read_lag(pr, lag, where)
+            if value is not None:
+                result.append((stages[i].name, value))
     return tuple(result)

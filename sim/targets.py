@@ -81,8 +81,11 @@ def expected_arrivals(scenario: Scenario, scale: float = 1.0) -> np.ndarray:
     pipeline = scenario.pipeline_counts()
     for k in range(1, K):
         entering = out[k - 1, :T].copy()
-        entering[0] += pipeline[k - 1]
         flow = np.convolve(entering, np.asarray(scenario.stages[k].lag)) * scenario.stages[k].rate.mean
+        # The open pipeline moves on with its own lag (the stage's unless the scenario says).
+        pipe = np.asarray(scenario.pipeline_lag(k - 1)) * pipeline[k - 1] * scenario.stages[k].rate.mean
+        flow = np.pad(flow, (0, max(0, pipe.size - flow.size)))
+        flow[:pipe.size] += pipe
         out[k, :T] = flow[:T]
         # Units still in stage k-1's "after the period" column move on after the period too.
         out[k, T] = flow[T:].sum() + out[k - 1, T] * scenario.stages[k].rate.mean

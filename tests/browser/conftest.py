@@ -60,15 +60,18 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _start(name: str) -> StreamlitServer:
-    srv = StreamlitServer(log_path=LOGS / f"{name}.log")
+def _start(name: str, db_dir) -> StreamlitServer:
+    """A server with a temporary database of its own (seeded with the demo data on first use):
+    the tests never touch the project's data/funnel.duckdb."""
+    srv = StreamlitServer(log_path=LOGS / f"{name}.log",
+                          env={"FUNNEL_DB": str(db_dir / "funnel.duckdb"), "FUNNEL_DEMO_DATA": None})
     return srv.start()
 
 
 @pytest.fixture(scope="session")
-def server():
+def server(tmp_path_factory):
     """One app server for the suite (its caches warm up as the tests go)."""
-    srv = _start("streamlit-session")
+    srv = _start("streamlit-session", tmp_path_factory.mktemp("db-session"))
     try:
         yield srv
     finally:
@@ -76,9 +79,9 @@ def server():
 
 
 @pytest.fixture
-def fresh_server(request):
+def fresh_server(request, tmp_path):
     """A server of its own for one test: its first page request is the test's."""
-    srv = _start("streamlit-" + re.sub(r"[^\w.-]+", "_", request.node.name))
+    srv = _start("streamlit-" + re.sub(r"[^\w.-]+", "_", request.node.name), tmp_path / "db")
     try:
         yield srv
     finally:

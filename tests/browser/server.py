@@ -35,9 +35,13 @@ def free_port() -> int:
 
 
 class StreamlitServer:
-    """`python -m streamlit run app.py` on 127.0.0.1:<free port>, logging to a file."""
+    """`python -m streamlit run app.py` on 127.0.0.1:<free port>, logging to a file.
 
-    def __init__(self, log_path: str | Path | None = None, app: str = "app.py"):
+    ``env``: variables added to (or, with None, removed from) the server's environment, e.g.
+    ``{"FUNNEL_DB": "/tmp/x/funnel.duckdb"}`` for a database of its own."""
+
+    def __init__(self, log_path: str | Path | None = None, app: str = "app.py",
+                 env: dict[str, str | None] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         if log_path is None:
@@ -45,6 +49,7 @@ class StreamlitServer:
             os.close(fd)
         self.log_path = Path(log_path)
         self.app = app
+        self.env = dict(env or {})
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -56,6 +61,11 @@ class StreamlitServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        for name, value in self.env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = str(value)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + timeout

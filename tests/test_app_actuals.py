@@ -1,0 +1,277 @@
+"""AppTest of the Actuals page: plan vs actual, the actuals table, CSV import, history, undo.
+
+Every test gets its own temporary database (``FUNNEL_DB`` in ``tmp_path``): the page's store
+is cached per path (``st.cache_resource``), so a new path is a new, freshly seeded (or, with
+``FUNNEL_DEMO_DATA=0``, empty) database. The project's data/funnel.duckdb is never touched.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from itertools import accumulate
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sim.demo_data import DEMO_PLAN_NAME
+
+from .apptest import open_app, small_demo
+from .conftest import ROOT
+
+PAGE = "app_pages/actuals.py"
+UPLOAD = "actuals-upload"
+MONTHLY_DEMO = ROOT / "data" / "actuals" / "northwind-monthly.csv"
+REVENUE_METRIC = "Revenue to date"
+
+GOOD_MONTHLY = b"month,Leads,MQLs,revenue\n2027-01,120,30,5000\n2027-02,140,35,7500.5\n"
+BAD_MONTHLY = b"month,Leads,MQLs\n2027-01,10,5\n2027-13,-3,4\n"
+RECORDS = (b"id,Created,Won,amount\n"
+           b"A,2027-01-05,2027-02-10,500\n"
+           b"B,2027-01-20,,\n"
+           b"C,2027-02-03,2027-02-20,700\n"
+           b"D,2027-03-01,2027-03-15,1000\n")
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A temporary database path for the page; seeded with the demo data when first opened."""
+    path = tmp_path / "funnel.duckdb"
+    monkeypatch.setenv("FUNNEL_DB", str(path))
+    monkeypatch.delenv("FUNNEL_DEMO_DATA", raising=False)
+    return path
+
+
+@pytest.fixture
+def empty_db(db, monkeypatch):
+    """A temporary database that starts empty (no demo actuals, no plan)."""
+    monkeypatch.setenv("FUNNEL_DEMO_DATA", "0")
+    return db
+
+
+def open_page(db) -> AppTest:
+    at = open_app(PAGE, small_demo())
+    assert db.exists(), "the page did not open the test's temporary database"
+    assert_fine(at)
+    return at
+
+
+def assert_fine(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def plain(text: str) -> str:
+    """Markdown-escaped user text (sim.markdown.escape_markdown) back as written."""
+    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
+
+
+def texts(elements) -> list[str]:
+    return [plain(e.value) for e in elements]
+
+
+def tab(at: AppTest, label: str):
+    """The tab whose label starts with ``label`` ("History" matches "History (3)")."""
+    return next(t for t in at.tabs if t.label.startswith(label))
+
+
+def history_label(at: AppTest) -> str:
+    return tab(at, "History").label
+
+
+def actuals_table(at: AppTest) -> pd.DataFrame:
+    frames = tab(at, "Actuals").dataframe
+    assert len(frames) == 1, texts(tab(at, "Actuals").info)
+    return frames[0].value.set_index("month")
+
+
+def upload(at: AppTest, file_name: str, content: bytes) -> AppTest:
+    at.file_uploader(key=UPLOAD).set_value((file_name, content, "text/csv")).run()
+    assert_fine(at)
+    return at
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert_fine(at)
+    return at
+
+
+def import_file(at: AppTest, file_name: str, content: bytes) -> AppTest:
+    return click(upload(at, file_name, content), "actuals-import")
+
+
+def chart_frames(chart) -> list[pd.DataFrame]:
+    """The datasets of an Altair chart as sent to the browser."""
+    return [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+
+
+def demo_monthly() -> list[dict]:
+    with open(MONTHLY_DEMO, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+# -- with the demo data -------------------------------------------------------------------------
+
+def test_seeded_database_compares_the_demo_plan_with_the_actuals(db):
+    at = open_page(db)
+    assert not at.error
+    assert [t.label for t in at.tabs] == ["Plan vs actual", "Actuals", "Import CSV", "History (3)"]
+    assert at.selectbox(key="actuals-plan").value == DEMO_PLAN_NAME
+
+    # The demo's records and visits add up to the monthly summary file in data/actuals/.
+    rows = demo_monthly()
+    revenue = [float(r["revenue"]) for r in rows]
+    (label, value), = [(m.label, m.value) for m in at.metric if m.label.startswith(REVENUE_METRIC)]
+    assert label == f"{REVENUE_METRIC} (through {rows[-1]['month']})"
+    assert value == f"{sum(revenue):,.0f}"
+    assert next(m.value for m in at.metric if m.label == "Months with actuals") == str(len(rows))
+
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 3                          # fan chart, heat map, one stage vs plan
+    fan = charts[0]
+    assert "Cumulative revenue" in fan.proto.spec
+    with_actuals = [f for f in chart_frames(fan) if "actual" in f.columns]
+    assert with_actuals
+    for frame in with_actuals:
+        shown = frame.dropna(subset=["actual"])
+        assert list(shown["month"]) == [r["month"] for r in rows]
+        assert list(shown["actual"]) == pytest.approx(list(accumulate(revenue)))
+
+    # The Actuals tab has the same months and revenue.
+    table = actuals_table(at)
+    for r in rows:
+        assert table.loc[r["month"], "revenue"] == pytest.approx(float(r["revenue"]))
+        for stage in ("Visits", "Leads", "MQLs", "SQLs", "Proposals", "Customers"):
+            assert table.loc[r["month"], stage] == int(r[stage]), (r["month"], stage)
+
+
+# -- an empty database --------------------------------------------------------------------------
+
+def test_empty_database_shows_empty_states_and_saves_a_plan(empty_db):
+    at = open_page(empty_db)
+    assert not at.error
+    info = " ".join(texts(at.info))
+    assert "No plan of record yet" in info
+    assert "No actuals yet" in info
+    assert "No imports yet" in info
+    assert history_label(at) == "History (0)"
+    assert not at.get("vega_lite_chart")
+    assert "actuals-plan" not in [s.key for s in at.selectbox]
+
+    at.text_input(key="actuals-plan-name").set_value("Test plan of record")
+    click(at, "actuals-save-plan")
+    assert not at.error
+    (success,) = texts(at.success)
+    assert "Saved the current scenario as plan of record “Test plan of record”" in success
+    picker = at.selectbox(key="actuals-plan")
+    assert picker.options == ["Test plan of record"] and picker.value == "Test plan of record"
+    assert at.text_input(key="actuals-plan-name").value == ""          # ready for the next one
+    assert any("No actuals fall in the plan's months" in t for t in texts(at.info))
+    assert "1 saved plan" in plain(at.caption[0].value)
+
+
+# -- importing ----------------------------------------------------------------------------------
+
+def test_importing_a_monthly_file_shows_its_values_and_a_second_import_is_a_no_op(empty_db):
+    at = open_page(empty_db)
+    upload(at, "monthly-test.csv", GOOD_MONTHLY)
+    assert at.segmented_control(key="actuals-format").value == "monthly"
+    # Known stages are matched by name; `month` and `revenue` need no mapping.
+    assert {s.label: s.value for s in at.selectbox if s.key.startswith("actuals-map-")} == {
+        "Leads": "Leads", "MQLs": "MQLs"}
+    click(at, "actuals-import")
+    (success,) = texts(at.success)
+    assert success.startswith("Imported monthly-test.csv as import #1 (monthly format)"), success
+    assert not at.error
+
+    table = actuals_table(at)
+    assert list(table.index) == ["2027-01", "2027-02"]
+    assert list(table["Leads"]) == [120, 140]
+    assert list(table["MQLs"]) == [30, 35]
+    assert list(table["revenue"]) == pytest.approx([5000, 7500.5])
+    assert history_label(at) == "History (1)"
+
+    import_file(at, "monthly-test.csv", GOOD_MONTHLY)             # the very same file again
+    assert not at.success and not at.error
+    (info,) = [t for t in texts(at.info) if "already imported" in t]
+    assert "monthly-test.csv: the very same file was already imported as import #1" in info
+    assert "nothing changed" in info
+    assert history_label(at) == "History (1)"
+    history = tab(at, "History")
+    assert [b.key for b in history.button] == ["actuals-undo-1"]
+    assert any(m.startswith("**#1 · monthly-test.csv**") for m in texts(history.markdown))
+    assert actuals_table(at).equals(table)
+
+
+def test_a_bad_file_is_rejected_naming_row_and_column_and_changes_nothing(db):
+    at = open_page(db)
+    before, label = actuals_table(at), history_label(at)
+    import_file(at, "bad.csv", BAD_MONTHLY)
+    assert not at.success
+    (error,) = texts(at.error)
+    assert "bad.csv: not imported — the database is unchanged" in error
+    assert "row 3, column 'month'" in error and "2027-13" in error
+    assert "row 3, column 'Leads'" in error and "negative" in error
+    assert history_label(at) == label == "History (3)"
+    assert actuals_table(at).equals(before)
+
+    # An empty file cannot even be mapped: no Import button.
+    upload(at, "empty.csv", b"")
+    assert any("empty.csv" in e and "the file is empty" in e for e in texts(at.error))
+    assert "actuals-import" not in [b.key for b in at.button]
+
+
+def test_a_records_export_is_imported_with_the_chosen_mapping(empty_db):
+    at = open_page(empty_db)
+    upload(at, "crm-export.csv", RECORDS)
+    assert at.segmented_control(key="actuals-format").value == "records"
+    assert at.selectbox(key="actuals-id").value == "id"
+    assert at.selectbox(key="actuals-amount").value == "amount"
+    mapping = {s.label: s for s in at.selectbox if s.key.startswith("actuals-map-")}
+    assert set(mapping) == {"Created", "Won"}
+    assert all(s.value == "(skip this column)" for s in mapping.values())
+    mapping["Created"].set_value("Leads")
+    mapping["Won"].set_value("Customers")
+    at.run()
+    assert_fine(at)
+    click(at, "actuals-import")
+    assert not at.error, texts(at.error)
+    (success,) = texts(at.success)
+    assert success.startswith("Imported crm-export.csv as import #1 (records format): 4 rows"), success
+
+    table = actuals_table(at)
+    assert list(table.index) == ["2027-01", "2027-02", "2027-03"]
+    assert list(table.columns) == ["Leads", "Customers", "revenue"]
+    assert list(table["Leads"]) == [2, 1, 1]                  # A, B in Jan; C in Feb; D in Mar
+    assert table["Customers"].tolist()[1:] == [2, 1]          # A, C won in Feb; D in Mar
+    assert pd.isna(table.loc["2027-01", "Customers"])
+    # An amount is booked in the month of the record's latest stage date.
+    assert table.loc["2027-02", "revenue"] == pytest.approx(1200)
+    assert table.loc["2027-03", "revenue"] == pytest.approx(1000)
+    assert history_label(at) == "History (1)"
+
+
+def test_undo_brings_back_the_earlier_values(db):
+    at = open_page(db)
+    before = actuals_table(at)
+    assert before.loc["2027-01", "Leads"] != 999
+    import_file(at, "leads-fix.csv", b"month,Leads,revenue\n2027-01,999,1\n")
+    assert texts(at.success)[0].startswith("Imported leads-fix.csv as import #4")
+    changed = actuals_table(at)
+    assert changed.loc["2027-01", "Leads"] == 999 and changed.loc["2027-01", "revenue"] == 1
+    assert history_label(at) == "History (4)"
+
+    click(at, "actuals-undo-4")
+    (success,) = texts(at.success)
+    assert success.startswith("Undid import #4 (leads-fix.csv)"), success
+    assert actuals_table(at).equals(before)
+    assert history_label(at) == "History (4)"                 # still listed, marked undone
+    history = tab(at, "History")
+    assert "actuals-undo-4" not in [b.key for b in history.button]
+    assert any("#4 · leads-fix.csv" in m and "undone" in m for m in texts(history.markdown))
+    revenue = next(m.value for m in at.metric if m.label.startswith(REVENUE_METRIC))
+    assert revenue == f"{sum(float(r['revenue']) for r in demo_monthly()):,.0f}"

@@ -1,0 +1,240 @@
+"""The DuckDB store: schema migration, lock-down, single-process locking, transactions.
+
+Every test opens its own database under ``tmp_path`` (never the project's data/funnel.duckdb).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sim.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Tables the first migration creates (the views are checked through them elsewhere).
+CORE_TABLES = {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages",
+               "record_amounts", "plans", "plan_bands", "schema_version"}
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "db" / "funnel.duckdb"
+
+
+@pytest.fixture
+def store(db_path):
+    s = Store(db_path)
+    yield s
+    s.close()
+
+
+def _tables(cur) -> set[str]:
+    return {r[0] for r in cur.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary").fetchall()}
+
+
+def _version_rows(cur) -> list[tuple]:
+    return cur.execute("SELECT version, applied_at FROM schema_version ORDER BY version").fetchall()
+
+
+# ------------------------------------------------------------------------------------------
+# Schema and migrations
+# ------------------------------------------------------------------------------------------
+
+def test_new_database_gets_the_current_schema(db_path):
+    assert not db_path.exists()
+    with Store(db_path) as s:
+        assert s.is_new
+        assert db_path.exists()
+        assert s.staging_dir == db_path.parent.resolve() / STAGING_DIR and s.staging_dir.is_dir()
+        assert s.schema_version() == SCHEMA_VERSION == max(v for v, _ in MIGRATIONS)
+        cur = s.cursor()
+        assert [v for v, _ in _version_rows(cur)] == [v for v, _ in MIGRATIONS]
+        assert CORE_TABLES <= _tables(cur)
+
+
+def test_reopening_does_not_migrate_again_and_keeps_data(db_path):
+    with Store(db_path) as s:
+        before = _version_rows(s.cursor())
+        with s.transaction() as cur:
+            cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
+    with Store(db_path) as s:
+        assert not s.is_new
+        assert s.schema_version() == SCHEMA_VERSION
+        # Same rows, same applied_at: no migration ran a second time.
+        assert _version_rows(s.cursor()) == before
+        assert s.cursor().execute("SELECT key, name FROM stages").fetchall() == [("leads", "Leads")]
+
+
+def test_database_from_a_newer_version_is_refused(db_path):
+    db_path.parent.mkdir(parents=True)
+    con = duckdb.connect(str(db_path))
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
+    con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [SCHEMA_VERSION + 1])
+    con.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store(db_path)
+    # The refused store released the file and migrated nothing.
+    con = duckdb.connect(str(db_path))
+    try:
+        assert _tables(con) == {"schema_version"}
+        assert [v for v, _ in _version_rows(con)] == [SCHEMA_VERSION + 1]
+    finally:
+        con.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Lock-down
+# ------------------------------------------------------------------------------------------
+
+# {tmp}: the test's folder (holding secret.csv); {staging}: the store's staging folder in it.
+REFUSED = {
+    "read_csv /etc/passwd": "SELECT * FROM read_csv('/etc/passwd')",
+    "read_text outside": "SELECT * FROM read_text('{tmp}/secret.csv')",
+    "read_csv outside": "SELECT * FROM read_csv('{tmp}/secret.csv')",
+    "read_csv staging/..": "SELECT * FROM read_csv('{staging}/../secret.csv')",
+    "read_text staging/..": "SELECT * FROM read_text('{staging}/../secret.csv')",
+    "file:// url": "SELECT * FROM read_csv('file://{tmp}/secret.csv')",
+    "glob outside": "SELECT * FROM glob('{tmp}/*')",
+    "COPY TO outside": "COPY (SELECT 42 AS x) TO '{tmp}/out.csv'",
+    "COPY TO staging/..": "COPY (SELECT 42 AS x) TO '{staging}/../out.csv'",
+    "EXPORT DATABASE": "EXPORT DATABASE '{tmp}/export'",
+    "ATTACH file": "ATTACH '{tmp}/other.duckdb' AS other",
+    "INSTALL": "INSTALL httpfs",
+    "LOAD": "LOAD httpfs",
+    "LOAD file": "LOAD '{tmp}/evil.duckdb_extension'",
+    "remote url": "SELECT * FROM read_csv('https://example.com/x.csv')",
+    "SET enable_external_access": "SET enable_external_access = true",
+    "SET allowed_directories": "SET allowed_directories = ['/']",
+    "RESET allowed_directories": "RESET allowed_directories",
+    "SET lock_configuration": "SET lock_configuration = false",
+    "SET autoinstall": "SET autoinstall_known_extensions = true",
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_lock_down_refuses(tmp_path, name):
+    with Store(tmp_path / "funnel.duckdb") as s:
+        (tmp_path / "secret.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+        statement = REFUSED[name].format(tmp=tmp_path, staging=s.staging_dir)
+        with pytest.raises(duckdb.Error):
+            s.cursor().execute(statement).fetchall()
+        assert not (tmp_path / "out.csv").exists()
+        assert not (tmp_path / "export").exists() and not (tmp_path / "other.duckdb").exists()
+        # The lock-down is still in force afterwards, on any new cursor.
+        settings = dict(s.cursor().execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN "
+            "('enable_external_access', 'lock_configuration')").fetchall())
+        assert settings == {"enable_external_access": "false", "lock_configuration": "true"}
+        with pytest.raises(duckdb.Error):
+            s.cursor().execute(f"SELECT * FROM read_text('{tmp_path}/secret.csv')").fetchall()
+
+
+def test_staging_folder_is_readable(store):
+    (store.staging_dir / "ok.csv").write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    rows = store.cursor().execute(
+        "SELECT a, b FROM read_csv(?) ORDER BY a", [str(store.staging_dir / "ok.csv")]).fetchall()
+    assert rows == [(1, 2), (3, 4)]
+
+
+def test_symlink_in_the_staging_folder_does_not_lead_outside(store, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a,b\n1,2\n", encoding="utf-8")
+    (store.staging_dir / "link.csv").symlink_to(secret)
+    with pytest.raises(duckdb.Error):
+        store.cursor().execute("SELECT * FROM read_csv(?)", [str(store.staging_dir / "link.csv")]).fetchall()
+
+
+def test_lock_down_holds_inside_a_transaction(store, tmp_path):
+    (tmp_path / "db" / "secret.txt").write_text("top secret", encoding="utf-8")
+    with pytest.raises(duckdb.Error):
+        with store.transaction() as cur:
+            cur.execute(f"SELECT * FROM read_text('{tmp_path}/db/secret.txt')").fetchall()
+
+
+# ------------------------------------------------------------------------------------------
+# Opening problems
+# ------------------------------------------------------------------------------------------
+
+def test_second_process_is_refused_with_a_store_error(store, db_path):
+    code = f"from sim.store import Store; Store({str(db_path)!r})"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("sim.store.StoreError"), proc.stderr
+    assert "in use by another process" in last
+    # The holder is unaffected.
+    assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_second_process_may_open_after_close(db_path):
+    Store(db_path).close()
+    code = f"from sim.store import Store; print(Store({str(db_path)!r}).schema_version())"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(SCHEMA_VERSION)
+
+
+@pytest.mark.parametrize("name", ["actuals.csv", "actuals.tsv", "notes.txt", "funnel.duckdb",
+                                  "data.json", "data.parquet"])
+def test_text_file_is_not_a_database(tmp_path, name):
+    # DuckDB itself opens an existing .csv as an in-memory database: the store must refuse it.
+    path = tmp_path / name
+    content = "month,Leads\n2027-01,10\n" * 500
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(StoreError, match="not a DuckDB database"):
+        Store(path)
+    assert path.read_text(encoding="utf-8") == content      # left as it was
+
+
+def test_directory_as_database_path(tmp_path):
+    (tmp_path / "dir.duckdb").mkdir()
+    with pytest.raises(StoreError):
+        Store(tmp_path / "dir.duckdb")
+
+
+# ------------------------------------------------------------------------------------------
+# Transactions
+# ------------------------------------------------------------------------------------------
+
+def test_transaction_commits(store):
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
+    assert store.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 1
+
+
+def test_transaction_rolls_back_on_exception(store):
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
+            cur.execute("INSERT INTO monthly_counts VALUES (1, DATE '2027-01-01', 'leads', 5)")
+            assert cur.execute("SELECT count(*) FROM stages").fetchone()[0] == 1   # visible inside
+            raise Boom()
+    cur = store.cursor()
+    assert cur.execute("SELECT count(*) FROM stages").fetchone()[0] == 0
+    assert cur.execute("SELECT count(*) FROM monthly_counts").fetchone()[0] == 0
+    # The write lock was released: another thread can take it.
+    got = []
+    t = threading.Thread(target=lambda: got.append(store.write_lock.acquire(timeout=5)))
+    t.start()
+    t.join()
+    assert got == [True]
+
+
+def test_transaction_rolls_back_a_failing_statement(store):
+    with pytest.raises(duckdb.Error):
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
+            cur.execute("INSERT INTO stages VALUES ('leads', 'Again', 2, NULL)")   # primary key
+    assert store.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 0
