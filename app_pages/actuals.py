@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import streamlit as st
 
 from sim import charts
-from sim.actuals import load_actuals
+from sim.actuals import data_version
 from sim.errors import ScenarioError
 from sim.ingest import (FORMATS, MAX_IMPORT_BYTES, ImportOptions, ImportRejected, import_csv,
-                        import_history, known_stages, read_header, undo_import)
+                        import_history, known_stages, preview, undo_import)
 from sim.markdown import escape_markdown
-from sim.plans import list_plans, save_plan, stored_bands
+from sim.plans import list_plans, save_plan
 from sim.scenario import normalise_stage_name
 from sim.sla import spreadsheet_safe
-from sim.variance import compare_plan
 from ui import state
-from ui.store import store as open_store
+from ui import store as stores
 
 esc = escape_markdown  # file, stage and plan names are user text
 
 UPLOAD = "actuals-upload"
-MESSAGE = "actuals-message"      # session: (kind, text or problems) of the last action
+UPLOADS = "actuals-upload-count"   # session: bumped after an import, to clear the uploader
+MESSAGE = "actuals-message"        # session: {tab: (kind, text or (title, problems))}
 SKIP = "(skip this column)"
 NEW = "new stage: "
 AUTO = "detect"
@@ -31,22 +29,27 @@ MAX_UPLOAD_MB = MAX_IMPORT_BYTES // 2**20
 
 ss = st.session_state
 scenario = state.current()
-store = open_store()
+store = stores.store()
 st.subheader("Actuals")
 if store is None:
     st.stop()
+path = str(store.path)
 
 
-def show_message() -> None:
-    kind, body = ss.pop(MESSAGE, (None, None))
+def say(tab: str, kind: str, body) -> None:
+    ss.setdefault(MESSAGE, {})[tab] = (kind, body)
+
+
+def show_message(tab: str) -> None:
+    """The last action's message, shown in the tab where it happened (next to the action)."""
+    kind, body = ss.get(MESSAGE, {}).pop(tab, (None, None))
     if kind == "success":
         st.success(body, icon=":material/check_circle:")
     elif kind == "info":
         st.info(body, icon=":material/info:")
     elif kind == "error":
         title, problems = body
-        st.error(f"**{esc(title)}**\n\n" + "\n".join(f"- {esc(p)}" for p in problems),
-                 icon=":material/error:")
+        st.error(f"**{esc(title)}**\n\n" + "\n".join(f"- {esc(p)}" for p in problems), icon=":material/error:")
 
 
 # -- actions (callbacks: they run before the page reads the data) ------------------------------
@@ -56,39 +59,40 @@ def do_save_plan() -> None:
     try:
         plan = save_plan(store, scenario, name)
     except ScenarioError as exc:
-        ss[MESSAGE] = ("error", ("The plan was not saved", list(exc.problems)))
+        say("compare", "error", ("The plan was not saved", list(exc.problems)))
         return
     ss["actuals-plan"] = plan.name
     ss["actuals-plan-name"] = ""
-    ss[MESSAGE] = ("success", f"Saved the current scenario as plan of record “{esc(plan.name)}” "
+    say("compare", "success", f"Saved the current scenario as plan of record “{esc(plan.name)}” "
                               f"(P(goal) {plan.p_goal:.1%}, {plan.trials:,} trials, seed {plan.seed}).")
 
 
-def do_import(options: ImportOptions) -> None:
-    upload = ss.get(UPLOAD)
+def do_import(key: str, options: ImportOptions) -> None:
+    upload = ss.get(key)
     if upload is None:
         return
     try:
         result = import_csv(store, upload.getvalue(), upload.name, options, scenario.stage_names)
     except ImportRejected as exc:
-        ss[MESSAGE] = ("error", (f"{exc.source}: not imported — the database is unchanged", list(exc.problems)))
+        say("import", "error", (f"{exc.source}: not imported — the database is unchanged", list(exc.problems)))
         return
-    ss[MESSAGE] = ("info" if result.already_imported else "success", esc(result.message))
+    say("import", "info" if result.already_imported else "success", esc(result.message))
+    if not result.already_imported:
+        ss[UPLOADS] = ss.get(UPLOADS, 0) + 1          # a fresh, empty uploader
 
 
 def do_undo(import_id: int) -> None:
     try:
-        ss[MESSAGE] = ("success", esc(undo_import(store, import_id)))
+        say("history", "success", esc(undo_import(store, import_id)))
     except ScenarioError as exc:
-        ss[MESSAGE] = ("error", ("Nothing was undone", list(exc.problems)))
+        say("history", "error", ("Nothing was undone", list(exc.problems)))
 
 
 # -- the page ---------------------------------------------------------------------------------
 
-with st.container():  # always there, so that the tabs below keep their place and open tab
-    show_message()
+version = data_version(store)
 plans = list_plans(store)
-actuals = load_actuals(store, scenario.stage_names)
+actuals = stores.actuals(path, version, scenario.stage_names)
 history = import_history(store)
 active = [h for h in history if h.active]
 st.caption(f"{len(active)} import{'s' if len(active) != 1 else ''} · "
@@ -99,25 +103,28 @@ compare_tab, data_tab, import_tab, history_tab = st.tabs(
     ["Plan vs actual", "Actuals", "Import CSV", f"History ({len(history)})"])
 
 with compare_tab:
+    show_message("compare")
+    plan = None
+    if not plans:
+        st.info("No plan of record yet: save the current scenario as one (below) to compare the actuals with it.")
+    else:
+        names = [p.name for p in plans]
+        if ss.get("actuals-plan") not in names:
+            ss["actuals-plan"] = names[0]
+        pick_col, _ = st.columns([2, 3])
+        picked = pick_col.selectbox("Plan of record", names, key="actuals-plan", help="Saved plans, newest first")
+        plan = next(p for p in plans if p.name == picked)
+        st.caption(f"Scenario “{esc(plan.scenario.name)}”, saved {plan.saved_at:%Y-%m-%d %H:%M}: goal "
+                   f"{plan.scenario.goal:,.0f}, P(goal) at plan time {plan.p_goal:.1%} "
+                   f"({plan.trials:,} trials, seed {plan.seed}).")
     with st.popover("Save the current scenario as a plan of record", icon=":material/bookmark_add:"):
         st.text_input("Plan name", key="actuals-plan-name", max_chars=100,
                       placeholder=f"{scenario.name} — plan of record")
         st.caption("A plan of record keeps the scenario, its seed and its forecast bands; it is never "
                    "changed afterwards.")
         st.button("Save plan", on_click=do_save_plan, type="primary", key="actuals-save-plan")
-    if not plans:
-        st.info("No plan of record yet: save the current scenario as one to compare the actuals with it.")
-    else:
-        names = [p.name for p in plans]
-        if ss.get("actuals-plan") not in names:
-            ss["actuals-plan"] = names[0]
-        picked = st.selectbox("Plan of record", names, key="actuals-plan",
-                              help="Saved plans, newest first")
-        plan = next(p for p in plans if p.name == picked)
-        comparison = compare_plan(store, plan)
-        st.caption(f"“{esc(plan.scenario.name)}”, saved {plan.saved_at:%Y-%m-%d %H:%M}: goal "
-                   f"{plan.scenario.goal:,.0f}, P(goal) at plan time {plan.p_goal:.1%} "
-                   f"({plan.trials:,} trials, seed {plan.seed}).")
+    if plan is not None:
+        comparison, bands = stores.comparison(path, version, plan.id)
         if comparison.empty:
             st.info(f"No actuals fall in the plan's months ({plan.scenario.month_labels[0]} to "
                     f"{plan.scenario.month_labels[-1]}) yet: import some on the “Import CSV” tab.")
@@ -138,9 +145,9 @@ with compare_tab:
             if comparison.stages:
                 st.altair_chart(charts.variance_heatmap(comparison), width="stretch")
                 stages = [s for s in plan.scenario.stage_names if any(r.stage == s for r in comparison.stages)]
-                pick = st.selectbox("Stage", stages, key="actuals-stage")
-                st.altair_chart(charts.stage_vs_plan(comparison, stored_bands(store, plan, "arrivals"), pick),
-                                width="stretch")
+                stage_col, _ = st.columns([2, 3])
+                pick = stage_col.selectbox("Stage", stages, key="actuals-stage")
+                st.altair_chart(charts.stage_vs_plan(comparison, bands, pick), width="stretch")
             if comparison.unplanned_stages:
                 st.caption("Stages with actuals that this plan does not have: "
                            + ", ".join(esc(s) for s in comparison.unplanned_stages))
@@ -157,43 +164,65 @@ with data_tab:
         st.info("No actuals yet: import a CSV export on the “Import CSV” tab.")
     else:
         revenue = dict(actuals.revenue)
-        rows = [{"month": m, **{s: actuals.count(m, s) for s in actuals.stages}, "revenue": revenue.get(m)}
-                for m in actuals.months]
-        table = pd.DataFrame(rows)
+        table = pd.DataFrame([{"month": m, **{s: actuals.count(m, s) for s in actuals.stages},
+                               "revenue": revenue.get(m)} for m in actuals.months])
+        for s in actuals.stages:
+            table[s] = table[s].astype("Int64")
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={"month": st.column_config.TextColumn("month", pinned=True),
                                     **{s: st.column_config.NumberColumn(s, format="localized") for s in actuals.stages},
                                     "revenue": st.column_config.NumberColumn("revenue", format="localized")})
+        first = scenario.month_labels[0]
+        early = [m for m in actuals.months if m < first]
         st.caption("Per month and stage: the latest monthly import that states it, else the records that "
-                   "reached the stage in that month (each record once).")
+                   "reached the stage in that month (each record once). Empty: no actual."
+                   + (f" Months before {first} come from the records' earlier dates (e.g. deals already "
+                      "open when the plan started)." if early else ""))
         safe = table.map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
         st.download_button("Download the actuals (CSV)", safe.to_csv(index=False), icon=":material/download:",
                            file_name="actuals.csv", mime="text/csv", key="actuals-download-data")
 
 with import_tab:
-    st.markdown("Import a **monthly** file (a `month` column, one column per stage, optional `revenue`) or a "
-                "**records** export (one row per lead or deal: an id, a date column per stage reached, an "
-                "optional amount). See the README for the formats. Every import is all-or-nothing and can "
-                "be undone on the History tab.")
-    upload = st.file_uploader("CSV file", type=["csv", "txt"], key=UPLOAD, max_upload_size=MAX_UPLOAD_MB)
+    show_message("import")
+    with st.expander("The two formats"):
+        st.markdown(
+            "- **Monthly**: a `month` column (`2027-01`), one column per stage with that month's count, and "
+            "optionally `revenue`; or three columns `month,stage,count`. A later import of the same month and "
+            "stage replaces the value; an empty cell keeps what is there.\n"
+            "- **Records** (a CRM export): one row per lead or deal, an id column, one date column per stage "
+            "(empty when the record has not reached it) and optionally an amount, booked in the month of the "
+            "record's latest date. Each record counts once per stage, however often it is imported.\n\n"
+            "Column names match stage names ignoring case and spaces. UTF-8, UTF-16 or Latin-1; `,` `;` tab "
+            "or `|` separated; a `;`-separated file is read with decimal commas (`1.234,50`).")
+    upload_key = f"{UPLOAD}-{ss.get(UPLOADS, 0)}"
+    upload = st.file_uploader("CSV file", type=["csv", "txt"], key=upload_key, max_upload_size=MAX_UPLOAD_MB)
     if upload is not None:
         try:
-            header = list(read_header(upload.getvalue(), upload.name))
+            header, first_rows = preview(upload.getvalue(), upload.name)
+            header = list(header)
         except ImportRejected as exc:
             st.error(f"**{esc(exc.source)}**: " + "; ".join(esc(p) for p in exc.problems), icon=":material/error:")
             header = None
         if header:
+            st.caption(f"The first rows of {esc(upload.name)}:")
+            shown = header if len(set(header)) == len(header) else [f"{i + 1}: {h}" for i, h in enumerate(header)]
+            st.dataframe(pd.DataFrame(first_rows, columns=shown), hide_index=True, width="stretch")
             keys = [normalise_stage_name(h) for h in header]
             detected = "monthly" if "month" in keys else "records"
-            fmt = st.segmented_control("Format", FORMATS, default=detected, key="actuals-format",
-                                       help="Detected from the columns: a 'month' column means monthly") or detected
+            c1, c2 = st.columns(2)
+            with c1:
+                fmt = st.segmented_control("Format", FORMATS, default=detected, key="actuals-format",
+                                           help="Detected from the columns: a 'month' column means monthly") or detected
+            with c2:
+                decimal = st.selectbox("Decimal separator", [AUTO, ",", "."], key="actuals-decimal",
+                                       help="detect: a comma for ';'-separated files, else a point")
             stage_names = list(dict.fromkeys(list(scenario.stage_names) + list(known_stages(store))))
             by_key = {normalise_stage_name(s): s for s in stage_names}
-            fixed, id_col, amount_col, date_format = set(), None, None, None
-            c1, c2, c3 = st.columns(3)
+            id_col = amount_col = date_format = None
             if fmt == "records":
+                c1, c2, c3 = st.columns(3)
                 id_default = keys.index("id") if "id" in keys else next(
-                    (i for i, h in enumerate(header) if "id" in normalise_stage_name(h).split()), 0)
+                    (i for i, k in enumerate(keys) if "id" in k.split()), 0)
                 id_col = c1.selectbox("Id column", header, index=id_default, key="actuals-id")
                 amount_options = ["(none)"] + header
                 amount_default = amount_options.index(header[keys.index("amount")]) if "amount" in keys else 0
@@ -204,10 +233,8 @@ with import_tab:
                 fixed = {id_col, amount_col}
             else:
                 fixed = {h for h, k in zip(header, keys) if k in ("month", "revenue")}
-            decimal = c1.selectbox("Decimal separator", [AUTO, ",", "."], key="actuals-decimal",
-                                   help="detect: a comma for ';'-separated files, else a point") if fmt == "monthly" \
-                else c1.selectbox("Decimal separator", [AUTO, ",", "."], key="actuals-decimal-records")
-            st.markdown("**Columns → stages**" + (" (the date each record reached the stage)" if fmt == "records" else ""))
+            st.markdown("**Columns → stages**" + (": the date each record reached the stage" if fmt == "records"
+                                                  else ": each month's count"))
             mapping, ignore = [], []
             grid = st.columns(3)
             for i, (column, key) in enumerate((h, k) for h, k in zip(header, keys) if h not in fixed):
@@ -221,24 +248,31 @@ with import_tab:
                     mapping.append((column, column if choice.startswith(NEW) else choice))
                 elif not choice.startswith(NEW) and normalise_stage_name(choice) != key:
                     mapping.append((column, choice))
+            ready = fmt == "monthly" or bool(mapping)
+            if not ready:
+                st.caption("Map at least one date column to a stage to import a records file.")
             options = ImportOptions(format=fmt, mapping=tuple(mapping), id_column=id_col,
                                     amount_column=amount_col, date_format=date_format,
                                     decimal=None if decimal == AUTO else decimal,
                                     ignore=tuple(ignore) if fmt == "monthly" else ())
-            st.button("Import", type="primary", icon=":material/upload:", key="actuals-import",
-                      on_click=do_import, args=(options,))
+            st.button("Import", type="primary", icon=":material/upload:", key="actuals-import", disabled=not ready,
+                      on_click=do_import, args=(upload_key, options))
 
 with history_tab:
+    show_message("history")
     if not history:
         st.info("No imports yet.")
     for h in history:
         with st.container(border=True):
-            top, action = st.columns([5, 1], vertical_alignment="center")
+            top, action = st.columns([6, 1], vertical_alignment="center")
             badge = ":gray-badge[undone]" if h.undone_at else ":green-badge[active]"
             top.markdown(f"**#{h.import_id} · {esc(h.file_name)}** {badge}  \n"
-                         f"{h.imported_at:%Y-%m-%d %H:%M} · {h.format} · {h.rows:,} rows · "
-                         f"{h.first_month or '–'} to {h.last_month or '–'} · {esc(', '.join(h.stages)) or 'no stages'}")
-            top.caption(esc(h.summary) + (f" Undone {h.undone_at:%Y-%m-%d %H:%M}." if h.undone_at else ""))
+                         f"{h.imported_at:%Y-%m-%d %H:%M} (server time) · {h.format} · {h.rows:,} rows · "
+                         f"{h.first_month or '–'} to {h.last_month or '–'} · "
+                         f"{esc(', '.join(h.stages)) or 'no stages'}"
+                         + (f" · undone {h.undone_at:%Y-%m-%d %H:%M}" if h.undone_at else ""))
+            detail = h.summary.split(": ", 1)[-1] if ": " in h.summary else h.summary
+            top.caption(esc(detail))
             if h.active:
                 with action.popover("Undo", icon=":material/undo:"):
                     st.markdown(f"Remove import #{h.import_id} (“{esc(h.file_name)}”)? The values it replaced "

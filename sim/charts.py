@@ -236,18 +236,27 @@ def plan_vs_actual_fan(comparison: PlanComparison, height: int = 360) -> alt.Lay
         y="goal:Q", text="label:N", x=alt.value(0))
     return (outer + inner + median + actual + goal_rule + goal_text).properties(
         height=height, width="container",
-        title=alt.TitleParams("Cumulative revenue: actual (black) against the plan",
-                              subtitle="plan median (dashed), P25–P75 and P10–P90 bands", anchor="start"))
+        title=alt.TitleParams("Cumulative revenue: actual vs plan",
+                              subtitle="black: actual; plan median (dashed), P25–P75 and P10–P90 bands",
+                              anchor="start"))
 
 
 def variance_heatmap(comparison: PlanComparison, height: int | None = None) -> alt.LayerChart:
-    """Stage × month: the actual's variance from the plan's median (colour, %), with the cells
-    outside the plan's P10–P90 band outlined and marked ▲ (above) or ▼ (below)."""
+    """Stage × month: the actual's variance from the plan's median (text, %), coloured by where
+    it falls in the plan's band (±1: at its P10/P90 edge; so small counts that swing by a large
+    percentage but stay well inside the band stay pale), the cells outside the band outlined
+    and marked ▲ (above) or ▼ (below)."""
     mark = {"below": " ▼", "above": " ▲", "inside": ""}
+
+    def position(r) -> float:
+        half = (r.p90 - r.p50) if r.actual >= r.p50 else (r.p50 - r.p10)
+        if half <= 0:
+            return 0.0 if r.actual == r.p50 else (2.0 if r.actual > r.p50 else -2.0)
+        return max(-2.0, min(2.0, (r.actual - r.p50) / half))
+
     data = pd.DataFrame([{
         "stage": r.stage, "month": r.month, "owner": r.owner, "actual": r.actual, "p50": r.p50,
-        "p10": r.p10, "p90": r.p90, "status": r.status,
-        "pct": 0.0 if r.variance_pct is None else max(-0.5, min(0.5, r.variance_pct)),
+        "p10": r.p10, "p90": r.p90, "status": r.status, "pct": position(r),
         "pct_text": ("n/a" if r.variance_pct is None else f"{r.variance_pct:+.0%}") + mark[r.status],
         "outside": r.status != "inside"} for r in comparison.stages])
     order = [s.name for s in comparison.plan.scenario.stages if s.name in set(data["stage"])]
@@ -261,19 +270,21 @@ def variance_heatmap(comparison: PlanComparison, height: int | None = None) -> a
                alt.Tooltip("pct_text:N", title="Variance"), alt.Tooltip("status:N", title="Band")]
     cells = alt.Chart(data).mark_rect().encode(
         x=x, y=y,
-        color=alt.Color("pct:Q", scale=alt.Scale(scheme="redblue", domain=[-0.5, 0.5]),
-                        legend=alt.Legend(title="vs plan median", format="+.0%", orient="bottom")),
+        color=alt.Color("pct:Q", scale=alt.Scale(scheme="redblue", domain=[-2, 2]),
+                        legend=alt.Legend(title="Where in the plan's band (−1: its P10, +1: its P90)",
+                                          orient="bottom", values=[-2, -1, 0, 1, 2], titleLimit=400)),
         stroke=alt.condition("datum.outside", alt.value("#0f172a"), alt.value(None)),
         strokeWidth=alt.condition("datum.outside", alt.value(2), alt.value(0)),
         tooltip=tooltip)
     text = alt.Chart(data).mark_text(fontSize=11).encode(
         x=x, y=y, text="pct_text:N",
-        color=alt.condition("abs(datum.pct) > 0.3", alt.value("white"), alt.value("#0f172a")),
+        color=alt.condition("abs(datum.pct) > 1.2", alt.value("white"), alt.value("#0f172a")),
         tooltip=tooltip)
     return (cells + text).properties(
         height=height or _rows_height(len(order), 40, 120), width="container",
         title=alt.TitleParams("Actual vs plan median, by stage and month",
-                              subtitle="outlined ▲/▼: outside the plan's P10–P90 band", anchor="start"))
+                              subtitle="text: difference from the median; outlined ▲/▼: outside the P10–P90 band",
+                              anchor="start"))
 
 
 def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, height: int = 300) -> alt.LayerChart:

@@ -209,6 +209,26 @@ def known_stages(store: Store) -> tuple[str, ...]:
     return tuple(r[0] for r in store.cursor().execute("SELECT name FROM stages ORDER BY position").fetchall())
 
 
+def preview(data: bytes, file_name: str, rows: int = 5) -> tuple[tuple[str, ...], list[list[str]]]:
+    """The header and the first ``rows`` data rows of a CSV file, as text (for the app)."""
+    name = _display_file_name(file_name)
+    text = _decode(data, name)
+    delimiter = _sniff_delimiter(text)
+    header = tuple(_header(text, delimiter, name))
+    reader = csv.reader(io.StringIO(text[:2_000_000]), delimiter=delimiter)
+    out: list[list[str]] = []
+    try:
+        next(reader)
+        for record in reader:
+            if record:
+                out.append((record + [""] * len(header))[:len(header)])
+            if len(out) >= rows:
+                break
+    except csv.Error:
+        pass
+    return header, out
+
+
 def read_header(data: bytes, file_name: str) -> tuple[str, ...]:
     """The column names of a CSV file (for the app's mapping form); raises ImportRejected."""
     text = _decode(data, _display_file_name(file_name))
@@ -270,12 +290,18 @@ def _latin1_only(data: bytes) -> bool:
 
 
 def _sniff_delimiter(text: str) -> str:
-    """The delimiter: the candidate found most often, outside quotes, in the header line."""
-    first = text.split("\n", 1)[0]
-    unquoted = re.sub(r'"[^"]*"', "", first)
-    counts = {d: unquoted.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    """The delimiter: of the candidates found in the header line (outside quotes), the one
+    that splits the most of the next lines into as many fields as the header, then the one
+    found most often in the header."""
+    lines = [re.sub(r'"[^"]*"', "", line) for line in text[:200_000].splitlines()[:21] if line.strip()]
+    if not lines:
+        return ","
+    header = {d: lines[0].count(d) for d in DELIMITERS}
+    present = [d for d in DELIMITERS if header[d]]
+    if not present:
+        return ","
+    consistent = {d: sum(1 for line in lines[1:] if line.count(d) == header[d]) for d in present}
+    return max(present, key=lambda d: (consistent[d], header[d]))
 
 
 def _header(text: str, delimiter: str, name: str) -> list[str]:
@@ -661,7 +687,8 @@ class _Batch:
                 self.problem(f"date format {o.date_format!r} is not valid (use strftime fields, e.g. %d-%m-%Y)")
         id_i = self.find_column(o.id_column, "id column") if o.id_column else self.column.get("id")
         if id_i is None and not o.id_column:
-            self.problem(f"which column holds the record id? Name it (--id COLUMN); columns: {', '.join(self.header)}")
+            self.problem(f"which column holds the record id? Name it (the id column; --id COLUMN on the command "
+                         f"line); columns: {', '.join(self.header)}")
         amount_i = (self.find_column(o.amount_column, "amount column") if o.amount_column
                     else self.column.get("amount"))
         if o.mapping:
@@ -670,7 +697,7 @@ class _Batch:
             mapped = {i: self.header[i] for i, k in enumerate(self.keys) if k in self.known and i != id_i}
             if not mapped and id_i is not None:
                 self.problem("no column is mapped to a stage: map each stage's date column "
-                             f"(--map COLUMN=STAGE); columns: {', '.join(self.header)}")
+                             f"(--map COLUMN=STAGE on the command line); columns: {', '.join(self.header)}")
         stage_cols: dict[int, tuple[str, str]] = {}
         for i, stage in mapped.items():
             if i in (id_i, amount_i):

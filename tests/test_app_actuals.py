@@ -89,7 +89,10 @@ def actuals_table(at: AppTest) -> pd.DataFrame:
 
 
 def upload(at: AppTest, file_name: str, content: bytes) -> AppTest:
-    at.file_uploader(key=UPLOAD).set_value((file_name, content, "text/csv")).run()
+    """Put a file in the uploader (the page gives it a new key after each import: take the one
+    that is there)."""
+    (uploader,) = [u for u in at.file_uploader if u.key and u.key.startswith(UPLOAD)]
+    uploader.set_value((file_name, content, "text/csv")).run()
     assert_fine(at)
     return at
 
