@@ -7,10 +7,11 @@ multipage mode). The simulation is in sim/.
 
 import streamlit as st
 
-from ui import state
+from ui import access, state
 
 st.set_page_config(page_title="Funnel SLA Planner", page_icon=":material/query_stats:", layout="wide")
 
+role = access.gate()             # stops here until signed in, when access is restricted
 state.sync_from_url()
 state.write_url()
 pg = st.navigation([
@@ -21,6 +22,7 @@ pg = st.navigation([
     st.Page("app_pages/actuals.py", title="Actuals", icon=":material/fact_check:"),
     st.Page("app_pages/checkin.py", title="Check-in", icon=":material/event_available:"),
 ], position="top")
+access.account_bar(role)
 notice = state.pop_notice()
 if notice:
     st.warning(notice, icon=":material/link_off:")

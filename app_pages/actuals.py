@@ -14,7 +14,7 @@ from sim.markdown import escape_markdown
 from sim.plans import list_plans, save_plan
 from sim.scenario import normalise_stage_name
 from sim.sla import spreadsheet_safe
-from ui import state
+from ui import access, state
 from ui import store as stores
 
 esc = escape_markdown  # file, stage and plan names are user text
@@ -28,6 +28,7 @@ AUTO = "detect"
 MAX_UPLOAD_MB = MAX_IMPORT_BYTES // 2**20
 
 ss = st.session_state
+editor = access.can_edit()       # viewers read; only editors import, undo and save plans
 scenario = state.current()
 store = stores.store()
 st.subheader("Actuals")
@@ -55,6 +56,8 @@ def show_message(tab: str) -> None:
 # -- actions (callbacks: they run before the page reads the data) ------------------------------
 
 def do_save_plan() -> None:
+    if not access.can_edit():
+        return
     name = ss.get("actuals-plan-name") or f"{scenario.name} — plan of record"
     try:
         plan = save_plan(store, scenario, name)
@@ -69,7 +72,7 @@ def do_save_plan() -> None:
 
 def do_import(key: str, options: ImportOptions) -> None:
     upload = ss.get(key)
-    if upload is None:
+    if upload is None or not access.can_edit():
         return
     try:
         result = import_csv(store, upload.getvalue(), upload.name, options, scenario.stage_names)
@@ -82,6 +85,8 @@ def do_import(key: str, options: ImportOptions) -> None:
 
 
 def do_undo(import_id: int) -> None:
+    if not access.can_edit():
+        return
     try:
         say("history", "success", esc(undo_import(store, import_id)))
     except ScenarioError as exc:
@@ -117,12 +122,13 @@ with compare_tab:
         st.caption(f"Scenario “{esc(plan.scenario.name)}”, saved {plan.saved_at:%Y-%m-%d %H:%M}: goal "
                    f"{plan.scenario.goal:,.0f}, P(goal) at plan time {plan.p_goal:.1%} "
                    f"({plan.trials:,} trials, seed {plan.seed}).")
-    with st.popover("Save the current scenario as a plan of record", icon=":material/bookmark_add:"):
-        st.text_input("Plan name", key="actuals-plan-name", max_chars=100,
-                      placeholder=f"{scenario.name} — plan of record")
-        st.caption("A plan of record keeps the scenario, its seed and its forecast bands; it is never "
-                   "changed afterwards.")
-        st.button("Save plan", on_click=do_save_plan, type="primary", key="actuals-save-plan")
+    if editor:
+        with st.popover("Save the current scenario as a plan of record", icon=":material/bookmark_add:"):
+            st.text_input("Plan name", key="actuals-plan-name", max_chars=100,
+                          placeholder=f"{scenario.name} — plan of record")
+            st.caption("A plan of record keeps the scenario, its seed and its forecast bands; it is never "
+                       "changed afterwards.")
+            st.button("Save plan", on_click=do_save_plan, type="primary", key="actuals-save-plan")
     if plan is not None:
         comparison, bands = stores.comparison(path, version, plan.id)
         if comparison.empty:
@@ -195,7 +201,11 @@ with import_tab:
             "Column names match stage names ignoring case and spaces. UTF-8, UTF-16 or Latin-1; `,` `;` tab "
             "or `|` separated; a `;`-separated file is read with decimal commas (`1.234,50`).")
     upload_key = f"{UPLOAD}-{ss.get(UPLOADS, 0)}"
-    upload = st.file_uploader("CSV file", type=["csv", "txt"], key=upload_key, max_upload_size=MAX_UPLOAD_MB)
+    if editor:
+        upload = st.file_uploader("CSV file", type=["csv", "txt"], key=upload_key, max_upload_size=MAX_UPLOAD_MB)
+    else:
+        upload = None
+        access.read_only_note("import files")
     if upload is not None:
         try:
             header, first_rows = preview(upload.getvalue(), upload.name)
@@ -273,7 +283,7 @@ with history_tab:
                          + (f" · undone {h.undone_at:%Y-%m-%d %H:%M}" if h.undone_at else ""))
             detail = h.summary.split(": ", 1)[-1] if ": " in h.summary else h.summary
             top.caption(esc(detail))
-            if h.active:
+            if h.active and editor:
                 with action.popover("Undo", icon=":material/undo:"):
                     st.markdown(f"Remove import #{h.import_id} (“{esc(h.file_name)}”)? The values it replaced "
                                 "come back.")

@@ -12,7 +12,7 @@ from sim.errors import ScenarioError
 from sim.markdown import escape_markdown
 from sim.plans import list_plans, save_plan
 from sim.sla import spreadsheet_safe
-from ui import state, widgets
+from ui import access, state, widgets
 from ui import store as stores
 
 esc = escape_markdown
@@ -129,19 +129,22 @@ if check.reset is not None:
     c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
     c1.download_button("Download the reset SLA (CSV)", long.to_csv(index=False), file_name="reset-sla.csv",
                        mime="text/csv", icon=":material/download:", key="checkin-download")
-    with c2.popover("Save the reset as a new plan of record", icon=":material/bookmark_add:"):
-        name = st.text_input("Plan name", key="checkin-save-name", max_chars=100,
-                             placeholder=f"{plan_scenario.name} — reset {check.as_of}")
-        if st.button("Save plan", type="primary", key="checkin-save"):
-            try:
-                saved = save_plan(store, reset_scenario(check), name or f"{plan_scenario.name} — reset {check.as_of}",
-                                  parent_id=plan.id if plan else None, as_of=check.as_of,
-                                  note=f"reset at the check-in after {check.as_of}")
-                ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
-                                          + (f", linked to “{esc(plan.name)}”." if plan else "."))
-            except ScenarioError as exc:
-                ss[MESSAGE] = ("error", f"The plan was not saved: {esc(str(exc))}")
-            st.rerun()
+    if not access.can_edit():
+        c2.caption("Read-only access: only editors can save the reset as a plan of record.")
+    else:
+        with c2.popover("Save the reset as a new plan of record", icon=":material/bookmark_add:"):
+            name = st.text_input("Plan name", key="checkin-save-name", max_chars=100,
+                                 placeholder=f"{plan_scenario.name} — reset {check.as_of}")
+            if st.button("Save plan", type="primary", key="checkin-save"):
+                try:
+                    saved = save_plan(store, reset_scenario(check), name or f"{plan_scenario.name} — reset {check.as_of}",
+                                      parent_id=plan.id if plan else None, as_of=check.as_of,
+                                      note=f"reset at the check-in after {check.as_of}")
+                    ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
+                                              + (f", linked to “{esc(plan.name)}”." if plan else "."))
+                except ScenarioError as exc:
+                    ss[MESSAGE] = ("error", f"The plan was not saved: {esc(str(exc))}")
+                st.rerun()
 kind, text = ss.pop(MESSAGE, (None, None))
 if kind == "success":
     st.success(text, icon=":material/check_circle:")

@@ -1,0 +1,135 @@
+"""Access control (ui/access.py) with AppTest: open, shared passwords, OIDC allow-lists.
+
+Viewers read every page but cannot import, undo or save plans; editors can; strangers see
+nothing but the log-in.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.access import EDITOR, VIEWER, role_for_email, role_for_password
+
+from .conftest import ROOT
+
+PASSWORDS = {"password": "view-Ξ-secret", "editor_password": "edit-secret"}
+OIDC_AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+             "client_id": "id", "client_secret": "secret",
+             "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration"}
+LISTS = {"editors": ["Ana@Example.com"], "viewers": ["*@board.example.com"]}
+
+
+@pytest.fixture(autouse=True)
+def own_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("FUNNEL_DB", str(tmp_path / "funnel.duckdb"))
+
+
+def app(secrets: dict | None = None, user: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in (secrets or {}).items():
+        at.secrets[key] = value
+    if user is not None:
+        at.user = user
+    return at
+
+
+def actuals_page(at: AppTest) -> AppTest:
+    at.switch_page("app_pages/actuals.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def can_import(at: AppTest) -> bool:
+    return any(u.key and u.key.startswith("actuals-upload") for u in at.get("file_uploader"))
+
+
+def undo_buttons(at: AppTest) -> list:
+    return [b for b in at.button if b.key and b.key.startswith("actuals-undo-")]
+
+
+def test_open_without_secrets_everyone_edits():
+    at = app().run()
+    assert not at.exception
+    assert "Password" not in [t.label for t in at.text_input] and at.metric, "no log-in: the Plan page at once"
+    at = actuals_page(at)
+    assert can_import(at) and undo_buttons(at)
+    assert not [b for b in at.button if b.key == "access-logout"]
+
+
+def test_password_gate_stops_everything_until_the_right_password():
+    at = app({"access": PASSWORDS}).run()
+    assert not at.exception
+    (box,) = at.text_input
+    assert box.label == "Password" and not at.metric and not at.get("vega_lite_chart")
+    assert not at.get("file_uploader") and not at.get("dataframe")
+    box.set_value("wrong")
+    at.button[0].click().run()
+    assert any("Wrong password" in e.value for e in at.error)
+    assert not at.metric
+    assert at.text_input[0].value == "", "the attempt is cleared"
+
+
+@pytest.mark.parametrize("password, role", [(PASSWORDS["password"], VIEWER), (PASSWORDS["editor_password"], EDITOR)])
+def test_password_grants_its_role(password, role):
+    at = app({"access": PASSWORDS}).run()
+    at.text_input[0].set_value(password)
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert at.metric, "the Plan page is shown after the log-in"
+    assert any(("viewer (read-only)" if role == VIEWER else "editor") in c.value for c in at.caption)
+    at = actuals_page(at)
+    assert can_import(at) is (role == EDITOR)
+    assert bool(undo_buttons(at)) is (role == EDITOR)
+    assert bool([b for b in at.button if b.key == "actuals-save-plan"]) is (role == EDITOR)
+    if role == VIEWER:
+        assert any("only editors can import" in i.value for i in at.info)
+    # Log out: back to the password form.
+    at.button(key="access-logout").click().run()
+    assert [t.label for t in at.text_input] == ["Password"] and not at.metric
+
+
+def test_viewer_cannot_save_the_check_in_reset():
+    at = app({"access": PASSWORDS}).run()
+    at.text_input[0].set_value(PASSWORDS["password"])
+    at.button[0].click().run()
+    at.switch_page("app_pages/checkin.py").run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "checkin-save"]
+    assert any("only editors can save" in c.value for c in at.caption)
+
+
+def test_oidc_logged_out_sees_only_the_log_in():
+    at = app({"access": LISTS, "auth": OIDC_AUTH}, user={"is_logged_in": False}).run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Log in"] and not at.metric
+
+
+@pytest.mark.parametrize("email, role", [("ana@example.com", EDITOR), ("ceo@board.example.com", VIEWER),
+                                         ("mallory@example.org", None)])
+def test_oidc_allow_lists(email, role):
+    at = app({"access": LISTS, "auth": OIDC_AUTH}, user={"is_logged_in": True, "email": email}).run()
+    assert not at.exception
+    if role is None:
+        assert any("not on the list" in e.value for e in at.error) and not at.metric
+        return
+    assert at.metric and any(email in c.value for c in at.caption)
+    at = actuals_page(at)
+    assert can_import(at) is (role == EDITOR)
+
+
+def test_oidc_lists_without_a_login_configured_fail_closed():
+    at = app({"access": LISTS}, user={"is_logged_in": True, "email": "ana@example.com"}).run()
+    assert any("no OIDC login is configured" in e.value for e in at.error)
+    assert not at.metric
+
+
+def test_role_helpers():
+    access = {"password": "a", "editor_password": "b", **LISTS}
+    assert role_for_password("a", access) == VIEWER and role_for_password("b", access) == EDITOR
+    assert role_for_password("", access) is None and role_for_password("A", access) is None
+    assert role_for_password("a", {"editor_password": "b"}) is None
+    assert role_for_email("ANA@example.com ", access) == EDITOR
+    assert role_for_email("x@board.example.com", access) == VIEWER
+    assert role_for_email("x@evilboard.example.com", access) is None, "a domain pattern needs the @"
+    assert role_for_email(None, access) is None
