@@ -230,7 +230,7 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
             key = normalise_stage_name(stage.name)
             count = hand[key] if key in hand else int(round(left))
             open_pipeline[stage.name] = count
-            if count > 0 and lag != scenario.stages[k + 1].lag:
+            if count > 0 and left > 0 and lag != scenario.stages[k + 1].lag:
                 open_lags[stage.name] = lag
         lo, hi = (None, None) if prior is None or prior.is_fixed else (float(x) for x in prior.ppf([0.1, 0.9]))
         plo, phi = (None, None) if post is None or post.is_fixed else (float(x) for x in post.ppf([0.1, 0.9]))

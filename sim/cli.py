@@ -310,7 +310,7 @@ def _checkin(store, args) -> int:
                      plan_name=plan.name if plan else scenario.name, bands=bands, p_goal_plan=p_goal,
                      confidence=args.confidence, prior_weight=args.prior_weight, trials=args.trials)
     saved = None
-    if args.save:
+    if args.save is not None:
         saved = save_plan(store, reset_scenario(check), args.save, parent_id=plan.id if plan else None,
                           as_of=args.as_of, note=f"reset at the check-in after {args.as_of}")
     if args.json:
@@ -319,8 +319,9 @@ def _checkin(store, args) -> int:
         return _print_json(doc)
     sc = check.scenario
     lo, p50, hi = check.revenue_band
-    out = [f"Check-in of '{check.plan_name}' after {check.as_of} ({len(check.months_done)} months done, "
-           f"{len(check.months_left)} left); goal {_money(sc.goal)}",
+    done_n, left_n = len(check.months_done), len(check.months_left)
+    out = [f"Check-in of '{check.plan_name}' after {check.as_of} ({done_n} month{'s' if done_n != 1 else ''} "
+           f"done, {left_n} left); goal {_money(sc.goal)}",
            f"Revenue to date: {_money(check.revenue_to_date)} ({check.revenue_status} the plan's band for "
            f"{check.as_of}: P10 {_money(lo)}, P50 {_money(p50)}, P90 {_money(hi)})"]
     if check.missing_revenue_months:

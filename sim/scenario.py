@@ -551,7 +551,7 @@ def _read_pipeline_lags(pr: _Problems, lags, stages) -> tuple[tuple[str, tuple[f
     if pr.mapping(lags, "start_pipeline_lag") is None or not lags or stages is None:
         return ()
     index = {normalise_stage_name(s.name): i for i, s in enumerate(stages)}
-    result = []
+    result, seen = [], set()
     for key, lag in lags.items():
         where = f"start_pipeline_lag[{key!r}]"
         i = index.get(normalise_stage_name(key))
@@ -559,7 +559,10 @@ def _read_pipeline_lags(pr: _Problems, lags, stages) -> tuple[tuple[str, tuple[f
             pr.add(where, f"names no stage (stages: {', '.join(s.name for s in stages)})")
         elif i == len(stages) - 1:
             pr.add(where, "is the last stage: its units do not move on")
+        elif i in seen:
+            pr.add(where, f"repeats stage {stages[i].name!r} (names are case-insensitive)")
         else:
+            seen.add(i)
             value = _read_lag(pr, lag, where)
             if value is not None:
                 result.append((stages[i].name, value))
