@@ -107,12 +107,14 @@ def gate() -> str:
         role = st.session_state.get(ROLE)
         if role:
             return role
-        st.subheader("Funnel SLA Planner")
-        with st.form("access-login", border=True):
-            st.text_input("Password", type="password", key="access-password")
-            st.form_submit_button("Enter", on_click=_check_password, type="primary")
-        if st.session_state.get("access-wrong"):
-            st.error("Wrong password.", icon=":material/lock:")
+        with st.columns([2, 3])[0]:
+            st.subheader("Funnel SLA Planner")
+            with st.form("access-login", border=True):
+                st.text_input("Password", type="password", key="access-password")
+                st.form_submit_button("Enter", on_click=_check_password, type="primary")
+            if st.session_state.get("access-wrong"):
+                st.error("Wrong password.", icon=":material/lock:")
+            st.caption("Ask the planner's owner for the viewer or the editor password.")
         st.stop()
     # OIDC: authenticated by the identity provider, authorised by the allow-lists here.
     if "auth" not in _secrets():
