@@ -7,7 +7,7 @@ import streamlit as st
 
 from sim import charts
 from sim.actuals import data_version
-from sim.checkin import RESET_CAP, reset_scenario
+from sim.checkin import reset_scenario
 from sim.errors import ScenarioError
 from sim.markdown import escape_markdown
 from sim.plans import list_plans, save_plan
@@ -51,30 +51,40 @@ confidence = top[2].select_slider("Confidence for the reset", [0.5, 0.6, 0.7, 0.
                                   value=state.confidence() if state.confidence() in
                                   (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95) else 0.8,
                                   format_func=widgets.percent_label, key="checkin-confidence")
-weight = top[3].slider("Weight of the plan's beliefs", 0.05, 1.0, 1.0, 0.05, key="checkin-weight",
-                       help="1: the plan's rate beliefs count in full against the observed counts; "
-                            "lower: the actuals count for more")
+weight = top[3].slider("How much the plan's rates still count", 0.05, 1.0, 1.0, 0.05, key="checkin-weight",
+                       help="Each conversion rate is updated from what the actuals show. 1: the plan's belief about "
+                            "the rate counts in full (as much evidence as it stood for when planned); lower: the "
+                            "actuals count for more.")
 if not with_data:
-    st.info(f"No actuals fall in the plan's months ({months[0]} to {months[-1]}) yet: import them on the "
-            "Actuals page. Until then the check-in shows the plan itself.")
+    st.info(f"Nothing to check yet: no actuals fall in the plan's months ({months[0]} to {months[-1]}). Import "
+            "them on the Actuals page; until then the Plan and Forecast pages show the plan itself.",
+            icon=":material/info:")
+    st.stop()
 
-with st.expander("Open pipeline at the check-in (estimated from the actuals)"):
+
+def run_check(pipeline: tuple[tuple[str, int], ...]):
+    try:
+        with st.spinner("Reforecasting the rest of the period and searching the reset…"):
+            return stores.checkin(path, version, plan.id if plan else None, "" if plan else token, as_of,
+                                  float(confidence), float(weight), pipeline)
+    except ScenarioError as exc:
+        st.error(f"The check-in cannot be computed: {esc(str(exc))}")
+        st.stop()
+
+
+estimated = run_check(())
+check = estimated
+with st.expander("Open pipeline at the check-in: "
+                 + ", ".join(f"{c.open_pipeline:,} {c.name}" for c in estimated.stages[:-1] if c.open_pipeline)):
+    st.caption("Estimated from the actuals: in each stage, the units whose move to the next stage is still to "
+               "come, by the stage lags. If your CRM gives the open counts, enter them instead.")
     by_hand = st.toggle("Enter the open pipeline by hand", key="checkin-by-hand")
-    st.caption("The estimate counts, in each stage, the units whose move to the next stage is still to come "
-               "(by the stage lags); enter your CRM's open counts instead if you have them.")
-    pipeline: tuple[tuple[str, int], ...] = ()
     if by_hand:
         cols = st.columns(3)
-        pipeline = tuple((s.name, int(cols[k % 3].number_input(s.name, 0, 10**9, 0, step=1, key=f"checkin-pipe-{k}")))
-                         for k, s in enumerate(plan_scenario.stages[:-1]))
-
-try:
-    with st.spinner("Reforecasting the rest of the period and searching the reset…"):
-        check = stores.checkin(path, version, plan.id if plan else None, "" if plan else token, as_of,
-                               float(confidence), float(weight), pipeline)
-except ScenarioError as exc:
-    st.error(f"The check-in cannot be computed: {esc(str(exc))}")
-    st.stop()
+        pipeline = tuple((c.name, int(cols[k % 3].number_input(c.name, 0, 10**9, int(c.open_pipeline), step=1,
+                                                                 key=f"checkin-pipe-{k}")))
+                         for k, c in enumerate(estimated.stages[:-1]))
+        check = run_check(pipeline)
 
 left_n = len(check.months_left)
 cols = st.columns(3)
@@ -91,9 +101,16 @@ cols[1].metric(f"Revenue to date (through {check.as_of})", f"{check.revenue_to_d
                delta=f"{check.revenue_to_date - mid:+,.0f} vs plan median",
                help=f"{check.revenue_status} the plan's P10–P90 for {check.as_of}: {lo:,.0f} to {hi:,.0f}")
 bottleneck = next((c for c in check.stages if c.name == check.bottleneck), None)
-cols[2].metric("Bottleneck", bottleneck.name if bottleneck else "none",
-               help="The stage whose shortfall against the plan's median costs the most expected revenue"
-                    + (f": about {bottleneck.revenue_effect:,.0f} ({bottleneck.owner})" if bottleneck else ""))
+if bottleneck is None:
+    cols[2].metric("Largest shortfall", "none", help="No stage is below the plan's median so far.")
+else:
+    cols[2].metric("Largest shortfall", bottleneck.name,
+                   delta=f"{bottleneck.actual - bottleneck.plan_p50:+,.0f} vs plan median "
+                         f"(≈ {-bottleneck.revenue_effect:+,.0f} revenue)", delta_color="normal",
+                   help=f"The stage ({bottleneck.owner}) whose shortfall against the plan's median costs the most "
+                        "expected revenue: the shortfall × what a unit in that stage is worth on average. "
+                        + ("It is still inside the plan's P10–P90 band." if bottleneck.status == "inside" else
+                           f"It is {bottleneck.status} the plan's P10–P90 band."))
 if check.goal_reached:
     st.success(f"The goal is reached: {check.revenue_to_date:,.0f} banked, {check.surplus:,.0f} above the goal.",
                icon=":material/emoji_events:")
@@ -106,9 +123,9 @@ with left:
 with right:
     st.altair_chart(charts.checkin_position(check), width="stretch")
 st.altair_chart(charts.rate_updates(check), width="stretch")
-st.caption("Each rate is updated from the observed counts (Beta-Binomial): the units that entered the stage "
-           "before count as trials only in proportion to the chance that their lag has passed, so recent "
-           "leads are not counted as failures.")
+st.caption("Each conversion rate is updated from what the actuals show. Leads or deals that entered a stage "
+           "recently count only in proportion to the chance that they could have moved on by now (by the stage's "
+           "lag), so young ones are not counted as failures.")
 
 st.markdown(f"#### Reset SLA: the {left_n} remaining month{'s' if left_n != 1 else ''}")
 if check.reset_note and not check.goal_reached:
@@ -116,39 +133,67 @@ if check.reset_note and not check.goal_reached:
 if check.reset is not None:
     old = dict(check.plan_targets_left)
     new = check.reset.at_confidence
-    st.caption(f"Volume needed in each month for P(goal) ≥ {check.confidence:.0%} (the plan's remaining top of "
-               f"funnel × {new.scale:.2f}; simulated P(goal) {new.p_goal:.1%}); in brackets the plan's original "
-               f"expectation for that month.")
-    table = pd.DataFrame([{"Stage": s.name, "Owner": s.owner,
-                           **{m: f"{v:,.0f} ({o:,.0f})" for m, v, o in zip(check.months_left, s.monthly, old[s.name])}}
-                          for s in new.stages])
-    st.dataframe(table, hide_index=True, width="stretch")
+    change = new.scale - 1.0
+    plan_chance = f"{check.p_goal_plan:.0%}"
+    st.markdown(
+        f"For a **{check.confidence:.0%} chance** of hitting the goal (the plan itself gave {plan_chance}), the "
+        f"remaining months need **{abs(change):.0%} {'more' if change > 0 else 'less'}** top-of-funnel volume "
+        f"than the plan" + (" — the same as planned." if abs(change) < 0.005 else ".")
+        + " Each stage's monthly commitment follows:")
+    table = pd.DataFrame([{"Stage": s.name, "Owner": s.owner, "Needed": round(s.total),
+                           "Plan": round(sum(old[s.name])),
+                           "Change": (s.total / sum(old[s.name]) - 1) if sum(old[s.name]) else None,
+                           **{m: round(v) for m, v in zip(check.months_left, s.monthly)}} for s in new.stages])
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "Stage": st.column_config.TextColumn(pinned=True),
+        "Needed": st.column_config.NumberColumn(f"Needed, {left_n} months", format="localized"),
+        "Plan": st.column_config.NumberColumn("Plan, same months", format="localized"),
+        "Change": st.column_config.NumberColumn(format="percent"),
+        **{m: st.column_config.NumberColumn(m, format="localized") for m in check.months_left}})
+    st.caption(f"Needed: the expected volume of the reset plan, which simulates at P(goal) {new.p_goal:.1%}; "
+               "plan: what the plan of record expected for the same months. The CSV has both, month by month.")
     long = pd.DataFrame([{"stage": spreadsheet_safe(s.name), "owner": s.owner, "month": m, "reset": round(v, 1),
                           "plan": round(o, 1), "confidence": check.confidence}
                          for s in new.stages for m, v, o in zip(check.months_left, s.monthly, old[s.name])])
-    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-    c1.download_button("Download the reset SLA (CSV)", long.to_csv(index=False), file_name="reset-sla.csv",
-                       mime="text/csv", icon=":material/download:", key="checkin-download")
-    if not access.can_edit():
-        c2.caption("Read-only access: only editors can save the reset as a plan of record.")
-    else:
-        with c2.popover("Save the reset as a new plan of record", icon=":material/bookmark_add:"):
-            name = st.text_input("Plan name", key="checkin-save-name", max_chars=100,
-                                 placeholder=f"{plan_scenario.name} — reset {check.as_of}")
-            if st.button("Save plan", type="primary", key="checkin-save"):
-                try:
-                    saved = save_plan(store, reset_scenario(check), name or f"{plan_scenario.name} — reset {check.as_of}",
-                                      parent_id=plan.id if plan else None, as_of=check.as_of,
-                                      note=f"reset at the check-in after {check.as_of}")
-                    ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
-                                              + (f", linked to “{esc(plan.name)}”." if plan else "."))
-                except ScenarioError as exc:
-                    ss[MESSAGE] = ("error", f"The plan was not saved: {esc(str(exc))}")
-                st.rerun()
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.download_button("Download the reset SLA (CSV)", long.to_csv(index=False), file_name="reset-sla.csv",
+                           mime="text/csv", icon=":material/download:", key="checkin-download")
+        if not access.can_edit():
+            st.caption("Read-only access: only editors can save the reset as a plan of record.")
+        else:
+            with st.popover("Save the reset as a new plan of record", icon=":material/bookmark_add:"):
+                name = st.text_input("Plan name", key="checkin-save-name", max_chars=100,
+                                     placeholder=f"{plan_scenario.name} — reset {check.as_of}")
+                st.caption("The reset plan covers the remaining months, starts from the actual position and is "
+                           "linked to the plan it resets.")
+                if st.button("Save plan", type="primary", key="checkin-save"):
+                    try:
+                        saved = save_plan(store, reset_scenario(check),
+                                          name or f"{plan_scenario.name} — reset {check.as_of}",
+                                          parent_id=plan.id if plan else None, as_of=check.as_of,
+                                          note=f"reset at the check-in after {check.as_of}")
+                        ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
+                                                  + (f", linked to “{esc(plan.name)}”." if plan else "."))
+                    except ScenarioError as exc:
+                        ss[MESSAGE] = ("error", f"The plan was not saved: {esc(str(exc))}")
+                    st.rerun()
 kind, text = ss.pop(MESSAGE, (None, None))
 if kind == "success":
     st.success(text, icon=":material/check_circle:")
 elif kind == "error":
     st.error(text, icon=":material/error:")
 with st.expander("The numbers: stages"):
-    st.dataframe(pd.DataFrame([c.to_dict() for c in check.stages]), hide_index=True, width="stretch")
+    numbers = pd.DataFrame([{
+        "Stage": c.name, "Owner": c.owner, "Actual to date": c.actual, "Plan P10": c.plan_p10,
+        "Plan median": c.plan_p50, "Plan P90": c.plan_p90, "Band": c.status,
+        "Rate planned": c.rate_prior_mean, "Rate updated": c.rate_posterior_mean, "Rate, naive": c.naive_rate,
+        "Arrivals": c.successes, "Trials (lag-corrected)": c.exposure, "Open pipeline": c.open_pipeline,
+        "Revenue effect": c.revenue_effect} for c in check.stages])
+    st.dataframe(numbers, hide_index=True, width="stretch", column_config={
+        "Stage": st.column_config.TextColumn(pinned=True),
+        **{k: st.column_config.NumberColumn(k, format="localized") for k in
+           ("Actual to date", "Plan P10", "Plan median", "Plan P90", "Arrivals", "Open pipeline")},
+        "Trials (lag-corrected)": st.column_config.NumberColumn(format="%.1f"),
+        "Revenue effect": st.column_config.NumberColumn(format="localized"),
+        **{k: st.column_config.NumberColumn(k, format="percent") for k in
+           ("Rate planned", "Rate updated", "Rate, naive")}})

@@ -344,8 +344,9 @@ def checkin_fan(check: CheckIn, height: int = 360) -> alt.LayerChart:
         y="goal:Q", text="label:N", x=alt.value(0))
     return (outer + inner + median + line + goal_rule + goal_text).properties(
         height=height, width="container",
-        title=alt.TitleParams(f"Cumulative revenue: actual through {check.as_of}, then the reforecast",
-                              subtitle="black: actual; blue: reforecast median, P25–P75 and P10–P90", anchor="start"))
+        title=alt.TitleParams("Revenue: actual, then the reforecast",
+                              subtitle=f"black: actual to {check.as_of}; blue: reforecast median, P25–P75, P10–P90",
+                              anchor="start"))
 
 
 def checkin_position(check: CheckIn, height: int | None = None) -> alt.LayerChart:
@@ -374,41 +375,44 @@ def checkin_position(check: CheckIn, height: int | None = None) -> alt.LayerChar
     return (band + centre + dots).properties(
         height=height or _rows_height(len(order), 34, 130), width="container",
         title=alt.TitleParams(f"Where we stand after {check.as_of}",
-                              subtitle="bar: the plan's P10–P90 to date; dashed: the plan's median", anchor="start"))
+                              subtitle="bar: plan's P10–P90 to date; dashed: its median", anchor="start"))
 
 
 def rate_updates(check: CheckIn, height: int | None = None) -> alt.LayerChart:
-    """Each conversion rate: the plan's belief and the updated one (mean, P10–P90), log scale."""
-    rows = []
+    """Each conversion rate, planned and updated, relative to the plan's mean (so a 2% and a
+    40% rate read on one axis): the P10–P90 of each belief and its mean; the row labels give
+    the rates themselves."""
+    rows, order = [], []
     for c in check.stages:
         if c.rate_prior_mean is None:
             continue
-        rows.append({"stage": c.name, "belief": "Plan", "mean": c.rate_prior_mean,
-                     "lo": c.rate_prior_p10 if c.rate_prior_p10 is not None else c.rate_prior_mean,
-                     "hi": c.rate_prior_p90 if c.rate_prior_p90 is not None else c.rate_prior_mean})
-        post = c.rate_posterior_mean
-        rows.append({"stage": c.name, "belief": "Updated" if post is not None else "Updated (no data)",
-                     "mean": post if post is not None else c.rate_prior_mean,
-                     "lo": c.rate_posterior_p10 if post is not None and c.rate_posterior_p10 is not None
-                     else (c.rate_prior_p10 or c.rate_prior_mean),
-                     "hi": c.rate_posterior_p90 if post is not None and c.rate_posterior_p90 is not None
-                     else (c.rate_prior_p90 or c.rate_prior_mean)})
-    data = pd.DataFrame(rows, columns=["stage", "belief", "mean", "lo", "hi"])
-    order = [c.name for c in check.stages if c.rate_prior_mean is not None]
-    beliefs = ["Plan", "Updated", "Updated (no data)"]
-    colors = ["#94a3b8", BAND_COLOR, "#cbd5e1"]
-    y = alt.Y("stage:N", sort=order, title="Conversion into")
-    color = alt.Color("belief:N", scale=alt.Scale(domain=beliefs, range=colors),
+        base, post = c.rate_prior_mean, c.rate_posterior_mean
+        f = ".2%" if base < 0.1 else ".1%"
+        label = (f"{c.name}: {base:{f}} → {post:{f}}" if post is not None
+                 else f"{c.name}: {base:{f}} (no actuals)")
+        order.append(label)
+        rel = lambda v, d: d if v is None else v / base - 1.0  # noqa: E731
+        rows.append({"stage": label, "belief": "Plan", "mean": 0.0, "lo": rel(c.rate_prior_p10, 0.0),
+                     "hi": rel(c.rate_prior_p90, 0.0), "rate": base, "rate_lo": c.rate_prior_p10,
+                     "rate_hi": c.rate_prior_p90})
+        if post is not None:
+            rows.append({"stage": label, "belief": "Updated", "mean": rel(post, 0.0),
+                         "lo": rel(c.rate_posterior_p10, rel(post, 0.0)), "hi": rel(c.rate_posterior_p90, rel(post, 0.0)),
+                         "rate": post, "rate_lo": c.rate_posterior_p10, "rate_hi": c.rate_posterior_p90})
+    data = pd.DataFrame(rows, columns=["stage", "belief", "mean", "lo", "hi", "rate", "rate_lo", "rate_hi"])
+    beliefs = ["Plan", "Updated"]
+    y = alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    color = alt.Color("belief:N", scale=alt.Scale(domain=beliefs, range=["#94a3b8", BAND_COLOR]),
                       legend=alt.Legend(title=None, orient="bottom"))
-    tooltip = [alt.Tooltip("stage:N", title="Into"), alt.Tooltip("belief:N", title="Belief"),
-               alt.Tooltip("mean:Q", title="Mean", format=".2%"), alt.Tooltip("lo:Q", title="P10", format=".2%"),
-               alt.Tooltip("hi:Q", title="P90", format=".2%")]
-    rule = alt.Chart(data).mark_rule(strokeWidth=3).encode(
-        y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color,
-        x=alt.X("lo:Q", scale=alt.Scale(type="log"), axis=alt.Axis(format="%"),
-                title="Conversion rate (P10–P90 and mean, log scale)"), x2="hi:Q", tooltip=tooltip)
-    dot = alt.Chart(data).mark_point(filled=True, size=70).encode(
+    tooltip = [alt.Tooltip("stage:N", title="Conversion into"), alt.Tooltip("belief:N", title="Belief"),
+               alt.Tooltip("rate:Q", title="Mean", format=".2%"), alt.Tooltip("rate_lo:Q", title="P10", format=".2%"),
+               alt.Tooltip("rate_hi:Q", title="P90", format=".2%")]
+    x = alt.X("lo:Q", axis=alt.Axis(format="+.0%"), title="Relative to the plan's rate (line: P10–P90)")
+    rule = alt.Chart(data).mark_rule(strokeWidth=4).encode(
+        y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x=x, x2="hi:Q", tooltip=tooltip)
+    dot = alt.Chart(data).mark_point(filled=True, size=80).encode(
         y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x="mean:Q", tooltip=tooltip)
-    return (rule + dot).properties(
-        height=height or _rows_height(len(order), 44, 130), width="container",
-        title=alt.TitleParams("What we learned: each rate, planned and updated from the actuals", anchor="start"))
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#64748b", strokeDash=[4, 3]).encode(x="x:Q")
+    return (zero + rule + dot).properties(
+        height=height or _rows_height(len(order), 44, 120), width="container",
+        title=alt.TitleParams("What we learned: the rates, planned → updated", anchor="start"))
