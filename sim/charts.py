@@ -297,7 +297,7 @@ def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, height: i
                           columns=["month", "actual", "status", "p50"])
     x = alt.X("month:O", title=None, axis=_month_axis(plan["month"].iloc[0]))
     band = alt.Chart(plan).mark_area(opacity=0.2, color=BAND_COLOR).encode(
-        x=x, y=alt.Y("p10:Q", title=f"{stage} per month"), y2="p90:Q")
+        x=x, y=alt.Y("p10:Q", title=f"{stage} per month", scale=alt.Scale(zero=False)), y2="p90:Q")
     median = alt.Chart(plan).mark_line(color=BAND_COLOR, strokeDash=[4, 3]).encode(
         x=x, y="p50:Q", tooltip=[alt.Tooltip("month:O"), alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
                                   alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),

@@ -68,7 +68,7 @@ def test_checkin_shows_metrics_and_three_charts(server, page):
         assert metrics.nth(i).is_visible()
     labels = [t.strip() for t in page.get_by_test_id("stMetricLabel").all_inner_texts()]
     assert labels[0].startswith("Chance of hitting the goal now")
-    assert labels[1] == f"{REVENUE} (through 2027-06)" and labels[2] == "Bottleneck"
+    assert labels[1] == f"{REVENUE} (through 2027-06)" and labels[2] == "Largest shortfall"
     assert revenue_value(page) == pytest.approx(demo_revenue("2027-06"), abs=0.5)
     assert page.get_by_test_id("stDataFrame").count() >= 1              # the reset SLA table
     assert page.get_by_test_id("stDownloadButton").count() == 1
