@@ -46,14 +46,19 @@ def load_actuals(store: Store, stage_order: tuple[str, ...] = ()) -> Actuals:
     """The effective actuals; stages ordered as ``stage_order`` (e.g. the scenario's), then
     in the order the database first saw them."""
     cur = store.cursor()
-    stages = cur.execute("SELECT key, name, position FROM stages ORDER BY position").fetchall()
+    cur.begin()       # one snapshot: an import committing meanwhile is seen whole or not at all
+    try:
+        stages = cur.execute("SELECT key, name, position FROM stages ORDER BY position").fetchall()
+        rows = cur.execute("SELECT strftime(month, '%Y-%m'), stage_key, count FROM actual_counts").fetchall()
+        revenue = cur.execute("SELECT strftime(month, '%Y-%m'), revenue FROM actual_revenue ORDER BY month").fetchall()
+    finally:
+        cur.rollback()
+        cur.close()
     order = {normalise_stage_name(s): i for i, s in enumerate(stage_order)}
     ranked = sorted(stages, key=lambda r: (order.get(r[0], len(order)), r[2]))
     rank = {key: i for i, (key, _, _) in enumerate(ranked)}
     names = {key: name for key, name, _ in stages}
-    rows = cur.execute("SELECT strftime(month, '%Y-%m'), stage_key, count FROM actual_counts").fetchall()
     counts = sorted(((m, k, int(c)) for m, k, c in rows if k in names), key=lambda r: (r[0], rank[r[1]]))
-    revenue = cur.execute("SELECT strftime(month, '%Y-%m'), revenue FROM actual_revenue ORDER BY month").fetchall()
     return Actuals(tuple(names[k] for k, _, _ in ranked),
                    tuple((m, names[k], c) for m, k, c in counts),
                    tuple((m, float(r)) for m, r in revenue))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -141,7 +142,7 @@ class Store:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path).expanduser().resolve() if path else default_db_path().resolve()
         self.staging_dir = self.path.parent / STAGING_DIR
-        self.is_new = not self.path.exists()
+        self.is_new = not self.path.exists() or _killed_at_creation(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.staging_dir.mkdir(exist_ok=True)
@@ -156,6 +157,7 @@ class Store:
         except BaseException:
             self._con.close()
             raise
+        _remove_stale_uploads(self.staging_dir)
 
     # -- access ------------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -221,7 +223,34 @@ class Store:
                     cur.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [target])
 
 
-def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+def _killed_at_creation(path: Path) -> bool:
+    """An empty file and no write-ahead log: what a process killed while DuckDB was creating
+    the database (after creating the file, before writing its header) leaves. It holds
+    nothing, but DuckDB refuses to open it."""
+    try:
+        return path.is_file() and path.stat().st_size == 0 and not Path(f"{path}.wal").exists()
+    except OSError:
+        return False
+
+
+#: A staged upload older than this is left over from a process that was killed mid-import.
+STALE_UPLOAD_SECONDS = 3600
+
+
+def _remove_stale_uploads(staging_dir: Path) -> None:
+    """Delete staged copies of uploads (``import-*.csv``) older than an hour: an import takes
+    seconds, so these were left by a process killed mid-import (its transaction never
+    committed, so nothing in the database refers to them)."""
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for staged in staging_dir.glob("import-*.csv"):
+        try:
+            if staged.stat().st_mtime < cutoff:
+                staged.unlink()
+        except OSError:
+            pass
+
+
+def _connect(path: Path, retry: bool = True) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(path))
         # DuckDB opens an existing .csv/.tsv/... file as an in-memory database with a view on
@@ -236,11 +265,16 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
         if "lock" in text.lower():
             raise StoreError(f"the database {path} is in use by another process (is the app or "
                              f"another import running?): stop it, or use another --db / ${DB_ENV}") from None
-        if "not a valid" in text.lower() or "database file" in text.lower():
-            raise StoreError(f"{path} is not a DuckDB database file") from None
-        raise StoreError(f"cannot open the database {path}: {text.splitlines()[0]}") from None
+        if not ("not a valid" in text.lower() and retry and _killed_at_creation(path)):
+            if "not a valid" in text.lower() or "database file" in text.lower():
+                raise StoreError(f"{path} is not a DuckDB database file") from None
+            raise StoreError(f"cannot open the database {path}: {text.splitlines()[0]}") from None
     except duckdb.Error as exc:
         raise StoreError(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
+    # DuckDB held the file's lock when it found it empty: nobody else is creating it. Start a
+    # new database in its place (once).
+    path.unlink(missing_ok=True)
+    return _connect(path, retry=False)
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> None:

@@ -238,3 +238,22 @@ def test_transaction_rolls_back_a_failing_statement(store):
             cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
             cur.execute("INSERT INTO stages VALUES ('leads', 'Again', 2, NULL)")   # primary key
     assert store.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 0
+
+
+def test_stale_staged_uploads_are_removed_when_the_store_opens(tmp_path):
+    """A process killed mid-import leaves its staged copy behind; the next open removes copies
+    older than an hour and keeps recent ones (an import may be running in another store)."""
+    import os
+    import time as clock
+
+    from sim.store import STALE_UPLOAD_SECONDS
+    Store(tmp_path / "funnel.duckdb").close()
+    staging = tmp_path / "uploads"
+    old, recent, other = staging / "import-old.csv", staging / "import-recent.csv", staging / "notes.csv"
+    for f in (old, recent, other):
+        f.write_text("month,Leads\n")
+    past = clock.time() - STALE_UPLOAD_SECONDS - 60
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    Store(tmp_path / "funnel.duckdb").close()
+    assert not old.exists() and recent.exists() and other.exists()
