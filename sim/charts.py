@@ -46,6 +46,15 @@ def _month_axis(first: str) -> alt.Axis:
     return alt.Axis(labelAngle=0, labelExpr=expr, labelOverlap=True)
 
 
+def _goal_line(goal: float) -> alt.LayerChart:
+    """The goal as a dashed red rule on the y (money) axis, labelled at the left."""
+    chart = alt.Chart(pd.DataFrame({"goal": [goal], "label": [f"Goal {goal:,.0f}"]}))
+    rule = chart.mark_rule(color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(y="goal:Q")
+    text = chart.mark_text(align="left", dx=4, dy=-6, color=GOAL_COLOR).encode(
+        y="goal:Q", text="label:N", x=alt.value(0))
+    return rule + text
+
+
 def fan_chart(forecast: Forecast, height: int = 360) -> alt.LayerChart:
     """Cumulative revenue by month: P10–P90 and P25–P75 bands, the median, the goal line."""
     rows = [{"month": m.month, "p10": m.cumulative.p10, "p25": m.cumulative.p25,
@@ -62,12 +71,7 @@ def fan_chart(forecast: Forecast, height: int = 360) -> alt.LayerChart:
     inner = base.mark_area(opacity=0.30, color=BAND_COLOR).encode(y="p25:Q", y2="p75:Q",
                                                                   tooltip=tooltip)
     median = base.mark_line(color=BAND_COLOR, point=True).encode(y="p50:Q", tooltip=tooltip)
-    goal = alt.Chart(pd.DataFrame({"goal": [forecast.scenario.goal],
-                                   "label": [f"Goal {forecast.scenario.goal:,.0f}"]}))
-    goal_rule = goal.mark_rule(color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(y="goal:Q")
-    goal_text = goal.mark_text(align="left", dx=4, dy=-6, color=GOAL_COLOR).encode(
-        y="goal:Q", text="label:N", x=alt.value(0))
-    return (outer + inner + median + goal_rule + goal_text).properties(
+    return (outer + inner + median + _goal_line(forecast.scenario.goal)).properties(
         height=height, width="container",
         title=alt.TitleParams("Cumulative revenue", subtitle="median, P25–P75 and P10–P90 bands",
                               anchor="start"))
@@ -229,12 +233,7 @@ def plan_vs_actual_fan(comparison: PlanComparison, height: int = 360) -> alt.Lay
     actual_data = data.dropna(subset=["actual"])
     actual = alt.Chart(actual_data).mark_line(color="#0f172a", strokeWidth=3, point=alt.OverlayMarkDef(
         size=60, filled=True, color="#0f172a")).encode(x="month:O", y="actual:Q", tooltip=tooltip)
-    goal = comparison.plan.scenario.goal
-    goal_df = alt.Chart(pd.DataFrame({"goal": [goal], "label": [f"Goal {goal:,.0f}"]}))
-    goal_rule = goal_df.mark_rule(color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(y="goal:Q")
-    goal_text = goal_df.mark_text(align="left", dx=4, dy=-6, color=GOAL_COLOR).encode(
-        y="goal:Q", text="label:N", x=alt.value(0))
-    return (outer + inner + median + actual + goal_rule + goal_text).properties(
+    return (outer + inner + median + actual + _goal_line(comparison.plan.scenario.goal)).properties(
         height=height, width="container",
         title=alt.TitleParams("Cumulative revenue: actual vs plan",
                               subtitle="black: actual; plan median (dashed), P25–P75 and P10–P90 bands",
@@ -337,12 +336,7 @@ def checkin_fan(check: CheckIn, height: int = 360) -> alt.LayerChart:
         size=60, filled=True, color="#0f172a")).encode(
         x=x, y="actual:Q", tooltip=[alt.Tooltip("month:O", title="Month"),
                                     alt.Tooltip("actual:Q", title="Actual to date", format=",.0f")])
-    goal = check.scenario.goal
-    goal_df = alt.Chart(pd.DataFrame({"goal": [goal], "label": [f"Goal {goal:,.0f}"]}))
-    goal_rule = goal_df.mark_rule(color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(y="goal:Q")
-    goal_text = goal_df.mark_text(align="left", dx=4, dy=-6, color=GOAL_COLOR).encode(
-        y="goal:Q", text="label:N", x=alt.value(0))
-    return (outer + inner + median + line + goal_rule + goal_text).properties(
+    return (outer + inner + median + line + _goal_line(check.scenario.goal)).properties(
         height=height, width="container",
         title=alt.TitleParams("Revenue: actual, then the reforecast",
                               subtitle=f"black: actual to {check.as_of}; blue: reforecast median, P25–P75, P10–P90",

@@ -184,7 +184,7 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     if not 0.0 < confidence < 1.0:
         raise ScenarioError(f"confidence must be between 0 and 1 (got {confidence})")
     a = months.index(as_of)
-    T, K = scenario.months, len(scenario.stages)
+    K = len(scenario.stages)
     if bands is None or p_goal_plan is None:
         forecast, computed = plan_bands(scenario)
         bands = bands if bands is not None else computed

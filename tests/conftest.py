@@ -44,3 +44,20 @@ def small_scenario(**overrides):
     data = copy.deepcopy(base)
     data.update(copy.deepcopy(overrides))
     return scenario_from_dict(data)
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A temporary database path for the app's pages (``FUNNEL_DB``); seeded with the demo's
+    actuals and plan of record when a page first opens it."""
+    path = tmp_path / "funnel.duckdb"
+    monkeypatch.setenv("FUNNEL_DB", str(path))
+    monkeypatch.delenv("FUNNEL_DEMO_DATA", raising=False)
+    return path
+
+
+@pytest.fixture
+def empty_db(db, monkeypatch):
+    """A temporary database for the pages that starts empty (no demo actuals, no plan)."""
+    monkeypatch.setenv("FUNNEL_DEMO_DATA", "0")
+    return db

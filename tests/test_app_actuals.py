@@ -37,22 +37,6 @@ RECORDS = (b"id,Created,Won,amount\n"
 
 # -- helpers ------------------------------------------------------------------------------------
 
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    """A temporary database path for the page; seeded with the demo data when first opened."""
-    path = tmp_path / "funnel.duckdb"
-    monkeypatch.setenv("FUNNEL_DB", str(path))
-    monkeypatch.delenv("FUNNEL_DEMO_DATA", raising=False)
-    return path
-
-
-@pytest.fixture
-def empty_db(db, monkeypatch):
-    """A temporary database that starts empty (no demo actuals, no plan)."""
-    monkeypatch.setenv("FUNNEL_DEMO_DATA", "0")
-    return db
-
-
 def open_page(db) -> AppTest:
     at = open_app(PAGE, small_demo())
     assert db.exists(), "the page did not open the test's temporary database"

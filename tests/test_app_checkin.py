@@ -43,21 +43,6 @@ PIPELINE_STAGES = ("Visits", "Leads", "MQLs", "SQLs", "Proposals")   # checkin-p
 
 # -- fixtures and helpers -------------------------------------------------------------------------
 
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    """A temporary database path for the page; seeded with the demo data when first opened."""
-    path = tmp_path / "funnel.duckdb"
-    monkeypatch.setenv("FUNNEL_DB", str(path))
-    monkeypatch.delenv("FUNNEL_DEMO_DATA", raising=False)
-    return path
-
-
-@pytest.fixture
-def empty_db(db, monkeypatch):
-    monkeypatch.setenv("FUNNEL_DEMO_DATA", "0")
-    return db
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An independent database seeded like the page's: (store, the demo's plan of record)."""
