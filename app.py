@@ -7,6 +7,7 @@ multipage mode). The simulation is in sim/.
 
 import streamlit as st
 
+from sim.markdown import escape_markdown
 from ui import access, state
 
 st.set_page_config(page_title="Funnel SLA Planner", page_icon=":material/query_stats:", layout="wide")
@@ -25,5 +26,5 @@ pg = st.navigation([
 access.account_bar(role)
 notice = state.pop_notice()
 if notice:
-    st.warning(notice, icon=":material/link_off:")
+    st.warning(escape_markdown(notice), icon=":material/link_off:")   # it quotes the link's text
 pg.run()

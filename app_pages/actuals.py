@@ -185,6 +185,7 @@ with data_tab:
                    + (f" Months before {first} come from the records' earlier dates (e.g. deals already "
                       "open when the plan started)." if early else ""))
         safe = table.map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
+        safe.columns = [spreadsheet_safe(c) for c in safe.columns]      # stage names are user text
         st.download_button("Download the actuals (CSV)", safe.to_csv(index=False), icon=":material/download:",
                            file_name="actuals.csv", mime="text/csv", key="actuals-download-data")
 

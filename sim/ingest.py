@@ -29,7 +29,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from .errors import ScenarioError
@@ -144,8 +144,10 @@ def import_csv(store: Store, data: bytes, file_name: str, options: ImportOptions
     name = _display_file_name(file_name)
     _check_options(options, name)
     if len(data) > max_bytes:
-        raise ImportRejected(f"the file is {len(data) / 2**20:,.1f} MB, over the limit of "
-                             f"{max_bytes / 2**20:,.0f} MB", name)
+        size, limit = f"{len(data) / 2**20:,.1f} MB", f"{max_bytes / 2**20:,.0f} MB"
+        if max_bytes < 2**20 or size == f"{max_bytes / 2**20:,.1f} MB":   # "0.0 MB over 0 MB"
+            size, limit = f"{len(data):,} bytes", f"{max_bytes:,} bytes"
+        raise ImportRejected(f"the file is {size}, over the limit of {limit}", name)
     text = _decode(data, name)
     digest = hashlib.sha256(data).hexdigest()
     options_json = options.to_json()
@@ -276,7 +278,13 @@ def _decode(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             text = data.decode("cp1252", errors="replace") if not _latin1_only(data) else data.decode("latin-1")
     text = text.lstrip("\ufeff")
+    if not text or text.isspace():          # a byte-order mark and nothing else
+        raise ImportRejected("the file is empty", name)
     if "\x00" in text:
+        head = data[:400]
+        if len(head) >= 8 and max(head[0::2].count(0), head[1::2].count(0)) >= 0.9 * (len(head) // 2):
+            raise ImportRejected("the file contains NUL bytes: it looks like UTF-16 text without a byte-order "
+                                 "mark; save it as UTF-8 (or UTF-16 with its byte-order mark)", name)
         raise ImportRejected("the file contains NUL bytes: it is binary, not a CSV text file", name)
     control = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\r\n\t")
     if control > 8:
@@ -307,9 +315,15 @@ def _sniff_delimiter(text: str) -> str:
 def _header(text: str, delimiter: str, name: str) -> list[str]:
     try:
         header = next(csv.reader(io.StringIO(text[:1_000_000]), delimiter=delimiter))
-    except (csv.Error, StopIteration):
+    except csv.Error as exc:
+        why = (f": a column name is longer than {csv.field_size_limit():,} characters"
+               if "field limit" in str(exc) else "")
+        raise ImportRejected(f"the header line cannot be read{why}", name) from None
+    except StopIteration:
         raise ImportRejected("the header line cannot be read", name) from None
-    header = [" ".join(h.split()) for h in header]
+    # Invisible format characters (zero-width space, BOM, bidi overrides) are dropped, as in
+    # file names: "Le\u200bads" would otherwise show as an unknown stage "Leads".
+    header = [" ".join("".join(ch for ch in h if unicodedata.category(ch) != "Cf").split()) for h in header]
     if not any(header):
         raise ImportRejected("the first line is empty: it must hold the column names", name)
     if len(header) > MAX_COLUMNS:
@@ -353,7 +367,10 @@ class _Batch:
                 self._rows = []
             else:   # blank lines: number the records as csv does (a blank line is a row)
                 reader = csv.reader(io.StringIO(self.text), delimiter=self.delimiter)
-                self._rows = [n for n, rec in enumerate(reader, start=1) if rec]
+                try:
+                    self._rows = [n for n, rec in enumerate(reader, start=1) if rec]
+                except csv.Error:   # e.g. a field over csv's size limit: DuckDB's numbers
+                    self._rows = []
         record = int(record)
         return self._rows[record - 1] if 0 < record <= len(self._rows) else record
 
@@ -386,6 +403,9 @@ class _Batch:
 
     # -- reading -----------------------------------------------------------------------------
     def read(self) -> None:
+        # DuckDB's reader fails ("state machine reached an invalid state") on mixed CRLF and LF
+        # line ends (a CRLF export with a line added in another editor): use LF throughout.
+        self.text = self.text.replace("\r\n", "\n")
         self.delimiter = _sniff_delimiter(self.text)
         self.decimal = self.options.decimal or ("," if self.delimiter == ";" else ".")
         self.header = _header(self.text, self.delimiter, self.name)
@@ -502,7 +522,7 @@ class _Batch:
                     "an ISO date (YYYY-MM-DD; for other layouts give the date format, such as %d-%m-%Y)")
         checks = [
             (f"{d} IS NULL AND NOT {self.blank_sql(c)}", f"is not {expected}"),
-            (f"(year({d}) < {FIRST_YEAR} OR year({d}) > {LAST_YEAR})",
+            (f"(NOT isfinite({d}) OR year({d}) < {FIRST_YEAR} OR year({d}) > {LAST_YEAR})",
              f"is outside the plausible years {FIRST_YEAR}-{LAST_YEAR}"),
         ]
         for condition, text in checks:
@@ -578,7 +598,7 @@ class _Batch:
 
         typed = self.temp("typed")
         value_cols = list(stage_cols) + ([revenue_i] if revenue_i is not None else [])
-        parts = [f"rowid + 2 AS row", f"c{month_i}", f"{self.month_sql(f'c{month_i}')} AS m"]
+        parts = ["rowid + 2 AS row", f"c{month_i}", f"{self.month_sql(f'c{month_i}')} AS m"]
         parts += [f"c{i}" for i in value_cols]
         parts += [f"{self.number_sql(f'c{i}', money=(i == revenue_i))} AS v{i}" for i in value_cols]
         self.cur.execute(f"CREATE TEMP TABLE {typed} AS SELECT {', '.join(parts)} FROM {self.raw}")
@@ -608,7 +628,7 @@ class _Batch:
     def check_month_column(self, typed: str, month_i: int) -> None:
         c, label = f"c{month_i}", self.label(month_i)
         bad = self.cur.execute(
-            f"SELECT row, {c}, m FROM {typed} WHERE m IS NULL OR year(m) < {FIRST_YEAR} "
+            f"SELECT row, {c}, m FROM {typed} WHERE m IS NULL OR NOT isfinite(m) OR year(m) < {FIRST_YEAR} "
             f"OR year(m) > {LAST_YEAR} ORDER BY row LIMIT {MAX_PROBLEMS}").fetchall()
         for row, value, m in bad:
             if m is None:

@@ -227,6 +227,15 @@ def scenario_from_json(text: str | bytes) -> Scenario:
         raise ScenarioError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise ScenarioError("not a valid scenario (nested too deeply)") from None
+    except ScenarioError:
+        raise
+    except ValueError:          # an integer of more than 4300 digits (Python's limit)
+        raise ScenarioError("not a valid scenario (a number has thousands of digits)") from None
+    try:    # "\ud800" escapes give text that cannot be written back (link, JSON file)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ScenarioError("the scenario holds text that is not valid Unicode "
+                            "(an unpaired surrogate escape such as \\ud800)") from None
     return scenario_from_dict(data)
 
 
@@ -268,7 +277,11 @@ class _Problems:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.add(where, f"must be a number, not {_describe(value)}")
             return None
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:       # an integer too large for a float
+            finite = False
+        if not finite:
             self.add(where, "must be a finite number")
             return None
         if integer and value != int(value):
@@ -443,7 +456,7 @@ def _read_lag(pr: _Problems, lag, where: str) -> tuple[float, ...] | None:
         return None
     values = []
     for i, v in enumerate(lag):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1 or not math.isfinite(v):
             pr.add(f"{where}[{i}]", "must be a probability between 0 and 1")
             return None
         values.append(float(v))
