@@ -16,9 +16,11 @@ the demo's actuals), then runs WAVES waves. In each wave, SESSIONS headless Chro
 4. closes (the session goes away, as when an executive closes the tab).
 
 It reports p50/p95/max of the time to an updated result and of the page opens, the errors
-(timeouts, Streamlit exception boxes) and the server's resident memory (VmRSS of the server
-process) before the first wave and after each wave, to show whether memory keeps growing as
-sessions come and go (every cache is bounded). Exits 0 whatever the timings.
+(timeouts, Streamlit exception boxes), the CPU seconds the server and the browsers used in each
+wave (on a 2-core machine the browsers are part of the load: compare the two), and the
+server's resident memory (VmRSS of the server process) before the first wave and after each
+wave, to show whether memory keeps growing as sessions come and go (every cache is bounded).
+Exits 0 whatever the timings.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -49,6 +52,27 @@ _METRIC_JS = """(label) => {
   return v ? v.innerText.trim() : null; }"""
 
 
+#: Resolves when the script run after the next interaction has finished, with the times (ms from
+#: now) when the metric showed a new value (null if it did not) and when the run ended.
+_WATCH_JS = """([label, old]) => new Promise((resolve) => {
+  const t0 = performance.now();
+  const app = document.querySelector("[data-testid='stApp']");
+  let running = false, changed = null;
+  const value = () => {
+    const m = Array.from(document.querySelectorAll("[data-testid='stMetric']")).find(e => e.innerText.includes(label));
+    const v = m && m.querySelector("[data-testid='stMetricValue']");
+    return v ? v.innerText.trim() : null; };
+  const observer = new MutationObserver(() => {
+    const v = value();
+    if (changed === null && v !== null && v !== old) changed = performance.now() - t0;
+    const state = app.getAttribute('data-test-script-state');
+    if (state === 'running') running = true;
+    if (running && state === 'notRunning') { observer.disconnect(); resolve({changed, done: performance.now() - t0}); }
+  });
+  observer.observe(app, {subtree: true, childList: true, characterData: true, attributes: true});
+})"""
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process and its children (MiB), from /proc."""
     total = 0
@@ -66,6 +90,23 @@ def rss_mib(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def cpu_seconds(match) -> float:
+    """CPU seconds (user + system) used so far by the live processes whose /proc/<pid>/cmdline
+    satisfies ``match``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not match(cmdline):
+                continue
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
 
 
 def pct(values, q):
@@ -99,16 +140,17 @@ async def session(browser, url: str, token: str, changes: int, out: dict) -> Non
         for i in range(changes):
             before = await page.evaluate(_METRIC_JS, PROBABILITY)
             await upper.focus()
-            t0 = time.perf_counter()
+            # Observe from before the key press: when the metric changes and when the run ends.
+            watch = asyncio.create_task(page.evaluate(_WATCH_JS, [PROBABILITY, before]))
+            await asyncio.sleep(0.05)
             await page.keyboard.press("PageUp" if i % 2 == 0 else "ArrowDown")
-            try:
-                await page.wait_for_function(f"(old) => ({_METRIC_JS})('{PROBABILITY}') !== old", arg=before,
-                                             timeout=TIMEOUT_MS)
-                out["updated"].append(time.perf_counter() - t0)
-            except Exception:  # noqa: BLE001 - the same rounded value: count it as no visible change
-                out["unchanged"] += 1
+            seen = await watch
+            if seen["changed"] is None:
+                out["unchanged"] += 1            # the same rounded value: no visible change
+            else:
+                out["updated"].append(seen["changed"] / 1000)
+            out["run_done"].append(seen["done"] / 1000)
             await settled(page)
-            out["run_done"].append(time.perf_counter() - t0)
         for name in ("Forecast", "Actuals", "Check-in"):
             t0 = time.perf_counter()
             await page.get_by_role("link", name=name).first.click()
@@ -141,11 +183,19 @@ async def run(args) -> dict:
                 warm = {k: ([] if isinstance(v, list) else {} if isinstance(v, dict) else 0) for k, v in out.items()}
                 await session(browser, srv.url, demo.to_url_token(), 1, warm)
                 report["rss_mib"].append(round(rss_mib(srv.proc.pid), 1))
+                report["server_cpu_s"], report["browser_cpu_s"] = [], []
+                is_server = lambda c: "streamlit" in c and " run " in c  # noqa: E731
+                is_browser = lambda c: "chrom" in c.lower() and "streamlit" not in c  # noqa: E731
                 for wave in range(args.waves):
+                    server0, browser0 = cpu_seconds(is_server), cpu_seconds(is_browser)
                     tokens = [replace(demo, seed=10_000 + wave * 1000 + i).to_url_token() for i in range(args.sessions)]
                     t0 = time.perf_counter()
                     await asyncio.gather(*(session(browser, srv.url, t, args.changes, out) for t in tokens))
                     report["waves_s"].append(round(time.perf_counter() - t0, 1))
+                    # Browsers of closed contexts are gone: their CPU is counted while alive only,
+                    # so this is a lower bound for the browsers.
+                    report["server_cpu_s"].append(round(cpu_seconds(is_server) - server0, 1))
+                    report["browser_cpu_s"].append(round(cpu_seconds(is_browser) - browser0, 1))
                     await asyncio.sleep(args.pause)
                     report["rss_mib"].append(round(rss_mib(srv.proc.pid), 1))
                 await browser.close()
@@ -176,7 +226,8 @@ def main(argv=None) -> int:
         return 0
     print(f"Load test: {args.sessions} sessions at once × {args.waves} waves, {args.changes} slider changes each, "
           f"then Forecast, Actuals and Check-in")
-    print(f"wave durations (s): {report['waves_s']}")
+    print(f"wave durations (s): {report['waves_s']}; server CPU per wave (s): {report['server_cpu_s']}; "
+          f"browsers' CPU per wave (s, lower bound): {report['browser_cpu_s']}")
     for key in ("first_load_s", "slider_to_updated_result_s", "slider_to_run_done_s"):
         print(f"{key:<28} {report[key]}")
     for name, s in report["page_open_s"].items():
