@@ -123,7 +123,10 @@ async def settled(page):
                  .every(c => c.querySelector('svg.marks, canvas'))""", timeout=TIMEOUT_MS)
 
 
-async def session(browser, url: str, token: str, changes: int, out: dict) -> None:
+async def session(playwright, url: str, token: str, changes: int, out: dict) -> None:
+    # A browser of its own per session (one browser's contexts share its network service and
+    # its per-host connection limit, which stalls ten Streamlit sessions opening at once).
+    browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -166,6 +169,7 @@ async def session(browser, url: str, token: str, changes: int, out: dict) -> Non
         out["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
     finally:
         await context.close()
+        await browser.close()
 
 
 async def run(args) -> dict:
@@ -178,10 +182,9 @@ async def run(args) -> dict:
         log = REPO_ROOT / "test-artifacts" / "logs" / "bench-load.log"
         with StreamlitServer(log_path=log, env={"FUNNEL_DB": str(Path(tmp) / "funnel.duckdb")}) as srv:
             async with async_playwright() as p:
-                browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
                 # One session first, so that the database exists and the imports are warm.
                 warm = {k: ([] if isinstance(v, list) else {} if isinstance(v, dict) else 0) for k, v in out.items()}
-                await session(browser, srv.url, demo.to_url_token(), 1, warm)
+                await session(p, srv.url, demo.to_url_token(), 1, warm)
                 report["rss_mib"].append(round(rss_mib(srv.proc.pid), 1))
                 report["server_cpu_s"], report["browser_cpu_s"] = [], []
                 is_server = lambda c: "streamlit" in c and " run " in c  # noqa: E731
@@ -190,7 +193,7 @@ async def run(args) -> dict:
                     server0, browser0 = cpu_seconds(is_server), cpu_seconds(is_browser)
                     tokens = [replace(demo, seed=10_000 + wave * 1000 + i).to_url_token() for i in range(args.sessions)]
                     t0 = time.perf_counter()
-                    await asyncio.gather(*(session(browser, srv.url, t, args.changes, out) for t in tokens))
+                    await asyncio.gather(*(session(p, srv.url, t, args.changes, out) for t in tokens))
                     report["waves_s"].append(round(time.perf_counter() - t0, 1))
                     # Browsers of closed contexts are gone: their CPU is counted while alive only,
                     # so this is a lower bound for the browsers.
@@ -198,7 +201,6 @@ async def run(args) -> dict:
                     report["browser_cpu_s"].append(round(cpu_seconds(is_browser) - browser0, 1))
                     await asyncio.sleep(args.pause)
                     report["rss_mib"].append(round(rss_mib(srv.proc.pid), 1))
-                await browser.close()
     summary = lambda v: None if not v else {"p50": round(statistics.median(v), 2), "p95": round(pct(v, 95), 2),
                                             "max": round(max(v), 2), "n": len(v)}
     report.update({
