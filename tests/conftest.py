@@ -61,3 +61,14 @@ def empty_db(db, monkeypatch):
     """A temporary database for the pages that starts empty (no demo actuals, no plan)."""
     monkeypatch.setenv("FUNNEL_DEMO_DATA", "0")
     return db
+
+
+def snapshot(store) -> dict[str, list[tuple]]:
+    """Every row of every table of a store's database (the schema version, the import history
+    and the plans too), ordered: equal snapshots mean nothing stored has changed."""
+    cur = store.cursor()
+    tables = [r[0] for r in cur.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name").fetchall()]
+    assert {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages", "record_amounts",
+            "plans", "plan_bands", "schema_version"} <= set(tables)
+    return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}

@@ -38,7 +38,7 @@ from sim.ingest import (ImportOptions, ImportRejected, ImportResult, import_csv,
 from sim.scenario import load_scenario, scenario_from_json, scenario_from_url_token
 from sim.store import Store
 
-from .conftest import DEMO_PATH
+from .conftest import DEMO_PATH, snapshot
 from .test_properties import json_values
 
 SCALE = max(1, int(os.environ.get("FUZZ_EXAMPLES", "1")))
@@ -68,15 +68,6 @@ def store(tmp_path_factory):
     import_csv(s, BASE_RECORDS, "base-records.csv", BASE_RECORDS_OPTIONS)
     yield s
     s.close()
-
-
-def snapshot(store: Store) -> dict[str, list[tuple]]:
-    """Every row of every (non-temporary) table of the database, ordered."""
-    cur = store.cursor()
-    tables = [r[0] for r in cur.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name").fetchall()]
-    assert "imports" in tables and "monthly_counts" in tables
-    return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
 
 
 def assert_plausible(store: Store) -> None:

@@ -37,7 +37,7 @@ from sim.sla import sla_csv, spreadsheet_safe
 from sim.store import Store
 from sim.targets import required_volumes
 
-from .conftest import ROOT
+from .conftest import ROOT, snapshot
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 SQL = 'x"; DROP TABLE actuals; --'
@@ -162,16 +162,6 @@ def store(tmp_path):
     s = seed(tmp_path / "funnel.duckdb")
     yield s
     s.close()
-
-
-def snapshot(store: Store) -> dict[str, list[tuple]]:
-    """Every row of every table of the database (schema_version and the import history too)."""
-    cur = store.cursor()
-    tables = [r[0] for r in cur.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name").fetchall()]
-    assert {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages", "record_amounts",
-            "plans", "plan_bands", "schema_version"} <= set(tables)
-    return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
 
 
 def cells(store: Store) -> dict[tuple[str, str], int]:

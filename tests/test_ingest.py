@@ -21,6 +21,8 @@ from sim.ingest import (ImportOptions, ImportRejected, import_csv, import_histor
                         read_header, undo_import)
 from sim.store import Store
 
+from .conftest import snapshot
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "actuals"
 
@@ -29,8 +31,6 @@ DEALS_MAP = {"Proposal date": "Proposals", "Won date": "Customers"}
 LEADS_OPTIONS = ImportOptions(id_column="Lead ID", mapping=tuple(LEADS_MAP.items()))
 DEALS_OPTIONS = ImportOptions(id_column="Lead ID", mapping=tuple(DEALS_MAP.items()),
                               amount_column="Amount", date_format="%d.%m.%Y")
-DATA_TABLES = ("imports", "monthly_counts", "monthly_revenue", "record_stages", "record_amounts",
-               "stages")
 
 
 # ------------------------------------------------------------------------------------------
@@ -56,16 +56,6 @@ def csv_text(rows, *, delimiter: str = ",", newline: str = "\n") -> str:
 
 def csv_bytes(rows, *, delimiter: str = ",", newline: str = "\n", encoding: str = "utf-8") -> bytes:
     return csv_text(rows, delimiter=delimiter, newline=newline).encode(encoding)
-
-
-def snapshot(store: Store) -> dict[str, list[tuple]]:
-    """Every row of every table of the database, ordered."""
-    cur = store.cursor()
-    tables = [r[0] for r in cur.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
-        "ORDER BY table_name").fetchall()]
-    assert set(DATA_TABLES) <= set(tables)
-    return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
 
 
 def data_rows(store: Store) -> dict[str, list[tuple]]:
