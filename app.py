@@ -7,7 +7,7 @@ multipage mode). The simulation is in sim/.
 
 import streamlit as st
 
-from sim.markdown import escape_markdown
+from sim.present.markdown import escape_markdown
 from ui import access, state
 
 st.set_page_config(page_title="Funnel SLA Planner", page_icon=":material/query_stats:", layout="wide")

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim import charts
-from sim.actuals import data_version
+from sim.present import charts
+from sim.data.actuals import data_version
 from sim.errors import ScenarioError
-from sim.ingest import (FORMATS, MAX_IMPORT_BYTES, ImportOptions, ImportRejected, import_csv,
+from sim.data.ingest import (FORMATS, MAX_IMPORT_BYTES, ImportOptions, ImportRejected, import_csv,
                         import_history, known_stages, preview, undo_import)
-from sim.markdown import escape_markdown
-from sim.plans import list_plans, save_plan
-from sim.scenario import normalise_stage_name
-from sim.sla import spreadsheet_safe
+from sim.present.markdown import escape_markdown
+from sim.data.plans import list_plans, save_plan
+from sim.model.scenario import normalise_stage_name
+from sim.present.sla import spreadsheet_safe
 from ui import access, state
-from ui import store as stores
+from ui import database as stores
 
 esc = escape_markdown  # file, stage and plan names are user text
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim import charts
-from sim.actuals import data_version
-from sim.checkin import reset_scenario
+from sim.present import charts
+from sim.data.actuals import data_version
+from sim.model.checkin import reset_scenario
 from sim.errors import ScenarioError
-from sim.markdown import escape_markdown
-from sim.plans import list_plans, save_plan
-from sim.sla import spreadsheet_safe
+from sim.present.markdown import escape_markdown
+from sim.data.plans import list_plans, save_plan
+from sim.present.sla import spreadsheet_safe
 from ui import access, state, widgets
-from ui import store as stores
+from ui import database as stores
 
 esc = escape_markdown
 CURRENT = "The current scenario (not saved)"

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from sim import charts
-from sim.markdown import escape_markdown
+from sim.present import charts
+from sim.present.markdown import escape_markdown
 from ui import compute, state, widgets
 
 scenario = state.current()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sim import ScenarioError, charts, editing
-from sim.markdown import escape_markdown
-from sim.scenario import scenario_from_dict
-from sim.sla import SIDE_TITLES, sla_by_side, sla_csv
+from sim import ScenarioError
+from sim.model import editing
+from sim.present import charts
+from sim.present.markdown import escape_markdown
+from sim.model.scenario import scenario_from_dict
+from sim.present.sla import SIDE_TITLES, sla_by_side, sla_csv
 from ui import compute, state, widgets
 
 scenario = state.current()

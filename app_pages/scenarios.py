@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sim import ScenarioError, charts, comparison, scenario_from_json, scenario_from_url_token
-from sim.comparison import CURRENT, DEMO
-from sim.markdown import escape_markdown
+from sim import ScenarioError, scenario_from_json, scenario_from_url_token
+from sim.present import charts
+from sim.present import side_by_side as comparison
+from sim.present.side_by_side import CURRENT, DEMO
+from sim.present.markdown import escape_markdown
 from ui import compute, state
 
 esc = escape_markdown  # names and file names are user text

@@ -8,11 +8,12 @@ from functools import partial
 
 import streamlit as st
 
-from sim import Forecast, Targets, charts
-from sim.describe import assumptions, verdict
-from sim.markdown import escape_markdown
-from sim.report import download_name, period_text, report_html
-from sim.sla import sla_csv, sla_sentences
+from sim import Forecast, Targets
+from sim.present import charts
+from sim.present.describe import assumptions, verdict
+from sim.present.markdown import escape_markdown
+from sim.present.report import download_name, period_text, report_html
+from sim.present.sla import sla_csv, sla_sentences
 from ui import compute, state
 from ui import widgets
 

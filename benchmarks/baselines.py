@@ -1,6 +1,6 @@
 """Reference implementations of the funnel model, used by ``bench_simulate.py`` as baselines.
 
-Both simulate exactly the model of ``sim.engine`` (see its module docstring and the README,
+Both simulate exactly the model of ``sim.model.engine`` (see its module docstring and the README,
 "The model"), stage by stage, without the library's shortcuts (collapsed chain, chunking,
 threads, float32):
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario import Scenario
+from sim.model.scenario import Scenario
 
 
 def _lag_pmf(stage) -> np.ndarray:

@@ -48,10 +48,10 @@ if str(REPO_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from benchmarks.baselines import p_goal, python_loop, straightforward_numpy  # noqa: E402
-from sim.engine import make_rng  # noqa: E402
-from sim.forecast import simulate  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.targets import required_volumes  # noqa: E402
+from sim.model.engine import make_rng  # noqa: E402
+from sim.model.forecast import simulate  # noqa: E402
+from sim.model.scenario import load_scenario  # noqa: E402
+from sim.model.targets import required_volumes  # noqa: E402
 
 DEFAULT_SCENARIO = REPO_ROOT / "data" / "scenarios" / "demo.json"
 MIB = 1024 * 1024
@@ -88,9 +88,9 @@ def time_runs(fn, repeats: int) -> tuple[dict, object]:
 _MEMORY_PROBE = r"""
 import json, resource, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
-from sim.engine import make_rng
-from sim.forecast import simulate
-from sim.scenario import load_scenario
+from sim.model.engine import make_rng
+from sim.model.forecast import simulate
+from sim.model.scenario import load_scenario
 
 def status_bytes(field):
     try:

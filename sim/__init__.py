@@ -8,14 +8,14 @@ Typical use::
     forecast.p_goal, forecast.p_goal_ci
 """
 
-from .beliefs import DealValue, RateBelief
-from .engine import draw, draw_revenue, draw_stage_arrivals, make_rng
+from .model.beliefs import DealValue, RateBelief
+from .model.engine import draw, draw_revenue, draw_stage_arrivals, make_rng
 from .errors import ScenarioError
-from .forecast import Distribution, Forecast, simulate, summarise
-from .scenario import (Scenario, Stage, TopOfFunnel, load_scenario, scenario_from_dict,
+from .model.forecast import Distribution, Forecast, simulate, summarise
+from .model.scenario import (Scenario, Stage, TopOfFunnel, load_scenario, scenario_from_dict,
                        scenario_from_json, scenario_from_url_token)
-from .sensitivity import SensitivityRow, sensitivity
-from .targets import Targets, deterministic_targets, expected_arrivals, required_volumes
+from .model.sensitivity import SensitivityRow, sensitivity
+from .model.targets import Targets, deterministic_targets, expected_arrivals, required_volumes
 
 __all__ = [
     "DealValue", "RateBelief", "draw", "draw_revenue", "draw_stage_arrivals", "make_rng",

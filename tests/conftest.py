@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import scenario_from_dict
+from sim.model.scenario import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PATH = ROOT / "data" / "scenarios" / "demo.json"

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sim.ingest import ImportOptions
+from sim.data.ingest import ImportOptions
 
 STAGE_COLUMNS = {"created": "Leads", "mql": "MQLs", "won": "Customers"}
 POOL = 7000                         # record ids L00000..L06999, shared by all records files
@@ -163,7 +163,7 @@ def file_number(file_name: str) -> int:
 def _lower_checkpoint_threshold(threshold: str) -> None:
     """Wrap the store's connect so the connection gets a small checkpoint threshold (set
     before the store locks its configuration)."""
-    import sim.store as store_module
+    import sim.data.store as store_module
 
     connect = store_module._connect
 
@@ -179,8 +179,8 @@ def main(argv: list[str]) -> None:
     db, mode = argv[0], argv[1]
     if len(argv) > 2:
         _lower_checkpoint_threshold(argv[2])
-    from sim.ingest import import_csv, undo_import
-    from sim.store import Store
+    from sim.data.ingest import import_csv, undo_import
+    from sim.data.store import Store
 
     store = Store(db)
     print("ready", flush=True)

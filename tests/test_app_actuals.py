@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sim.demo_data import DEMO_PLAN_NAME
+from sim.data.demo_data import DEMO_PLAN_NAME
 
 from .apptest import open_app, small_demo
 from .conftest import ROOT
@@ -49,7 +49,7 @@ def assert_fine(at: AppTest) -> None:
 
 
 def plain(text: str) -> str:
-    """Markdown-escaped user text (sim.markdown.escape_markdown) back as written."""
+    """Markdown-escaped user text (sim.present.markdown.escape_markdown) back as written."""
     return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 

@@ -6,7 +6,7 @@ database). The project's data/funnel.duckdb is never touched.
 
 The expected numbers are computed independently of the page: revenue from the demo's monthly
 file (``data/actuals/northwind-monthly.csv``) with the csv module, and the check-in itself by
-calling :func:`sim.checkin.check_in` on a *separate* database seeded the same way
+calling :func:`sim.model.checkin.check_in` on a *separate* database seeded the same way
 (``reference``): the same scenario, actuals and seed give the very same Monte Carlo numbers.
 (The page's own database is held open by the AppTest's process, so it is not reopened here.)
 """
@@ -21,13 +21,13 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sim.actuals import load_actuals
-from sim.checkin import CheckIn, check_in
-from sim.demo_data import DEMO_PLAN_NAME, seed_demo
-from sim.plans import all_bands, list_plans, load_plan, stored_bands
-from sim.scenario import scenario_from_url_token
-from sim.store import Store
-from sim.targets import DEFAULT_CONFIDENCE
+from sim.data.actuals import load_actuals
+from sim.model.checkin import CheckIn, check_in
+from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
+from sim.data.plans import all_bands, list_plans, load_plan, stored_bands
+from sim.model.scenario import scenario_from_url_token
+from sim.data.store import Store
+from sim.model.targets import DEFAULT_CONFIDENCE
 
 from .apptest import open_app, small_demo
 from .conftest import ROOT
@@ -86,7 +86,7 @@ def rerun(at: AppTest) -> AppTest:
 
 
 def plain(text: str) -> str:
-    """Markdown-escaped text (sim.markdown.escape_markdown) back as written."""
+    """Markdown-escaped text (sim.present.markdown.escape_markdown) back as written."""
     return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
@@ -287,7 +287,7 @@ def test_saving_the_reset_makes_a_linked_plan_of_record(db):
     assert picker.value == DEMO_PLAN_NAME                     # the page stays on the plan checked in
 
     # The page's own store (cached per path): the new plan is linked to its parent and as-of month.
-    from ui.store import _open
+    from ui.database import _open
     saved = {p.name: p for p in list_plans(_open(str(db.resolve())))}
     assert saved[name].parent_id == saved[DEMO_PLAN_NAME].id and saved[name].as_of == "2027-06"
     assert saved[name].scenario.month_labels == tuple(f"2027-{m:02d}" for m in range(7, 13))

@@ -7,8 +7,8 @@ import json
 import re
 
 from sim import required_volumes, simulate
-from sim.describe import assumptions, verdict
-from sim.sla import sla_sentences
+from sim.present.describe import assumptions, verdict
+from sim.present.sla import sla_sentences
 from ui.compute import SEARCH_TRIALS
 
 from .apptest import PROBABILITY, metric, open_app, small_demo

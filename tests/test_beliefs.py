@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.beliefs import DealValue, RateBelief
-from sim.engine import make_rng
+from sim.model.beliefs import DealValue, RateBelief
+from sim.model.engine import make_rng
 from sim.errors import ScenarioError
 
 

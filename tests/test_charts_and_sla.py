@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from sim import charts, required_volumes, sensitivity, simulate
-from sim.describe import assumptions
-from sim.sla import sla_by_side, sla_csv, sla_rows, sla_sentences, spreadsheet_safe
+from sim import required_volumes, sensitivity, simulate
+from sim.present import charts
+from sim.present.describe import assumptions
+from sim.present.sla import sla_by_side, sla_csv, sla_rows, sla_sentences, spreadsheet_safe
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The mid-year check-in (sim.checkin): the lag-aware rate update, the reforecast and the reset.
+"""The mid-year check-in (sim.model.checkin): the lag-aware rate update, the reforecast and the reset.
 
 The statistical tests generate actuals with an independent simulator written here (numpy, fixed
 seeds): the top of the funnel is round(plan · G) with G ~ Gamma(mean 1, CV c); every month's
@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.actuals import Actuals
-from sim.beliefs import RateBelief
-from sim.checkin import (ABOVE, BELOW, INSIDE, NO_DATA, RESET_CAP, check_in, lag_cdf,
+from sim.data.actuals import Actuals
+from sim.model.beliefs import RateBelief
+from sim.model.checkin import (ABOVE, BELOW, INSIDE, NO_DATA, RESET_CAP, check_in, lag_cdf,
                          observed_counts, updated_rate)
 from sim.errors import ScenarioError
-from sim.plans import plan_bands
-from sim.scenario import load_scenario
-from sim.targets import deterministic_targets
+from sim.data.plans import plan_bands
+from sim.model.scenario import load_scenario
+from sim.model.targets import deterministic_targets
 
 from .conftest import DEMO_PATH, small_scenario
 

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from sim.engine import make_rng
-from sim.forecast import simulate
-from sim.scenario import load_scenario
-from sim.targets import required_volumes
+from sim.model.engine import make_rng
+from sim.model.forecast import simulate
+from sim.model.scenario import load_scenario
+from sim.model.targets import required_volumes
 
 from .conftest import DEMO_PATH, ROOT
 

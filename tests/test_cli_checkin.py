@@ -3,7 +3,7 @@
 Every test works on its own copy of a database seeded once with the demo's actuals and plan of
 record (``seed_demo``, the store closed before any command runs). Expected values come from the
 demo's CSV files (csv module), the demo scenario and the formulas the README and
-``sim.checkin`` document (Beta update with the lag-corrected exposure, open units still to move
+``sim.model.checkin`` document (Beta update with the lag-corrected exposure, open units still to move
 on, the reset as a factor on the remaining top-of-funnel plan), or from an in-process run of the
 same library call where only consistency can be checked. Few trials keep each run ~2 s.
 """
@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.demo_data import DEMO_PLAN_NAME, seed_demo
-from sim.forecast import simulate
-from sim.plans import list_plans, load_plan, plan_bands
-from sim.scenario import load_scenario, scenario_from_dict
-from sim.store import Store
-from sim.targets import expected_arrivals, p_goal_at_scale
+from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
+from sim.model.forecast import simulate
+from sim.data.plans import list_plans, load_plan, plan_bands
+from sim.model.scenario import load_scenario, scenario_from_dict
+from sim.data.store import Store
+from sim.model.targets import expected_arrivals, p_goal_at_scale
 
 from .conftest import DEMO_PATH, ROOT
 

@@ -15,14 +15,14 @@ import sys
 
 import pytest
 
-from sim.actuals import load_actuals
-from sim.demo_data import ACTUALS_DIR, DEMO_IMPORTS, DEMO_PLAN_NAME, seed_demo
-from sim.forecast import simulate
-from sim.ingest import ImportOptions, import_csv, import_history
-from sim.plans import list_plans
-from sim.scenario import load_scenario
-from sim.store import DB_ENV, Store
-from sim.variance import ABOVE, BELOW, INSIDE
+from sim.data.actuals import load_actuals
+from sim.data.demo_data import ACTUALS_DIR, DEMO_IMPORTS, DEMO_PLAN_NAME, seed_demo
+from sim.model.forecast import simulate
+from sim.data.ingest import ImportOptions, import_csv, import_history
+from sim.data.plans import list_plans
+from sim.model.scenario import load_scenario
+from sim.data.store import DB_ENV, Store
+from sim.data.variance import ABOVE, BELOW, INSIDE
 
 from .conftest import DEMO_PATH, ROOT
 

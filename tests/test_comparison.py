@@ -1,4 +1,4 @@
-"""sim.comparison: names of saved scenarios and the comparison tables."""
+"""sim.present.side_by_side: names of saved scenarios and the comparison tables."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 
 from sim import required_volumes, scenario_from_url_token, simulate
-from sim.comparison import (CURRENT, DEFAULT_NAME, DEMO, NOTE_COLUMN, OUTCOME_COLUMNS, SCALE_COLUMN,
+from sim.present.side_by_side import (CURRENT, DEFAULT_NAME, DEMO, NOTE_COLUMN, OUTCOME_COLUMNS, SCALE_COLUMN,
                             clean_name, find_same, is_taken, json_file_name,
                             merged_stage_names, outcome_table, renamed, same_inputs, unique_name,
                             upload_error_markdown, volume_table)
-from sim.markdown import escape_markdown
-from sim.scenario import MAX_NAME, scenario_from_dict
+from sim.present.markdown import escape_markdown
+from sim.model.scenario import MAX_NAME, scenario_from_dict
 
 from .conftest import small_scenario
 

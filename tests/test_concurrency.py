@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.actuals import load_actuals
-from sim.ingest import ImportRejected, import_csv, import_history, undo_import
-from sim.scenario import normalise_stage_name
-from sim.store import Store
+from sim.data.actuals import load_actuals
+from sim.data.ingest import ImportRejected, import_csv, import_history, undo_import
+from sim.model.scenario import normalise_stage_name
+from sim.data.store import Store
 from tests import durability_child
 from tests.durability_child import GeneratedFile, expected_actuals
 

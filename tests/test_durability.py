@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.actuals import load_actuals
-from sim.ingest import import_csv, import_history
-from sim.scenario import normalise_stage_name
-from sim.store import Store, StoreError
+from sim.data.actuals import load_actuals
+from sim.data.ingest import import_csv, import_history
+from sim.model.scenario import normalise_stage_name
+from sim.data.store import Store, StoreError
 from tests import durability_child
 from tests.durability_child import expected_actuals, file_number
 

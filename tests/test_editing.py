@@ -3,9 +3,9 @@
 import pytest
 
 from sim import ScenarioError
-from sim.editing import (add_stage, lag_from_text, lag_to_text, rate_from_range, remove_stage,
+from sim.model.editing import (add_stage, lag_from_text, lag_to_text, rate_from_range, remove_stage,
                          rename_stage, with_months)
-from sim.scenario import scenario_from_dict
+from sim.model.scenario import scenario_from_dict
 
 
 def test_add_remove_rename(demo):
@@ -46,7 +46,7 @@ def test_months_resize_a_monthly_plan(demo):
 
 
 def test_messages_in_the_words_of_the_page(demo):
-    from sim.editing import in_words
+    from sim.model.editing import in_words
     doc = demo.to_dict()
     assert in_words("stages[1].rate.p10 must be > 0", doc) == "Leads conversion rate.p10 must be > 0"
     assert in_words("stages[2].name 'leads' repeats stage 1", doc) == "MQLs.name 'leads' repeats stage 1"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import engine
-from sim.engine import CHUNK, draw, draw_revenue, draw_stage_arrivals, make_rng
-from sim.forecast import DETAIL_TRIALS, distributions, simulate, wilson_interval
+from sim.model import engine
+from sim.model.engine import CHUNK, draw, draw_revenue, draw_stage_arrivals, make_rng
+from sim.model.forecast import DETAIL_TRIALS, distributions, simulate, wilson_interval
 
 from .conftest import small_scenario
 

@@ -1,6 +1,6 @@
 """Property-based fuzzing (hypothesis) of the CSV importer and of the scenario loader.
 
-The property: no input makes :func:`sim.ingest.import_csv` (nor ``preview`` / ``read_header``,
+The property: no input makes :func:`sim.data.ingest.import_csv` (nor ``preview`` / ``read_header``,
 which the Actuals page calls on every upload) raise anything but :class:`ImportRejected`, and
 after a rejection every table of the database is exactly as before and the staging folder is
 empty. An accepted file leaves only plausible actuals (months 1990-2100, whole non-negative
@@ -31,12 +31,12 @@ from datetime import date
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings, strategies as st
 
-from sim.actuals import load_actuals
+from sim.data.actuals import load_actuals
 from sim.errors import ScenarioError
-from sim.ingest import (ImportOptions, ImportRejected, ImportResult, import_csv, preview, read_header,
+from sim.data.ingest import (ImportOptions, ImportRejected, ImportResult, import_csv, preview, read_header,
                         undo_import)
-from sim.scenario import load_scenario, scenario_from_json, scenario_from_url_token
-from sim.store import Store
+from sim.model.scenario import load_scenario, scenario_from_json, scenario_from_url_token
+from sim.data.store import Store
 
 from .conftest import DEMO_PATH, snapshot
 from .test_properties import json_values

@@ -28,14 +28,14 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from sim.actuals import load_actuals
+from sim.data.actuals import load_actuals
 from sim.errors import ScenarioError
-from sim.forecast import simulate
-from sim.ingest import MAX_IMPORT_BYTES, ImportOptions, ImportRejected, import_csv, import_history
-from sim.scenario import load_scenario, scenario_from_url_token
-from sim.sla import sla_csv, spreadsheet_safe
-from sim.store import Store
-from sim.targets import required_volumes
+from sim.model.forecast import simulate
+from sim.data.ingest import MAX_IMPORT_BYTES, ImportOptions, ImportRejected, import_csv, import_history
+from sim.model.scenario import load_scenario, scenario_from_url_token
+from sim.present.sla import sla_csv, spreadsheet_safe
+from sim.data.store import Store
+from sim.model.targets import required_volumes
 
 from .conftest import ROOT, snapshot
 
@@ -469,7 +469,7 @@ def page_db(tmp_path, monkeypatch):
 
 def page_store(path: Path) -> Store:
     """The page's own (cached) store: the database file is held open by the app."""
-    from ui import store as stores
+    from ui import database as stores
     return stores._open(str(path.resolve()))
 
 

@@ -1,4 +1,4 @@
-"""CSV import of actuals (sim.ingest) and the effective actuals (sim.actuals).
+"""CSV import of actuals (sim.data.ingest) and the effective actuals (sim.data.actuals).
 
 Every test opens its own database under ``tmp_path``. Expected values are computed from the
 fixture itself (Python's csv module and plain arithmetic), never copied from the program.
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.actuals import load_actuals
-from sim.ingest import (ImportOptions, ImportRejected, import_csv, import_history, known_stages,
+from sim.data.actuals import load_actuals
+from sim.data.ingest import (ImportOptions, ImportRejected, import_csv, import_history, known_stages,
                         read_header, undo_import)
-from sim.store import Store
+from sim.data.store import Store
 
 from .conftest import snapshot
 

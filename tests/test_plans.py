@@ -1,4 +1,4 @@
-"""Plans of record (sim.plans): what is saved, the bands, names, lookup and order.
+"""Plans of record (sim.data.plans): what is saved, the bands, names, lookup and order.
 
 Every expected number comes from ``simulate(scenario)`` or from the engine's raw draws
 summarised here with numpy, never from the plan code itself. Each test opens its own
@@ -14,13 +14,13 @@ import duckdb
 import numpy as np
 import pytest
 
-from sim.engine import draw, make_rng
+from sim.model.engine import draw, make_rng
 from sim.errors import ScenarioError
-from sim.forecast import DETAIL_TRIALS, simulate
-from sim.plans import (MAX_PLAN_NAME, MEASURES, list_plans, load_plan, load_plan_by_id, save_plan,
+from sim.model.forecast import DETAIL_TRIALS, simulate
+from sim.data.plans import (MAX_PLAN_NAME, MEASURES, list_plans, load_plan, load_plan_by_id, save_plan,
                        stored_bands)
-from sim.scenario import load_scenario
-from sim.store import Store
+from sim.model.scenario import load_scenario
+from sim.data.store import Store
 
 from .conftest import DEMO_PATH
 

@@ -11,9 +11,9 @@ from html.parser import HTMLParser
 import pytest
 
 from sim import required_volumes, sensitivity, simulate
-from sim.describe import assumptions, verdict
-from sim.report import download_name, period_text, report_html
-from sim.scenario import scenario_from_dict
+from sim.present.describe import assumptions, verdict
+from sim.present.report import download_name, period_text, report_html
+from sim.model.scenario import scenario_from_dict
 
 from .conftest import small_scenario
 

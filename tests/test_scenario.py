@@ -7,7 +7,7 @@ import zlib
 import pytest
 
 from sim.errors import ScenarioError
-from sim.scenario import (Scenario, load_scenario, scenario_from_dict, scenario_from_json,
+from sim.model.scenario import (Scenario, load_scenario, scenario_from_dict, scenario_from_json,
                           scenario_from_url_token)
 
 

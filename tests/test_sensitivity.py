@@ -2,9 +2,9 @@
 
 from dataclasses import replace
 
-from sim.beliefs import RateBelief
-from sim.engine import draw_revenue, make_rng
-from sim.sensitivity import sensitivity
+from sim.model.beliefs import RateBelief
+from sim.model.engine import draw_revenue, make_rng
+from sim.model.sensitivity import sensitivity
 
 
 def test_every_uncertain_input_is_there_sorted_by_swing(demo):

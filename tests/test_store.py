@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sim.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError
+from sim.data.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,12 +163,12 @@ def test_lock_down_holds_inside_a_transaction(store, tmp_path):
 # ------------------------------------------------------------------------------------------
 
 def test_second_process_is_refused_with_a_store_error(store, db_path):
-    code = f"from sim.store import Store; Store({str(db_path)!r})"
+    code = f"from sim.data.store import Store; Store({str(db_path)!r})"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("sim.store.StoreError"), proc.stderr
+    assert last.startswith("sim.data.store.StoreError"), proc.stderr
     assert "in use by another process" in last
     # The holder is unaffected.
     assert store.schema_version() == SCHEMA_VERSION
@@ -176,7 +176,7 @@ def test_second_process_is_refused_with_a_store_error(store, db_path):
 
 def test_second_process_may_open_after_close(db_path):
     Store(db_path).close()
-    code = f"from sim.store import Store; print(Store({str(db_path)!r}).schema_version())"
+    code = f"from sim.data.store import Store; print(Store({str(db_path)!r}).schema_version())"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -246,7 +246,7 @@ def test_stale_staged_uploads_are_removed_when_the_store_opens(tmp_path):
     import os
     import time as clock
 
-    from sim.store import STALE_UPLOAD_SECONDS
+    from sim.data.store import STALE_UPLOAD_SECONDS
     Store(tmp_path / "funnel.duckdb").close()
     staging = tmp_path / "uploads"
     old, recent, other = staging / "import-old.csv", staging / "import-recent.csv", staging / "notes.csv"

@@ -1,4 +1,4 @@
-"""Plan versus actual (sim.variance.compare_plan).
+"""Plan versus actual (sim.data.variance.compare_plan).
 
 The expected rows are computed here from the CSV the test writes and from
 ``simulate(scenario)`` (whose numbers a saved plan stores, see test_plans.py), by plain
@@ -13,12 +13,12 @@ import json
 
 import pytest
 
-from sim.forecast import simulate
-from sim.ingest import ImportOptions, import_csv
-from sim.plans import save_plan
-from sim.scenario import scenario_from_dict
-from sim.store import Store
-from sim.variance import BELOW, INSIDE, ABOVE, compare_plan
+from sim.model.forecast import simulate
+from sim.data.ingest import ImportOptions, import_csv
+from sim.data.plans import save_plan
+from sim.model.scenario import scenario_from_dict
+from sim.data.store import Store
+from sim.data.variance import BELOW, INSIDE, ABOVE, compare_plan
 
 from .conftest import DEMO_PATH
 

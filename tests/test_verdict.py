@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from sim import simulate
-from sim.describe import VERDICT_BANDS, verdict
+from sim.present.describe import VERDICT_BANDS, verdict
 
 from .conftest import small_scenario
 

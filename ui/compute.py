@@ -11,7 +11,7 @@ import streamlit as st
 
 from sim import (Forecast, Targets, required_volumes, scenario_from_url_token, sensitivity,
                  simulate)
-from sim.sensitivity import SensitivityRow
+from sim.model.sensitivity import SensitivityRow
 
 #: Trials per sensitivity run in the app (two runs per uncertain input, common random numbers).
 SENSITIVITY_TRIALS = 5_000

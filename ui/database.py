@@ -1,7 +1,7 @@
 """The process's one DuckDB store for the pages (``$FUNNEL_DB`` or data/funnel.duckdb).
 
 Shared by every session and thread (``st.cache_resource``); every query uses a fresh cursor
-and writes take the store's lock (see sim.store). A database the app creates is seeded with
+and writes take the store's lock (see sim.data.store). A database the app creates is seeded with
 the demo's actuals and plan of record unless ``FUNNEL_DEMO_DATA=0``.
 """
 
@@ -11,14 +11,14 @@ import os
 
 import streamlit as st
 
-from sim.actuals import Actuals, load_actuals
-from sim.checkin import CheckIn, check_in
-from sim.demo_data import seed_demo
+from sim.data.actuals import Actuals, load_actuals
+from sim.model.checkin import CheckIn, check_in
+from sim.data.demo_data import seed_demo
 from sim.errors import ScenarioError
-from sim.plans import all_bands, load_plan_by_id, stored_bands
-from sim.scenario import scenario_from_url_token
-from sim.store import Store, default_db_path
-from sim.variance import PlanComparison, compare_plan
+from sim.data.plans import all_bands, load_plan_by_id, stored_bands
+from sim.model.scenario import scenario_from_url_token
+from sim.data.store import Store, default_db_path
+from sim.data.variance import PlanComparison, compare_plan
 
 DEMO_ENV = "FUNNEL_DEMO_DATA"
 

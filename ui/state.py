@@ -1,7 +1,7 @@
 """The scenario every page works on: kept in the session, mirrored in the URL.
 
 The URL holds the whole scenario as one versioned, validated query parameter (``s``, see
-:meth:`sim.scenario.Scenario.to_url_token`) and the chosen confidence (``q``), so a link
+:meth:`sim.model.scenario.Scenario.to_url_token`) and the chosen confidence (``q``), so a link
 reproduces the exact numbers on any page, on any server. ``app.py`` calls
 :func:`sync_from_url` and :func:`write_url` before the page runs; every later change goes
 through :func:`set_scenario` or :func:`set_confidence`, which update the URL at once.
@@ -19,7 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from sim import Scenario, ScenarioError, load_scenario, scenario_from_url_token
-from sim.targets import DEFAULT_CONFIDENCE
+from sim.model.targets import DEFAULT_CONFIDENCE
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "scenarios" / "demo.json"
 SCENARIO_PARAM, CONFIDENCE_PARAM = "s", "q"

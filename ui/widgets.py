@@ -10,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim import Forecast, ScenarioError, editing
-from sim.markdown import escape_markdown as plain
-from sim.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario, normalise_stage_name
+from sim import Forecast, ScenarioError
+from sim.model import editing
+from sim.present.markdown import escape_markdown as plain
+from sim.model.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario, normalise_stage_name
 from ui import compute, state
 
 TRIAL_CHOICES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)

@@ -9,17 +9,17 @@ import re
 import sys
 from pathlib import Path
 
-from .actuals import load_actuals
-from .checkin import check_in, reset_scenario
-from .errors import ScenarioError
-from .forecast import simulate
-from .ingest import FORMATS, ImportOptions, ImportRejected, import_csv, import_history, undo_import
-from .plans import all_bands, list_plans, load_plan, save_plan
-from .scenario import MAX_SEED, MAX_TRIALS, load_scenario
-from .sensitivity import sensitivity
-from .store import DB_ENV, Store
-from .targets import DEFAULT_CONFIDENCE, required_volumes
-from .variance import compare_plan
+from ..data.actuals import load_actuals
+from ..model.checkin import check_in, reset_scenario
+from ..errors import ScenarioError
+from ..model.forecast import simulate
+from ..data.ingest import FORMATS, ImportOptions, ImportRejected, import_csv, import_history, undo_import
+from ..data.plans import all_bands, list_plans, load_plan, save_plan
+from ..model.scenario import MAX_SEED, MAX_TRIALS, load_scenario
+from ..model.sensitivity import sensitivity
+from ..data.store import DB_ENV, Store
+from ..model.targets import DEFAULT_CONFIDENCE, required_volumes
+from ..data.variance import compare_plan
 
 EXIT_BAD_INPUT = 2
 #: The command line reads files from disk, not uploads: a larger limit than the app's.
@@ -362,7 +362,7 @@ _STORE_COMMANDS = {"import": _import, "actuals": _actuals, "history": _history, 
 def _forecast(scenario, args) -> int:
     trials = args.trials or scenario.trials
     seed = scenario.seed if args.seed is None else args.seed
-    from .engine import make_rng
+    from ..model.engine import make_rng
     result = simulate(scenario, trials, make_rng(seed))
     sens_trials = args.sensitivity_trials or min(trials, 20_000)
     rows = sensitivity(scenario, sens_trials, seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .scenario import normalise_stage_name
+from ..model.scenario import normalise_stage_name
 from .store import Store
 
 

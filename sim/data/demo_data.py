@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .ingest import ImportOptions, import_csv
 from .plans import save_plan
-from .scenario import load_scenario
+from ..model.scenario import load_scenario
 from .store import PROJECT_ROOT, Store
 
 ACTUALS_DIR = PROJECT_ROOT / "data" / "actuals"

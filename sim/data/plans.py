@@ -17,10 +17,10 @@ from importlib import metadata
 
 import numpy as np
 
-from .engine import draw, make_rng
-from .errors import ScenarioError
-from .forecast import DETAIL_TRIALS, Distribution, Forecast, distributions, summarise
-from .scenario import Scenario, normalise_stage_name, scenario_from_json
+from ..model.engine import draw, make_rng
+from ..errors import ScenarioError
+from ..model.forecast import DETAIL_TRIALS, Distribution, Forecast, distributions, summarise
+from ..model.scenario import Scenario, normalise_stage_name, scenario_from_json
 from .store import SCHEMA_VERSION, Store
 
 MAX_PLAN_NAME = 100

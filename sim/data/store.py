@@ -24,10 +24,10 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 DB_ENV = "FUNNEL_DB"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = PROJECT_ROOT / "data" / "funnel.duckdb"
 STAGING_DIR = "uploads"
 

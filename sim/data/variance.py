@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .plans import SavedPlan
-from .scenario import normalise_stage_name
+from ..model.scenario import normalise_stage_name
 from .store import Store
 
 BELOW, INSIDE, ABOVE = "below", "inside", "above"

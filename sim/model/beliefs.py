@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import optimize, stats
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 #: z-score of the 90th percentile of a standard normal distribution.
 Z90 = float(stats.norm.ppf(0.9))

@@ -34,11 +34,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .actuals import Actuals
+from ..data.actuals import Actuals
 from .beliefs import RateBelief
-from .errors import ScenarioError
+from ..errors import ScenarioError
 from .forecast import Forecast, simulate, wilson_interval
-from .plans import Band, plan_bands
+from ..data.plans import Band, plan_bands
 from .scenario import Scenario, TopOfFunnel, normalise_stage_name
 from .targets import DEFAULT_CONFIDENCE, Targets, deterministic_targets, required_volumes
 

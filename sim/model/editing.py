@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 from .scenario import MAX_STAGES, Scenario, normalise_stage_name, scenario_from_dict
 
 DEFAULT_NEW_RATE = {"mean": 0.5, "strength": 20}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .beliefs import DealValue, RateBelief
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 SCHEMA_VERSION = 1
 DEFAULT_MONTHS = 12

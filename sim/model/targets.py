@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import draw_revenue, make_rng
-from .errors import ScenarioError
+from ..errors import ScenarioError
 from .scenario import Scenario
 
 DEFAULT_CONFIDENCE = 0.8

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .forecast import Forecast
-from .scenario import Scenario
+from ..model.forecast import Forecast
+from ..model.scenario import Scenario
 
 
 def _pct(x: float) -> str:

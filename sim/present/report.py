@@ -18,11 +18,11 @@ import vl_convert as vlc
 
 from . import charts
 from .describe import assumptions, verdict
-from .forecast import Forecast
-from .scenario import OWNERS, Scenario, file_stem
-from .sensitivity import SensitivityRow
+from ..model.forecast import Forecast
+from ..model.scenario import OWNERS, Scenario, file_stem
+from ..model.sensitivity import SensitivityRow
 from .sla import SIDE_TITLES, sla_rows, sla_sentences
-from .targets import Targets
+from ..model.targets import Targets
 
 #: Width in CSS pixels of a chart drawn alone across the page, and of one of two side by side.
 FULL_WIDTH, HALF_WIDTH = 640, 330

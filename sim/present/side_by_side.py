@@ -18,10 +18,10 @@ from dataclasses import replace
 
 import pandas as pd
 
-from .forecast import Forecast
+from ..model.forecast import Forecast
 from .markdown import escape_markdown
-from .scenario import MAX_NAME, Scenario, file_stem, normalise_stage_name
-from .targets import Targets
+from ..model.scenario import MAX_NAME, Scenario, file_stem, normalise_stage_name
+from ..model.targets import Targets
 
 CURRENT = "Current"
 DEMO = "Demo"

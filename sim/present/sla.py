@@ -7,9 +7,9 @@ import io
 
 import pandas as pd
 
-from .forecast import Forecast
-from .scenario import OWNERS, Scenario
-from .targets import Targets
+from ..model.forecast import Forecast
+from ..model.scenario import OWNERS, Scenario
+from ..model.targets import Targets
 
 SIDE_TITLES = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .errors import ScenarioError
-from .scenario import MAX_STAGE_NAME, normalise_stage_name
-from .store import Store
+from ...errors import ScenarioError
+from ...model.scenario import MAX_STAGE_NAME, normalise_stage_name
+from ..store import Store
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024      # the app's upload limit; the CLI may pass another
 MAX_COLUMNS = 200

@@ -9,11 +9,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .forecast import Forecast
-from .sensitivity import SensitivityRow
-from .targets import Targets
-from .variance import PlanComparison
-from .checkin import CheckIn
+from ...model.forecast import Forecast
+from ...model.sensitivity import SensitivityRow
+from ...model.targets import Targets
+from ...data.variance import PlanComparison
+from ...model.checkin import CheckIn
 
 OWNER_COLORS = {"marketing": "#7c3aed", "sales": "#059669", "shared": "#64748b"}
 BAND_COLOR = "#2563eb"

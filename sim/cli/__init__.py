@@ -1,0 +1,5 @@
+"""``python -m sim``: the command line."""
+
+from .commands import main
+
+__all__ = ["main"]
