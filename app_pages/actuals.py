@@ -7,7 +7,7 @@ import streamlit as st
 
 from sim.present import charts
 from sim.data.actuals import data_version
-from sim.errors import ScenarioError
+from sim.errors import PlannerError
 from sim.data.ingest import (FORMATS, MAX_IMPORT_BYTES, ImportOptions, ImportRejected, import_csv,
                         import_history, known_stages, preview, undo_import)
 from sim.present.markdown import escape_markdown
@@ -61,7 +61,7 @@ def do_save_plan() -> None:
     name = ss.get("actuals-plan-name") or f"{scenario.name} — plan of record"
     try:
         plan = save_plan(store, scenario, name)
-    except ScenarioError as exc:
+    except PlannerError as exc:
         say("compare", "error", ("The plan was not saved", list(exc.problems)))
         return
     ss["actuals-plan"] = plan.name
@@ -89,7 +89,7 @@ def do_undo(import_id: int) -> None:
         return
     try:
         say("history", "success", esc(undo_import(store, import_id)))
-    except ScenarioError as exc:
+    except PlannerError as exc:
         say("history", "error", ("Nothing was undone", list(exc.problems)))
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from sim.present import charts
 from sim.data.actuals import data_version
 from sim.model.checkin import reset_scenario
-from sim.errors import ScenarioError
+from sim.errors import PlannerError
 from sim.present.markdown import escape_markdown
 from sim.data.plans import list_plans, save_plan
 from sim.present.sla import spreadsheet_safe
@@ -67,7 +67,7 @@ def run_check(pipeline: tuple[tuple[str, int], ...]):
         with st.spinner("Reforecasting the rest of the period and searching the reset…"):
             return stores.checkin(path, version, plan.id if plan else None, "" if plan else token, as_of,
                                   float(confidence), float(weight), pipeline)
-    except ScenarioError as exc:
+    except PlannerError as exc:
         st.error(f"The check-in cannot be computed: {esc(str(exc))}")
         st.stop()
 
@@ -174,7 +174,7 @@ if check.reset is not None:
                                           note=f"reset at the check-in after {check.as_of}")
                         ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
                                                   + (f", linked to “{esc(plan.name)}”." if plan else "."))
-                    except ScenarioError as exc:
+                    except PlannerError as exc:
                         ss[MESSAGE] = ("error", f"The plan was not saved: {esc(str(exc))}")
                     st.rerun()
 kind, text = ss.pop(MESSAGE, (None, None))

@@ -168,7 +168,7 @@ def test_second_process_is_refused_with_a_store_error(store, db_path):
                           timeout=120)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("sim.data.store.StoreError"), proc.stderr
+    assert last.startswith("sim.errors.StoreError"), proc.stderr
     assert "in use by another process" in last
     # The holder is unaffected.
     assert store.schema_version() == SCHEMA_VERSION
@@ -257,3 +257,14 @@ def test_stale_staged_uploads_are_removed_when_the_store_opens(tmp_path):
     os.utime(other, (past, past))
     Store(tmp_path / "funnel.duckdb").close()
     assert not old.exists() and recent.exists() and other.exists()
+
+
+def test_every_planner_error_has_one_root():
+    from sim.data.ingest import ImportRejected as FromIngest
+    from sim.errors import ImportRejected, PlannerError, ScenarioError, StoreError
+    assert FromIngest is ImportRejected and StoreError.__module__ == "sim.errors"
+    for kind in (ScenarioError, ImportRejected, StoreError):
+        assert issubclass(kind, PlannerError)
+        error = kind(["a is wrong", "b is missing"], source="f.csv")
+        assert str(error) == "f.csv: a is wrong; b is missing" and error.problems == ("a is wrong", "b is missing")
+    assert not issubclass(ImportRejected, ScenarioError) and not issubclass(StoreError, ScenarioError)

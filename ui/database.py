@@ -14,7 +14,7 @@ import streamlit as st
 from sim.data.actuals import Actuals, load_actuals
 from sim.model.checkin import CheckIn, check_in
 from sim.data.demo_data import seed_demo
-from sim.errors import ScenarioError
+from sim.errors import PlannerError
 from sim.data.plans import all_bands, load_plan_by_id, stored_bands
 from sim.model.scenario import scenario_from_url_token
 from sim.data.store import Store, default_db_path
@@ -35,7 +35,7 @@ def store() -> Store | None:
     """The store, or None after showing why it cannot be opened (no traceback)."""
     try:
         return _open(str(default_db_path().resolve()))
-    except ScenarioError as exc:
+    except PlannerError as exc:
         st.error(f"The actuals database cannot be opened: {exc}", icon=":material/database:")
         return None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..data.actuals import load_actuals
 from ..model.checkin import check_in, reset_scenario
-from ..errors import ScenarioError
+from ..errors import PlannerError, ScenarioError
 from ..model.forecast import simulate
 from ..data.ingest import FORMATS, ImportOptions, ImportRejected, import_csv, import_history, undo_import
 from ..data.plans import all_bands, list_plans, load_plan, save_plan
@@ -188,7 +188,7 @@ def main(argv=None) -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ScenarioError as exc:
+    except PlannerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

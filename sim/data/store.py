@@ -24,17 +24,12 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import ScenarioError
+from ..errors import StoreError
 
 DB_ENV = "FUNNEL_DB"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = PROJECT_ROOT / "data" / "funnel.duckdb"
 STAGING_DIR = "uploads"
-
-
-class StoreError(ScenarioError):
-    """The database cannot be opened or used (in use by another process, not a DuckDB file,
-    written by a newer version, ...)."""
 
 
 def default_db_path() -> Path:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ...errors import ScenarioError
+from ...errors import ImportRejected
 from ...model.scenario import MAX_STAGE_NAME, normalise_stage_name
 from ..store import Store
 
@@ -48,10 +48,6 @@ RESERVED = {"month": "month", "revenue": "revenue"}
 NOT_STATED = ("", "n/a", "na", "#n/a", "-", "--", "\u2013", "\u2014", "null", "none", "nan")
 DELIMITERS = (",", ";", "\t", "|")
 _NEW_STAGE_RE = re.compile(r"^[\w][\w &/().'#+-]*$")
-
-
-class ImportRejected(ScenarioError):
-    """The file was not imported; ``problems`` name the rows and columns. Nothing changed."""
 
 
 @dataclass(frozen=True)
