@@ -12,7 +12,7 @@ from sim.data.ingest import (FORMATS, MAX_IMPORT_BYTES, ImportOptions, ImportRej
                         import_history, known_stages, preview, undo_import)
 from sim.present.markdown import escape_markdown
 from sim.data.plans import list_plans, save_plan
-from sim.model.scenario import normalise_stage_name
+from sim.model.names import fold_name
 from sim.present.sla import spreadsheet_safe
 from ui import access, state
 from ui import database as stores
@@ -218,7 +218,7 @@ with import_tab:
             st.caption(f"The first rows of {esc(upload.name)}:")
             shown = header if len(set(header)) == len(header) else [f"{i + 1}: {h}" for i, h in enumerate(header)]
             st.dataframe(pd.DataFrame(first_rows, columns=shown), hide_index=True, width="stretch")
-            keys = [normalise_stage_name(h) for h in header]
+            keys = [fold_name(h) for h in header]
             detected = "monthly" if "month" in keys else "records"
             c1, c2 = st.columns(2)
             with c1:
@@ -228,7 +228,7 @@ with import_tab:
                 decimal = st.selectbox("Decimal separator", [AUTO, ",", "."], key="actuals-decimal",
                                        help="detect: a comma for ';'-separated files, else a point")
             stage_names = list(dict.fromkeys(list(scenario.stage_names) + list(known_stages(store))))
-            by_key = {normalise_stage_name(s): s for s in stage_names}
+            by_key = {fold_name(s): s for s in stage_names}
             id_col = amount_col = date_format = None
             if fmt == "records":
                 c1, c2, c3 = st.columns(3)
@@ -257,7 +257,7 @@ with import_tab:
                     ignore.append(column)
                 elif fmt == "records":
                     mapping.append((column, column if choice.startswith(NEW) else choice))
-                elif not choice.startswith(NEW) and normalise_stage_name(choice) != key:
+                elif not choice.startswith(NEW) and fold_name(choice) != key:
                     mapping.append((column, choice))
             ready = fmt == "monthly" or bool(mapping)
             if not ready:

@@ -7,10 +7,11 @@ import streamlit as st
 
 from sim.present import charts
 from sim.data.actuals import data_version
-from sim.model.checkin import reset_scenario
+from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
 from sim.errors import PlannerError
 from sim.present.markdown import escape_markdown
-from sim.data.plans import list_plans, save_plan
+from sim.data.plan_checkin import save_reset
+from sim.data.plans import list_plans
 from sim.present.sla import spreadsheet_safe
 from ui import access, state, widgets
 from ui import database as stores
@@ -47,9 +48,8 @@ if ss.get("checkin-as-of") not in offered:
 as_of = top[1].selectbox("As of (actuals through)", offered, key="checkin-as-of",
                          help="The last month the actuals count (up to the latest month with actuals); the "
                               "reforecast covers the months after it")
-confidence = top[2].select_slider("Confidence for the reset", [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95],
-                                  value=state.confidence() if state.confidence() in
-                                  (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95) else 0.8,
+confidence = top[2].select_slider("Confidence for the reset", CONFIDENCES,
+                                  value=state.confidence() if state.confidence() in CONFIDENCES else DEFAULT_CONFIDENCE,
                                   format_func=widgets.percent_label, key="checkin-confidence")
 weight = top[3].slider("How much the plan's rates still count", 0.05, 1.0, 1.0, 0.05, key="checkin-weight",
                        help="Each conversion rate is updated from what the actuals show. 1: the plan's belief about "
@@ -168,10 +168,8 @@ if check.reset is not None:
                            "linked to the plan it resets.")
                 if st.button("Save plan", type="primary", key="checkin-save"):
                     try:
-                        saved = save_plan(store, reset_scenario(check),
-                                          name or f"{plan_scenario.name} — reset {check.as_of}",
-                                          parent_id=plan.id if plan else None, as_of=check.as_of,
-                                          note=f"reset at the check-in after {check.as_of}")
+                        saved = save_reset(store, check, name or f"{plan_scenario.name} — reset {check.as_of}",
+                                           plan)
                         ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
                                                   + (f", linked to “{esc(plan.name)}”." if plan else "."))
                     except PlannerError as exc:

@@ -6,8 +6,10 @@ import streamlit as st
 
 from sim import ScenarioError, scenario_from_json, scenario_from_url_token
 from sim.present import charts
-from sim.present import side_by_side as comparison
-from sim.present.side_by_side import CURRENT, DEMO
+from sim.model import scenario_names as names
+from sim.model.names import tidy_name
+from sim.model.scenario_names import CURRENT, DEMO
+from sim.present import side_by_side
 from sim.present.markdown import escape_markdown
 from ui import compute, state
 
@@ -27,29 +29,29 @@ keep, files = st.columns([3, 2], gap="large")
 
 # -- save, load, delete -------------------------------------------------------------------------
 with keep:
-    suggestion = comparison.unique_name(scenario.name, saved)
+    suggestion = names.unique_name(scenario.name, saved)
     with st.form("scenarios-save", clear_on_submit=True, border=False):
-        name = st.text_input("Save the current inputs as", max_chars=comparison.MAX_NAME,
+        name = st.text_input("Save the current inputs as", max_chars=names.MAX_NAME,
                              placeholder=suggestion, key="scenarios-save-name",
                              help="Saved scenarios last as long as this browser session: download a "
                                   "scenario to keep it.")
         submitted = st.form_submit_button("Save", icon=":material/bookmark_add:")
     if submitted:
-        name = comparison.clean_name(name) or suggestion
-        if comparison.is_taken(name, saved):
-            reserved = comparison.is_taken(name, [])
+        name = tidy_name(name) or suggestion
+        if names.is_taken(name, saved):
+            reserved = names.is_taken(name, [])
             st.error(f"“{esc(name)}” is " + ("the name of a scenario that is always there: choose another "
                                             "name." if reserved else "already saved: choose another name "
                                             "or delete the saved one first."))
         else:
-            saved[name] = comparison.renamed(scenario, name).to_url_token()
+            saved[name] = names.renamed(scenario, name).to_url_token()
             st.success(f"Saved the current inputs as “{esc(name)}”.")
 
     st.markdown(f"**Saved scenarios** ({len(saved)})")
     if not saved:
         st.caption("None yet. Save the current inputs, or upload a scenario file.")
     for saved_name, saved_token in list(saved.items()):
-        is_current = comparison.same_inputs(scenario_from_url_token(saved_token), scenario)
+        is_current = names.same_inputs(scenario_from_url_token(saved_token), scenario)
         with st.container(horizontal=True, vertical_alignment="center"):
             st.markdown(esc(saved_name)
                         + (" :blue-badge[current]" if is_current else ""), width="stretch")
@@ -79,22 +81,22 @@ with files:
             except ScenarioError as exc:
                 last = {"file_id": upload.file_id, "file": upload.name, "problems": list(exc.problems)}
             else:
-                known = comparison.find_same(uploaded, {n: scenario_from_url_token(t) for n, t in saved.items()})
+                known = names.find_same(uploaded, {n: scenario_from_url_token(t) for n, t in saved.items()})
                 if known is None:
-                    known = comparison.unique_name(uploaded.name, saved)
-                    saved[known] = comparison.renamed(uploaded, known).to_url_token()
+                    known = names.unique_name(uploaded.name, saved)
+                    saved[known] = names.renamed(uploaded, known).to_url_token()
                     added = True
                 else:
                     added = False
                 last = {"file_id": upload.file_id, "file": upload.name, "name": known, "added": added}
             ss[UPLOADED] = last
         if last.get("problems"):
-            st.error(comparison.upload_error_markdown(last["file"], last["problems"]), icon=":material/error:")
+            st.error(side_by_side.upload_error_markdown(last["file"], last["problems"]), icon=":material/error:")
         elif last["name"] in saved:
             up_name, up_token = last["name"], saved[last["name"]]
             what = "Added" if last["added"] else "Already saved:"
             st.success(f"{what} “{esc(up_name)}” from {esc(last['file'])}.")
-            if comparison.same_inputs(scenario_from_url_token(up_token), scenario):
+            if names.same_inputs(scenario_from_url_token(up_token), scenario):
                 st.caption(f"“{esc(up_name)}” is the current scenario.")
             elif st.button(f"Make “{esc(up_name)}” current", key=f"scenarios-make-current-{upload.file_id}",
                            type="primary", icon=":material/check:"):
@@ -102,7 +104,7 @@ with files:
                 st.rerun()
 
     st.download_button("Download the current scenario (JSON)", data=scenario.to_json(),
-                       file_name=comparison.json_file_name(scenario.name), mime="application/json",
+                       file_name=names.json_file_name(scenario.name), mime="application/json",
                        key="scenarios-download", icon=":material/download:",
                        help=f"“{esc(scenario.name)}” as a scenario file: upload it here or use it with the "
                             "command line.")
@@ -113,7 +115,7 @@ st.markdown("**Compare scenarios**")
 tokens = {CURRENT: token, DEMO: state.demo().to_url_token(), **saved}
 options = list(tokens)
 # Current and Demo are the default pair, unless they are the same inputs: then a saved one.
-default_pair = [CURRENT, DEMO] if not comparison.same_inputs(scenario, state.demo()) else \
+default_pair = [CURRENT, DEMO] if not names.same_inputs(scenario, state.demo()) else \
     [CURRENT] + list(saved)[:1]
 picked_before = [n for n in ss.get(PICKED, default_pair) if n in tokens]
 if "scenarios-compare-pick" not in ss:
@@ -123,7 +125,7 @@ else:
 picked = st.multiselect("Scenarios to compare", options, key="scenarios-compare-pick",
                         placeholder="Pick two or more scenarios")
 ss[PICKED] = list(picked)
-same = " (the same inputs)" if comparison.same_inputs(scenario, state.demo()) else ""
+same = " (the same inputs)" if names.same_inputs(scenario, state.demo()) else ""
 st.caption(f"{CURRENT}: “{esc(scenario.name)}” as set on the Plan page · "
            f"{DEMO}: “{esc(state.demo().name)}”{same}")
 
@@ -149,18 +151,18 @@ st.markdown("**Outcome** — baseline included; the interval is the 95% Monte Ca
 money = st.column_config.NumberColumn(format="%,.0f")
 percent = st.column_config.NumberColumn(format="percent")
 names = st.column_config.TextColumn("Scenario", width=130, pinned=True)
-st.dataframe(comparison.outcome_table(forecasts), width="stretch",
+st.dataframe(side_by_side.outcome_table(forecasts), width="stretch",
              column_config={"_index": names, "Goal": money, "Expected revenue": money, "P10": money, "P50": money,
                             "P90": money, "P(goal)": percent})
 
 st.markdown(f"**Volumes needed for P(goal) ≥ {confidence:.0%}** — each stage's total in the period, "
             "with the scenario's top-of-funnel plan multiplied by “Plan ×” (change the chance on the "
             "Plan page)")
-volumes = comparison.volume_table(targets)
+volumes = side_by_side.volume_table(targets)
 st.dataframe(volumes, width="stretch",
              column_config={"_index": names, **{
-                 c: (st.column_config.NumberColumn(format="%.2f") if c == comparison.SCALE_COLUMN else money)
-                 for c in volumes.columns if c != comparison.NOTE_COLUMN}})
+                 c: (st.column_config.NumberColumn(format="%.2f") if c == side_by_side.SCALE_COLUMN else money)
+                 for c in volumes.columns if c != side_by_side.NOTE_COLUMN}})
 
 left, right = st.columns(2, gap="large")
 with left:

@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 from benchmarks.baselines import p_goal, python_loop, straightforward_numpy  # noqa: E402
 from sim.model.engine import make_rng  # noqa: E402
 from sim.model.forecast import simulate  # noqa: E402
-from sim.model.scenario import load_scenario  # noqa: E402
+from sim.model.scenario_io import load_scenario  # noqa: E402
 from sim.model.targets import required_volumes  # noqa: E402
 
 DEFAULT_SCENARIO = REPO_ROOT / "data" / "scenarios" / "demo.json"
@@ -90,7 +90,7 @@ import json, resource, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
 from sim.model.engine import make_rng
 from sim.model.forecast import simulate
-from sim.model.scenario import load_scenario
+from sim.model.scenario_io import load_scenario
 
 def status_bytes(field):
     try:

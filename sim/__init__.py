@@ -12,8 +12,9 @@ from .model.beliefs import DealValue, RateBelief
 from .model.engine import draw, draw_revenue, draw_stage_arrivals, make_rng
 from .errors import ScenarioError
 from .model.forecast import Distribution, Forecast, simulate, summarise
-from .model.scenario import (Scenario, Stage, TopOfFunnel, load_scenario, scenario_from_dict,
-                       scenario_from_json, scenario_from_url_token)
+from .model.scenario import Scenario, Stage, TopOfFunnel
+from .model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
+from .model.validation import scenario_from_dict
 from .model.sensitivity import SensitivityRow, sensitivity
 from .model.targets import Targets, deterministic_targets, expected_arrivals, required_volumes
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.model.scenario import scenario_from_dict
+from sim.model.validation import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_PATH = ROOT / "data" / "scenarios" / "demo.json"
+DATA_DIR = ROOT / "data"
+DEMO_PATH = DATA_DIR / "scenarios" / "demo.json"
+ACTUALS_DIR = DATA_DIR / "actuals"
 
 
 @pytest.fixture(scope="session")

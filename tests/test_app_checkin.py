@@ -25,12 +25,12 @@ from sim.data.actuals import load_actuals
 from sim.model.checkin import CheckIn, check_in
 from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
 from sim.data.plans import all_bands, list_plans, load_plan, stored_bands
-from sim.model.scenario import scenario_from_url_token
+from sim.model.scenario_io import scenario_from_url_token
 from sim.data.store import Store
 from sim.model.targets import DEFAULT_CONFIDENCE
 
 from .apptest import open_app, small_demo
-from .conftest import ROOT
+from .conftest import DATA_DIR, ROOT
 
 PAGE = "app_pages/checkin.py"
 ACTUALS_PAGE = "app_pages/actuals.py"
@@ -47,7 +47,7 @@ PIPELINE_STAGES = ("Visits", "Leads", "MQLs", "SQLs", "Proposals")   # checkin-p
 def reference(tmp_path_factory):
     """An independent database seeded like the page's: (store, the demo's plan of record)."""
     store = Store(tmp_path_factory.mktemp("reference") / "funnel.duckdb")
-    seed_demo(store)
+    seed_demo(store, DATA_DIR)
     try:
         yield store, load_plan(store, DEMO_PLAN_NAME)
     finally:

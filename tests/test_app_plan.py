@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from sim import simulate
 from sim.model.editing import rate_from_range
-from sim.model.scenario import scenario_from_dict
+from sim.model.validation import scenario_from_dict
 
 from .apptest import PROBABILITY, metric, open_app, small_demo, widget
 

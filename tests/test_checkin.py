@@ -19,13 +19,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.data.actuals import Actuals
+from sim.model.monthly_actuals import Actuals
 from sim.model.beliefs import RateBelief
-from sim.model.checkin import (ABOVE, BELOW, INSIDE, NO_DATA, RESET_CAP, check_in, lag_cdf,
-                         observed_counts, updated_rate)
+from sim.model.bands import ABOVE, BELOW, INSIDE, NO_DATA, plan_bands
+from sim.model.checkin import RESET_CAP, check_in, lag_cdf, observed_counts, updated_rate
 from sim.errors import ScenarioError
-from sim.data.plans import plan_bands
-from sim.model.scenario import load_scenario
+from sim.model.scenario_io import load_scenario
 from sim.model.targets import deterministic_targets
 
 from .conftest import DEMO_PATH, small_scenario

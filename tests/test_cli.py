@@ -8,7 +8,7 @@ import pytest
 
 from sim.model.engine import make_rng
 from sim.model.forecast import simulate
-from sim.model.scenario import load_scenario
+from sim.model.scenario_io import load_scenario
 from sim.model.targets import required_volumes
 
 from .conftest import DEMO_PATH, ROOT

@@ -23,12 +23,14 @@ from scipy import stats
 
 from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
 from sim.model.forecast import simulate
-from sim.data.plans import list_plans, load_plan, plan_bands
-from sim.model.scenario import load_scenario, scenario_from_dict
+from sim.data.plans import list_plans, load_plan
+from sim.model.bands import plan_bands
+from sim.model.scenario_io import load_scenario
+from sim.model.validation import scenario_from_dict
 from sim.data.store import Store
 from sim.model.targets import expected_arrivals, p_goal_at_scale
 
-from .conftest import DEMO_PATH, ROOT
+from .conftest import DATA_DIR, DEMO_PATH, ROOT
 
 MONTHLY_CSV = ROOT / "data" / "actuals" / "northwind-monthly.csv"
 AS_OF = "2027-06"
@@ -89,7 +91,7 @@ def seeded(tmp_path_factory):
     """A database with the demo's imports and plan of record (closed): copied by each test."""
     path = tmp_path_factory.mktemp("seeded") / "demo.duckdb"
     with Store(path) as store:
-        seed_demo(store)
+        seed_demo(store, DATA_DIR)
     return path
 
 

@@ -16,15 +16,15 @@ import sys
 import pytest
 
 from sim.data.actuals import load_actuals
-from sim.data.demo_data import ACTUALS_DIR, DEMO_IMPORTS, DEMO_PLAN_NAME, seed_demo
+from sim.data.demo_data import DEMO_IMPORTS, DEMO_PLAN_NAME, seed_demo
 from sim.model.forecast import simulate
 from sim.data.ingest import ImportOptions, import_csv, import_history
 from sim.data.plans import list_plans
-from sim.model.scenario import load_scenario
+from sim.model.scenario_io import load_scenario
 from sim.data.store import DB_ENV, Store
 from sim.data.variance import ABOVE, BELOW, INSIDE
 
-from .conftest import DEMO_PATH, ROOT
+from .conftest import ACTUALS_DIR, DATA_DIR, DEMO_PATH, ROOT
 
 MONTHLY_CSV = ROOT / "data" / "actuals" / "northwind-monthly.csv"
 HISTORY_FIELDS = {"import_id", "file_name", "content_hash", "format", "imported_at", "rows", "stages",
@@ -278,7 +278,7 @@ def test_funnel_db_is_used_without_db(tmp_path):
 
 def test_seed_demo_gives_the_monthly_csvs_actuals_and_the_plan(tmp_path):
     with Store(tmp_path / "demo.duckdb") as store:
-        done = seed_demo(store)
+        done = seed_demo(store, DATA_DIR)
         actuals = load_actuals(store, load_scenario(DEMO_PATH).stage_names)
         plans = list_plans(store)
         history = import_history(store)

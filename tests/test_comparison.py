@@ -8,12 +8,14 @@ from dataclasses import replace
 import pytest
 
 from sim import required_volumes, scenario_from_url_token, simulate
-from sim.present.side_by_side import (CURRENT, DEFAULT_NAME, DEMO, NOTE_COLUMN, OUTCOME_COLUMNS, SCALE_COLUMN,
-                            clean_name, find_same, is_taken, json_file_name,
-                            merged_stage_names, outcome_table, renamed, same_inputs, unique_name,
-                            upload_error_markdown, volume_table)
+from sim.model.names import tidy_name
+from sim.model.scenario_names import (CURRENT, DEFAULT_NAME, DEMO, find_same, is_taken, json_file_name, renamed,
+                                      same_inputs, unique_name)
+from sim.present.side_by_side import (NOTE_COLUMN, OUTCOME_COLUMNS, SCALE_COLUMN, merged_stage_names, outcome_table,
+                                      upload_error_markdown, volume_table)
 from sim.present.markdown import escape_markdown
-from sim.model.scenario import MAX_NAME, scenario_from_dict
+from sim.model.scenario import MAX_NAME
+from sim.model.validation import scenario_from_dict
 
 from .conftest import small_scenario
 
@@ -30,8 +32,8 @@ def three_stages(**overrides):
 
 # -- names ------------------------------------------------------------------------------------
 
-def test_clean_name_folds_spaces():
-    assert clean_name("  Plan   B \t 2027 ") == "Plan B 2027"
+def test_tidy_name_folds_spaces():
+    assert tidy_name("  Plan   B \t 2027 ") == "Plan B 2027"
 
 
 def test_a_free_name_is_kept():
@@ -46,7 +48,7 @@ def test_a_taken_name_gets_the_next_free_number_ignoring_case_and_spaces():
 @pytest.mark.parametrize("name", [CURRENT, DEMO, " current ", "DEMO"])
 def test_the_names_of_current_and_demo_are_reserved(name):
     assert is_taken(name, [])
-    assert unique_name(name, []) == f"{clean_name(name)} (2)"
+    assert unique_name(name, []) == f"{tidy_name(name)} (2)"
 
 
 def test_an_empty_name_becomes_untitled():

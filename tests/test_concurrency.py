@@ -27,7 +27,7 @@ import pytest
 
 from sim.data.actuals import load_actuals
 from sim.data.ingest import ImportRejected, import_csv, import_history, undo_import
-from sim.model.scenario import normalise_stage_name
+from sim.model.names import fold_name
 from sim.data.store import Store
 from tests import durability_child
 from tests.durability_child import GeneratedFile, expected_actuals
@@ -114,7 +114,7 @@ def _invalid_files(rng: random.Random) -> list[tuple[bytes, str, object]]:
 
 
 def _stage_keys(counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
-    return {(m, normalise_stage_name(s)): c for (m, s), c in counts.items()}
+    return {(m, fold_name(s)): c for (m, s), c in counts.items()}
 
 
 def test_concurrent_imports_undos_and_reads(tmp_path):
@@ -319,7 +319,7 @@ def test_concurrent_imports_undos_and_reads(tmp_path):
     # test_load_actuals_reads_one_snapshot): each part, and the whole result, shows one state.
     for r0, a1, counts, revenue, stages in loaded:
         candidates = [states[j] for j in range(r0, min(a1, len(states) - 1) + 1)]
-        keys = {normalise_stage_name(s) for s in stages}
+        keys = {fold_name(s) for s in stages}
         assert any(_stage_keys(counts) == {k: c for k, c in _stage_keys(model(s)[0]).items() if k[1] in keys}
                    for s in candidates), (r0, a1)
         assert any(same_revenue(revenue, model(s)[1]) for s in candidates), (r0, a1)

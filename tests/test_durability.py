@@ -28,7 +28,7 @@ import pytest
 
 from sim.data.actuals import load_actuals
 from sim.data.ingest import import_csv, import_history
-from sim.model.scenario import normalise_stage_name
+from sim.model.names import fold_name
 from sim.data.store import Store, StoreError
 from tests import durability_child
 from tests.durability_child import expected_actuals, file_number
@@ -133,7 +133,7 @@ def check_database(db: Path) -> dict:
             for row in cur.execute(sql).fetchall():
                 by_import.setdefault(row[0], []).append(tuple(row[1:]))
             found[table] = by_import
-        key = normalise_stage_name
+        key = fold_name
         for import_id, f in files.items():
             expected = {
                 "monthly_counts": {(m, key(s), c) for m, s, c in f.monthly_counts},

@@ -35,7 +35,7 @@ from sim.data.actuals import load_actuals
 from sim.errors import ScenarioError
 from sim.data.ingest import (ImportOptions, ImportRejected, ImportResult, import_csv, preview, read_header,
                         undo_import)
-from sim.model.scenario import load_scenario, scenario_from_json, scenario_from_url_token
+from sim.model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
 from sim.data.store import Store
 
 from .conftest import DEMO_PATH, snapshot

@@ -17,9 +17,9 @@ import pytest
 from sim.model.engine import draw, make_rng
 from sim.errors import ScenarioError
 from sim.model.forecast import DETAIL_TRIALS, simulate
-from sim.data.plans import (MAX_PLAN_NAME, MEASURES, list_plans, load_plan, load_plan_by_id, save_plan,
+from sim.data.plans import (MAX_PLAN_NAME, MEASURES, list_plans, load_plan, save_plan,
                        stored_bands)
-from sim.model.scenario import load_scenario
+from sim.model.scenario_io import load_scenario
 from sim.data.store import Store
 
 from .conftest import DEMO_PATH
@@ -80,7 +80,7 @@ def test_save_plan_keeps_the_scenario_seed_trials_versions_and_p_goal(store, sce
     assert loaded.id == saved.id == 1
     assert loaded.saved_at == saved.saved_at
     assert loaded.versions == saved.versions
-    assert load_plan_by_id(store, saved.id) == loaded
+    assert load_plan(store, saved.id) == loaded
     doc = loaded.to_dict()
     assert doc["scenario"] == scenario.name and doc["goal"] == scenario.goal
     assert (doc["seed"], doc["trials"], doc["p_goal"]) == (11, 2000, forecast.p_goal)
@@ -211,7 +211,7 @@ def test_load_plan_error_lists_the_saved_plans(store, scenario):
     assert "no plan named 'gamma'" in str(err.value)
     assert "saved plans: beta, alpha" in str(err.value)
     with pytest.raises(ScenarioError, match="no plan #99"):
-        load_plan_by_id(store, 99)
+        load_plan(store, 99)
 
 
 def test_parent_id_must_exist(store, scenario):

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sim.model.engine import draw, make_rng
 from sim.errors import ScenarioError
 from sim.model.forecast import simulate
-from sim.model.scenario import scenario_from_dict, scenario_from_json, scenario_from_url_token
+from sim.model.validation import scenario_from_dict
+from sim.model.scenario_io import scenario_from_json, scenario_from_url_token
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -13,7 +13,7 @@ import pytest
 from sim import required_volumes, sensitivity, simulate
 from sim.present.describe import assumptions, verdict
 from sim.present.report import download_name, period_text, report_html
-from sim.model.scenario import scenario_from_dict
+from sim.model.validation import scenario_from_dict
 
 from .conftest import small_scenario
 

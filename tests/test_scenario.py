@@ -7,8 +7,9 @@ import zlib
 import pytest
 
 from sim.errors import ScenarioError
-from sim.model.scenario import (Scenario, load_scenario, scenario_from_dict, scenario_from_json,
-                          scenario_from_url_token)
+from sim.model.scenario import Scenario
+from sim.model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
+from sim.model.validation import scenario_from_dict
 
 
 

@@ -6,7 +6,7 @@ import pytest
 from sim.model.engine import draw_stage_arrivals, make_rng
 from sim.errors import ScenarioError
 from sim.model.forecast import simulate
-from sim.model.scenario import scenario_from_dict
+from sim.model.validation import scenario_from_dict
 from sim.model.targets import deterministic_targets, expected_arrivals, p_goal_at_scale, required_volumes
 
 from .conftest import small_scenario

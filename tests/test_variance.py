@@ -16,9 +16,10 @@ import pytest
 from sim.model.forecast import simulate
 from sim.data.ingest import ImportOptions, import_csv
 from sim.data.plans import save_plan
-from sim.model.scenario import scenario_from_dict
+from sim.model.validation import scenario_from_dict
 from sim.data.store import Store
-from sim.data.variance import BELOW, INSIDE, ABOVE, compare_plan
+from sim.data.variance import compare_plan
+from sim.model.bands import ABOVE, BELOW, INSIDE
 
 from .conftest import DEMO_PATH
 
@@ -246,3 +247,15 @@ def test_actuals_outside_the_plan_give_an_empty_comparison(store, scenario):
     comparison = compare_plan(store, plan)
     assert comparison.empty and comparison.stages == ()
     assert comparison.unplanned_stages == ()     # Webinars has actuals, but not in the plan's months
+
+
+def test_one_band_status_rule_in_python_and_in_sql(tmp_path):
+    """sim.model.bands.band_status and the SQL the variance runs agree, the edges inside."""
+    from sim.data.variance import band_status_sql
+    from sim.model.bands import band_status
+    cases = [(1, 2, 3, BELOW), (2, 2, 3, INSIDE), (2.5, 2, 3, INSIDE), (3, 2, 3, INSIDE), (3.5, 2, 3, ABOVE)]
+    with Store(tmp_path / "db.duckdb") as store:
+        for value, p10, p90, expected in cases:
+            sql = store.cursor().execute(f"SELECT {band_status_sql('$v', '$lo', '$hi')}",
+                                         {"v": value, "lo": p10, "hi": p90}).fetchone()[0]
+            assert band_status(value, p10, p90) == sql == expected

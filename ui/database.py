@@ -11,14 +11,18 @@ import os
 
 import streamlit as st
 
-from sim.data.actuals import Actuals, load_actuals
-from sim.model.checkin import CheckIn, check_in
+from sim.data.actuals import load_actuals
 from sim.data.demo_data import seed_demo
 from sim.errors import PlannerError
-from sim.data.plans import all_bands, load_plan_by_id, stored_bands
-from sim.model.scenario import scenario_from_url_token
-from sim.data.store import Store, default_db_path
+from sim.data.plan_checkin import check_in_stored
+from sim.data.plans import load_plan, stored_bands
+from sim.model.checkin import CheckIn
+from sim.model.monthly_actuals import Actuals
+from sim.model.scenario_io import scenario_from_url_token
+from sim.data.location import default_db_path
+from sim.data.store import Store
 from sim.data.variance import PlanComparison, compare_plan
+from ui import APP_DIR, DATA_DIR
 
 DEMO_ENV = "FUNNEL_DEMO_DATA"
 
@@ -27,14 +31,14 @@ DEMO_ENV = "FUNNEL_DEMO_DATA"
 def _open(path: str) -> Store:
     store = Store(path)
     if store.is_new and os.environ.get(DEMO_ENV, "1").strip() not in ("0", "false", "no"):
-        seed_demo(store)
+        seed_demo(store, DATA_DIR)
     return store
 
 
 def store() -> Store | None:
     """The store, or None after showing why it cannot be opened (no traceback)."""
     try:
-        return _open(str(default_db_path().resolve()))
+        return _open(str(default_db_path(APP_DIR).resolve()))
     except PlannerError as exc:
         st.error(f"The actuals database cannot be opened: {exc}", icon=":material/database:")
         return None
@@ -52,7 +56,7 @@ def actuals(path: str, version: tuple, stage_order: tuple[str, ...]) -> Actuals:
 def comparison(path: str, version: tuple, plan_id: int) -> tuple[PlanComparison, list]:
     """The plan-vs-actual comparison and the plan's stored monthly arrival bands."""
     store = _open(path)
-    plan = load_plan_by_id(store, plan_id)
+    plan = load_plan(store, plan_id)
     return compare_plan(store, plan), stored_bands(store, plan, "arrivals")
 
 
@@ -61,12 +65,7 @@ def checkin(path: str, version: tuple, plan_id: int | None, token: str, as_of: s
             prior_weight: float, pipeline: tuple[tuple[str, int], ...]) -> CheckIn:
     """The check-in of a saved plan (``plan_id``) or of the scenario in ``token``."""
     store = _open(path)
-    if plan_id is not None:
-        plan = load_plan_by_id(store, plan_id)
-        scenario, bands, p_goal, name = plan.scenario, all_bands(store, plan), plan.p_goal, plan.name
-    else:
-        scenario, bands, p_goal = scenario_from_url_token(token), None, None
-        name = scenario.name
-    return check_in(scenario, load_actuals(store, scenario.stage_names), as_of, plan_name=name, bands=bands,
-                    p_goal_plan=p_goal, confidence=confidence, prior_weight=prior_weight,
-                    pipeline=dict(pipeline) or None)
+    plan = load_plan(store, plan_id) if plan_id is not None else None
+    return check_in_stored(store, plan=plan, scenario=None if plan else scenario_from_url_token(token),
+                           as_of=as_of, confidence=confidence, prior_weight=prior_weight,
+                           pipeline=dict(pipeline))

@@ -14,17 +14,17 @@ the widgets show the new scenario instead of keeping their old values.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import streamlit as st
 
 from sim import Scenario, ScenarioError, load_scenario, scenario_from_url_token
-from sim.model.targets import DEFAULT_CONFIDENCE
+from sim.data.location import DEMO_SCENARIO
+from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
+from ui import DATA_DIR
 
-DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "scenarios" / "demo.json"
+DEMO_PATH = DATA_DIR / DEMO_SCENARIO
 SCENARIO_PARAM, CONFIDENCE_PARAM = "s", "q"
 WRITTEN_TOKENS = 64
-CONFIDENCES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,8 @@ import streamlit as st
 from sim import Forecast, ScenarioError
 from sim.model import editing
 from sim.present.markdown import escape_markdown as plain
-from sim.model.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario, normalise_stage_name
+from sim.model.names import fold_name, tidy_name
+from sim.model.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario
 from ui import compute, state
 
 TRIAL_CHOICES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
@@ -122,11 +123,11 @@ def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) 
         if k < len(scenario.stages) - 1:
             pipeline = doc.setdefault("start_pipeline", {})
             current = next((v for n, v in pipeline.items()
-                            if normalise_stage_name(n) == normalise_stage_name(stage.name)), 0)
+                            if fold_name(n) == fold_name(stage.name)), 0)
             count = c2.number_input(f"Open {plain(stage.name)} at the start", min_value=0, value=int(current), step=1,
                                     key=key(f"s{k}-pipeline"))
             pipeline = {n: v for n, v in pipeline.items()
-                        if normalise_stage_name(n) != normalise_stage_name(stage.name)}
+                        if fold_name(n) != fold_name(stage.name)}
             if count:
                 pipeline[stage.name] = int(count)
             doc["start_pipeline"] = pipeline
@@ -141,7 +142,7 @@ def stage_list(scenario: Scenario, doc: dict, key) -> None:
         owner = c2.selectbox("Owner", OWNERS, index=OWNERS.index(stage.owner), key=key(f"s{k}-owner"),
                              label_visibility="collapsed" if k else "visible")
         doc["stages"][k]["owner"] = owner
-        if " ".join(name.split()) != stage.name:
+        if tidy_name(name) != stage.name:
             editing.rename_in_document(doc, k, name)
         removable = k > 0 and len(scenario.stages) > 2
         if c3.button("✕", key=key(f"s{k}-remove"), disabled=not removable,

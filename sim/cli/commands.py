@@ -15,7 +15,8 @@ from ..errors import PlannerError, ScenarioError
 from ..model.forecast import simulate
 from ..data.ingest import FORMATS, ImportOptions, ImportRejected, import_csv, import_history, undo_import
 from ..data.plans import all_bands, list_plans, load_plan, save_plan
-from ..model.scenario import MAX_SEED, MAX_TRIALS, load_scenario
+from ..model.scenario import MAX_SEED, MAX_TRIALS
+from ..model.scenario_io import load_scenario
 from ..model.sensitivity import sensitivity
 from ..data.store import DB_ENV, Store
 from ..model.targets import DEFAULT_CONFIDENCE, required_volumes

@@ -7,39 +7,10 @@ month (each record and stage once); revenue per month likewise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..model.scenario import normalise_stage_name
+from ..model.monthly_actuals import Actuals
+from ..model.months import MONTH_FORMAT
+from ..model.names import fold_name
 from .store import Store
-
-
-@dataclass(frozen=True)
-class Actuals:
-    """Monthly counts per stage and monthly revenue, as ``"YYYY-MM"`` keyed rows."""
-
-    stages: tuple[str, ...]                          # display names, in funnel order
-    counts: tuple[tuple[str, str, int], ...]         # (month, stage, count), by month then stage
-    revenue: tuple[tuple[str, float], ...]           # (month, revenue), by month
-
-    @property
-    def months(self) -> tuple[str, ...]:
-        return tuple(sorted({m for m, _, _ in self.counts} | {m for m, _ in self.revenue}))
-
-    @property
-    def empty(self) -> bool:
-        return not self.counts and not self.revenue
-
-    def count(self, month: str, stage: str) -> int | None:
-        key = normalise_stage_name(stage)
-        for m, s, c in self.counts:
-            if m == month and normalise_stage_name(s) == key:
-                return c
-        return None
-
-    def to_dict(self) -> list[dict]:
-        """The JSON of ``python -m sim actuals --json``: count rows, then revenue rows."""
-        return ([{"month": m, "stage": s, "count": c} for m, s, c in self.counts]
-                + [{"month": m, "revenue": r} for m, r in self.revenue])
 
 
 def load_actuals(store: Store, stage_order: tuple[str, ...] = ()) -> Actuals:
@@ -49,12 +20,12 @@ def load_actuals(store: Store, stage_order: tuple[str, ...] = ()) -> Actuals:
     cur.begin()       # one snapshot: an import committing meanwhile is seen whole or not at all
     try:
         stages = cur.execute("SELECT key, name, position FROM stages ORDER BY position").fetchall()
-        rows = cur.execute("SELECT strftime(month, '%Y-%m'), stage_key, count FROM actual_counts").fetchall()
-        revenue = cur.execute("SELECT strftime(month, '%Y-%m'), revenue FROM actual_revenue ORDER BY month").fetchall()
+        rows = cur.execute(f"SELECT strftime(month, '{MONTH_FORMAT}'), stage_key, count FROM actual_counts").fetchall()
+        revenue = cur.execute(f"SELECT strftime(month, '{MONTH_FORMAT}'), revenue FROM actual_revenue ORDER BY month").fetchall()
     finally:
         cur.rollback()
         cur.close()
-    order = {normalise_stage_name(s): i for i, s in enumerate(stage_order)}
+    order = {fold_name(s): i for i, s in enumerate(stage_order)}
     ranked = sorted(stages, key=lambda r: (order.get(r[0], len(order)), r[2]))
     rank = {key: i for i, (key, _, _) in enumerate(ranked)}
     names = {key: name for key, name, _ in stages}

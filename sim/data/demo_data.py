@@ -2,7 +2,8 @@
 
 A new database opened by the app is seeded with them (unless ``FUNNEL_DEMO_DATA=0``), so a
 new user sees a plan-versus-actual comparison and a check-in at once. The same imports from
-the command line are listed in the README.
+the command line are listed in the README. The caller names the project's ``data/`` folder
+(the app: the one next to ``app.py``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from pathlib import Path
 
 from .ingest import ImportOptions, import_csv
 from .plans import save_plan
-from ..model.scenario import load_scenario
-from .store import PROJECT_ROOT, Store
-
-ACTUALS_DIR = PROJECT_ROOT / "data" / "actuals"
-DEMO_SCENARIO = PROJECT_ROOT / "data" / "scenarios" / "demo.json"
+from ..model.scenario_io import load_scenario
+from .location import DEMO_ACTUALS, DEMO_SCENARIO
+from .store import Store
 DEMO_PLAN_NAME = "FY2027 plan of record"
 
 #: (file, options): visits by month, a lead-level CRM export and a European deal export.
@@ -30,12 +29,13 @@ DEMO_IMPORTS: tuple[tuple[str, ImportOptions], ...] = (
 )
 
 
-def seed_demo(store: Store, actuals_dir: Path = ACTUALS_DIR) -> list[str]:
-    """Import the demo actuals and save the demo plan of record; returns what was done."""
-    scenario = load_scenario(DEMO_SCENARIO)
+def seed_demo(store: Store, data_dir: str | Path) -> list[str]:
+    """Import the demo actuals and save the demo plan of record from the project's data folder
+    ``data_dir``; returns what was done."""
+    scenario = load_scenario(Path(data_dir) / DEMO_SCENARIO)
     done = []
     for file_name, options in DEMO_IMPORTS:
-        path = Path(actuals_dir) / file_name
+        path = Path(data_dir) / DEMO_ACTUALS / file_name
         done.append(import_csv(store, path.read_bytes(), file_name, options, scenario.stage_names).message)
     plan = save_plan(store, scenario, DEMO_PLAN_NAME, note="the demo's plan, saved with the demo actuals")
     done.append(f"Saved plan #{plan.id} '{plan.name}'.")

@@ -12,19 +12,19 @@ import json
 import platform
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from importlib import metadata
 
-import numpy as np
-
-from ..model.engine import draw, make_rng
+from ..model.bands import MEASURES, Band, plan_bands
 from ..errors import ScenarioError
-from ..model.forecast import DETAIL_TRIALS, Distribution, Forecast, distributions, summarise
-from ..model.scenario import Scenario, normalise_stage_name, scenario_from_json
+from ..model.forecast import Distribution
+from ..model.months import MONTH_FORMAT, first_day
+from ..model.names import fold_name, tidy_name
+from ..model.scenario import Scenario
+from ..model.scenario_io import scenario_from_json
 from .store import SCHEMA_VERSION, Store
 
 MAX_PLAN_NAME = 100
-MEASURES = ("arrivals", "cumulative_arrivals", "revenue", "cumulative_revenue")
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,6 @@ class SavedPlan:
                 "note": self.note, "versions": self.versions}
 
 
-@dataclass(frozen=True)
-class Band:
-    """One stored band: ``measure`` of ``stage`` (None for revenue) in ``month``."""
-
-    measure: str
-    stage: str | None
-    month: str
-    dist: Distribution
-
-
 def library_versions() -> dict:
     out = {"python": platform.python_version(), "store_schema": SCHEMA_VERSION}
     for package in ("numpy", "scipy", "duckdb"):
@@ -71,7 +61,7 @@ def library_versions() -> dict:
 
 def check_plan_name(name) -> str:
     """The plan name, tidied (spaces folded); ScenarioError when empty, too long or odd."""
-    text = " ".join(str(name or "").split())
+    text = tidy_name(name or "")
     if not text:
         raise ScenarioError("a plan needs a name")
     if len(text) > MAX_PLAN_NAME:
@@ -79,32 +69,6 @@ def check_plan_name(name) -> str:
     if any(unicodedata.category(ch)[0] == "C" for ch in text):
         raise ScenarioError("a plan name cannot contain control characters")
     return text
-
-
-def plan_bands(scenario: Scenario, trials: int | None = None, seed: int | None = None) -> tuple[Forecast, list[Band]]:
-    """Simulate ``scenario`` (its own trials and seed by default) and return the forecast and
-    the bands a plan of record stores. The numbers equal ``simulate(scenario)``'s."""
-    trials = scenario.trials if trials is None else int(trials)
-    seed = scenario.seed if seed is None else int(seed)
-    draws = draw(scenario, trials, make_rng(seed), DETAIL_TRIALS)
-    forecast = summarise(scenario, draws, seed)
-    T, K = scenario.months, len(scenario.stages)
-    bands: list[Band] = []
-    months = scenario.month_labels
-    cumulative_stages: list[list[Distribution]] = []
-    if draws.arrivals is not None and draws.arrivals.shape[0]:
-        detail = np.cumsum(draws.arrivals[:, :K - 1, :], axis=2)      # (d, K-1, T)
-        flat = distributions(detail.reshape(detail.shape[0], -1).T)
-        cumulative_stages = [flat[k * T:(k + 1) * T] for k in range(K - 1)]
-    cumulative_stages.append(distributions(np.cumsum(draws.revenue.new_customers[:T], axis=0)))
-    for k, stage in enumerate(forecast.stages):
-        for t, month in enumerate(months):
-            bands.append(Band("arrivals", stage.name, month, stage.monthly[t]))
-            bands.append(Band("cumulative_arrivals", stage.name, month, cumulative_stages[k][t]))
-    for m in forecast.months:
-        bands.append(Band("revenue", None, m.month, m.revenue))
-        bands.append(Band("cumulative_revenue", None, m.month, m.cumulative))
-    return forecast, bands
 
 
 def save_plan(store: Store, scenario: Scenario, name: str, *, parent_id: int | None = None,
@@ -125,10 +89,10 @@ def save_plan(store: Store, scenario: Scenario, name: str, *, parent_id: int | N
         cur.execute("INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [plan_id, name, saved_at, scenario.to_json(indent=None), scenario.seed,
                      scenario.trials, json.dumps(versions, sort_keys=True), forecast.p_goal,
-                     parent_id, _first_of(as_of), str(note or "")])
+                     parent_id, first_day(as_of), str(note or "")])
         cur.executemany("INSERT INTO plan_bands VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [[plan_id, b.measure, None if b.stage is None else normalise_stage_name(b.stage),
-                          _first_of(b.month), b.dist.mean, b.dist.p10, b.dist.p25, b.dist.p50,
+                        [[plan_id, b.measure, None if b.stage is None else fold_name(b.stage),
+                          first_day(b.month), b.dist.mean, b.dist.p10, b.dist.p25, b.dist.p50,
                           b.dist.p75, b.dist.p90] for b in bands])
     return SavedPlan(plan_id, name, saved_at, scenario, scenario.seed, scenario.trials, versions,
                      forecast.p_goal, parent_id, as_of, str(note or ""))
@@ -140,10 +104,16 @@ def list_plans(store: Store) -> list[SavedPlan]:
     return [_plan(r) for r in rows]
 
 
-def load_plan(store: Store, name: str) -> SavedPlan:
-    """The plan named ``name`` (spaces folded, case-insensitive when unambiguous)."""
-    text = " ".join(str(name or "").split())
+def load_plan(store: Store, plan: str | int) -> SavedPlan:
+    """The one loader of a saved plan: by id (an ``int``), or by name (a ``str``: spaces
+    folded, and case-insensitive when that is unambiguous)."""
     cur = store.cursor()
+    if isinstance(plan, int):
+        row = cur.execute(_SELECT + " WHERE id = ?", [plan]).fetchone()
+        if row is None:
+            raise ScenarioError(f"there is no plan #{plan}")
+        return _plan(row)
+    text = tidy_name(plan or "")
     row = cur.execute(_SELECT + " WHERE name = ?", [text]).fetchone()
     if row is None:
         rows = cur.execute(_SELECT + " WHERE lower(name) = lower(?)", [text]).fetchall()
@@ -155,21 +125,14 @@ def load_plan(store: Store, name: str) -> SavedPlan:
     return _plan(row)
 
 
-def load_plan_by_id(store: Store, plan_id: int) -> SavedPlan:
-    row = store.cursor().execute(_SELECT + " WHERE id = ?", [int(plan_id)]).fetchone()
-    if row is None:
-        raise ScenarioError(f"there is no plan #{plan_id}")
-    return _plan(row)
-
-
 def stored_bands(store: Store, plan: SavedPlan, measure: str) -> list[Band]:
     """The stored bands of one measure, in stage then month order (stage display names)."""
     if measure not in MEASURES:
         raise ValueError(measure)
-    names = {normalise_stage_name(s): s for s in plan.scenario.stage_names}
-    order = {normalise_stage_name(s): i for i, s in enumerate(plan.scenario.stage_names)}
+    names = {fold_name(s): s for s in plan.scenario.stage_names}
+    order = {fold_name(s): i for i, s in enumerate(plan.scenario.stage_names)}
     rows = store.cursor().execute(
-        "SELECT stage_key, strftime(month, '%Y-%m'), mean, p10, p25, p50, p75, p90 FROM plan_bands "
+        f"SELECT stage_key, strftime(month, '{MONTH_FORMAT}'), mean, p10, p25, p50, p75, p90 FROM plan_bands "
         "WHERE plan_id = ? AND measure = ? ORDER BY month", [plan.id, measure]).fetchall()
     rows.sort(key=lambda r: (order.get(r[0], -1), r[1]))
     return [Band(measure, names.get(r[0]) if r[0] is not None else None, r[1], Distribution(*r[2:]))
@@ -182,17 +145,10 @@ def all_bands(store: Store, plan: SavedPlan) -> list[Band]:
 
 
 _SELECT = ("SELECT name, id, saved_at, scenario, seed, trials, versions, p_goal, parent_id, "
-           "strftime(as_of, '%Y-%m'), note FROM plans")
+           f"strftime(as_of, '{MONTH_FORMAT}'), note FROM plans")
 
 
 def _plan(row) -> SavedPlan:
     name, plan_id, saved_at, scenario, seed, trials, versions, p_goal, parent_id, as_of, note = row
     return SavedPlan(plan_id, name, saved_at, scenario_from_json(scenario), int(seed), int(trials),
                      json.loads(versions), float(p_goal), parent_id, as_of, note)
-
-
-def _first_of(month: str | None) -> date | None:
-    if month is None:
-        return None
-    year, mon = (int(x) for x in str(month)[:7].split("-"))
-    return date(year, mon, 1)

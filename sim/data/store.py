@@ -16,7 +16,6 @@ each, so concurrent sessions of the app never interleave two writes.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from contextlib import contextmanager
@@ -25,17 +24,9 @@ from pathlib import Path
 import duckdb
 
 from ..errors import StoreError
+from .location import DB_ENV, default_db_path
 
-DB_ENV = "FUNNEL_DB"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DB = PROJECT_ROOT / "data" / "funnel.duckdb"
 STAGING_DIR = "uploads"
-
-
-def default_db_path() -> Path:
-    """``$FUNNEL_DB`` when set, else ``data/funnel.duckdb`` in the project."""
-    env = os.environ.get(DB_ENV, "").strip()
-    return Path(env).expanduser() if env else DEFAULT_DB
 
 
 # Each migration brings the schema from the previous version to its own; never edit one that

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .plans import SavedPlan
-from ..model.scenario import normalise_stage_name
+from ..model.bands import ABOVE, BELOW, INSIDE
+from ..model.months import MONTH_FORMAT
+from ..model.names import fold_name
 from .store import Store
 
-BELOW, INSIDE, ABOVE = "below", "inside", "above"
 
 
 @dataclass(frozen=True)
@@ -78,22 +79,23 @@ class PlanComparison:
                 "unplanned_stages": list(self.unplanned_stages)}
 
 
-def _status(value: str) -> str:
-    return (f"CASE WHEN {value} < b.p10 THEN '{BELOW}' WHEN {value} > b.p90 THEN '{ABOVE}' "
-            f"ELSE '{INSIDE}' END")
+def band_status_sql(value: str, p10: str, p90: str) -> str:
+    """:func:`sim.model.bands.band_status` as SQL, over the columns ``value``, ``p10`` and ``p90``
+    (column names written here, never user text)."""
+    return f"CASE WHEN {value} < {p10} THEN '{BELOW}' WHEN {value} > {p90} THEN '{ABOVE}' ELSE '{INSIDE}' END"
 
 
 def compare_plan(store: Store, plan: SavedPlan) -> PlanComparison:
     """Compare ``plan`` with the actuals in ``store``, month by month and stage by stage."""
     sc = plan.scenario
-    order = {normalise_stage_name(s.name): i for i, s in enumerate(sc.stages)}
-    stage_of = {normalise_stage_name(s.name): s for s in sc.stages}
+    order = {fold_name(s.name): i for i, s in enumerate(sc.stages)}
+    stage_of = {fold_name(s.name): s for s in sc.stages}
     cur = store.cursor()
     rows = cur.execute(
-        f"""SELECT strftime(b.month, '%Y-%m'), b.stage_key, a.count, b.p10, b.p50, b.p90,
+        f"""SELECT strftime(b.month, '{MONTH_FORMAT}'), b.stage_key, a.count, b.p10, b.p50, b.p90,
                    a.count - b.p50,
                    CASE WHEN b.p50 > 0 THEN (a.count - b.p50) / b.p50 END,
-                   {_status('a.count')}
+                   {band_status_sql('a.count', 'b.p10', 'b.p90')}
             FROM plan_bands b JOIN actual_counts a ON a.month = b.month AND a.stage_key = b.stage_key
             WHERE b.plan_id = ? AND b.measure = 'arrivals'""", [plan.id]).fetchall()
     rows.sort(key=lambda r: (order[r[1]], r[0]))
@@ -113,10 +115,9 @@ def compare_plan(store: Store, plan: SavedPlan) -> PlanComparison:
                 SELECT *, ? + sum(coalesce(actual, 0)) OVER (ORDER BY month) AS running,
                        count(actual) OVER (ORDER BY month) = row_number() OVER (ORDER BY month) AS complete
                 FROM r)
-            SELECT strftime(month, '%Y-%m'), actual, p10, p50, p90,
+            SELECT strftime(month, '{MONTH_FORMAT}'), actual, p10, p50, p90,
                    CASE WHEN complete THEN running END, c10, c25, c50, c75, c90,
-                   CASE WHEN NOT complete THEN NULL WHEN running < c10 THEN '{BELOW}'
-                        WHEN running > c90 THEN '{ABOVE}' ELSE '{INSIDE}' END
+                   CASE WHEN complete THEN {band_status_sql('running', 'c10', 'c90')} END
             FROM w ORDER BY month""", [plan.id, sc.baseline_revenue]).fetchall()
     revenue = tuple(RevenueVariance(*r) for r in revenue_rows)
 
@@ -125,5 +126,5 @@ def compare_plan(store: Store, plan: SavedPlan) -> PlanComparison:
            WHERE a.month BETWEEN (SELECT min(month) FROM plan_bands WHERE plan_id = ?)
                              AND (SELECT max(month) FROM plan_bands WHERE plan_id = ?)
            ORDER BY s.position""", [plan.id, plan.id]).fetchall()
-    unplanned_names = tuple(n for n, _ in unplanned if normalise_stage_name(n) not in order)
+    unplanned_names = tuple(n for n, _ in unplanned if fold_name(n) not in order)
     return PlanComparison(plan, stages, revenue, unplanned_names)

@@ -34,20 +34,21 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..data.actuals import Actuals
 from .beliefs import RateBelief
 from ..errors import ScenarioError
 from .forecast import Forecast, simulate, wilson_interval
-from ..data.plans import Band, plan_bands
-from .scenario import Scenario, TopOfFunnel, normalise_stage_name
-from .targets import DEFAULT_CONFIDENCE, Targets, deterministic_targets, required_volumes
+from .monthly_actuals import Actuals
+from .bands import NO_DATA, Band, band_status, plan_bands
+from .names import fold_name
+from .scenario import Scenario, TopOfFunnel
+from .confidence import DEFAULT_CONFIDENCE
+from .targets import Targets, deterministic_targets, required_volumes
 
 #: The reset is searched only up to this multiple of the plan's own remaining volume.
 RESET_CAP = 100.0
 #: The confidence search of the reset uses at most this many trials.
 RESET_TRIALS = 20_000
 DEFAULT_PRIOR_WEIGHT = 1.0
-BELOW, INSIDE, ABOVE, NO_DATA = "below", "inside", "above", "no data"
 
 
 @dataclass(frozen=True)
@@ -146,10 +147,10 @@ def observed_counts(scenario: Scenario, actuals: Actuals, as_of_index: int) -> d
     with any actual in those months."""
     months = scenario.month_labels[:as_of_index + 1]
     position = {m: t for t, m in enumerate(months)}
-    index = {normalise_stage_name(s.name): k for k, s in enumerate(scenario.stages)}
+    index = {fold_name(s.name): k for k, s in enumerate(scenario.stages)}
     out: dict[int, np.ndarray] = {}
     for month, stage, count in actuals.counts:
-        k, t = index.get(normalise_stage_name(stage)), position.get(month)
+        k, t = index.get(fold_name(stage)), position.get(month)
         if k is None or t is None:
             continue
         out.setdefault(k, np.zeros(len(months)))[t] = count
@@ -189,7 +190,7 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
         forecast, computed = plan_bands(scenario)
         bands = bands if bands is not None else computed
         p_goal_plan = forecast.p_goal if p_goal_plan is None else p_goal_plan
-    band = {(b.measure, None if b.stage is None else normalise_stage_name(b.stage), b.month): b.dist
+    band = {(b.measure, None if b.stage is None else fold_name(b.stage), b.month): b.dist
             for b in bands}
 
     # 1. Where we stand -------------------------------------------------------------------------
@@ -206,12 +207,12 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     from .targets import expected_arrivals
     expected = expected_arrivals(scenario)
     checks, new_stages, open_pipeline, open_lags = [], [], {}, {}
-    hand = {normalise_stage_name(x): int(v) for x, v in (pipeline or {}).items()}
+    hand = {fold_name(x): int(v) for x, v in (pipeline or {}).items()}
     for k, stage in enumerate(scenario.stages):
-        dist = band[("cumulative_arrivals", normalise_stage_name(stage.name), as_of)]
+        dist = band[("cumulative_arrivals", fold_name(stage.name), as_of)]
         observed = counts.get(k)
         actual = None if observed is None else int(observed.sum())
-        status = NO_DATA if actual is None else _status(actual, dist.p10, dist.p90)
+        status = NO_DATA if actual is None else band_status(actual, dist.p10, dist.p90)
         effect = 0.0 if actual is None else (dist.p50 - actual) * value[k]
         prior = stage.rate
         post = s = n = naive = None
@@ -227,7 +228,7 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
         if k < K - 1:
             entered = observed if observed is not None else expected[k, :a + 1]
             left, lag = _still_open(_cohorts(scenario, k, entered, a))
-            key = normalise_stage_name(stage.name)
+            key = fold_name(stage.name)
             count = hand[key] if key in hand else int(round(left))
             open_pipeline[stage.name] = count
             if count > 0 and left > 0 and lag != scenario.stages[k + 1].lag:
@@ -247,7 +248,7 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     plan_left = _plan_targets_left(scenario, a)
     base = dict(plan_name=plan_name or scenario.name, scenario=scenario, as_of=as_of, months_done=done,
                 months_left=left_months, revenue_to_date=to_date, revenue_path=path, revenue_band=(cum.p10, cum.p50, cum.p90),
-                revenue_status=_status(to_date, cum.p10, cum.p90), missing_revenue_months=missing,
+                revenue_status=band_status(to_date, cum.p10, cum.p90), missing_revenue_months=missing,
                 stages=tuple(checks), bottleneck=bottleneck, prior_weight=prior_weight,
                 p_goal_plan=float(p_goal_plan), confidence=confidence, plan_targets_left=plan_left)
     if not left_months or reached:
@@ -306,10 +307,6 @@ def reset_scenario(check: CheckIn) -> Scenario:
 def _reforecast_name(name: str, as_of: str) -> str:
     suffix = f" — reforecast after {as_of}"
     return name[:200 - len(suffix)] + suffix
-
-
-def _status(value: float, p10: float, p90: float) -> str:
-    return BELOW if value < p10 else ABOVE if value > p90 else INSIDE
 
 
 def _unit_values(scenario: Scenario) -> list[float]:

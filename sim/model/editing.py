@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 from ..errors import ScenarioError
-from .scenario import MAX_STAGES, Scenario, normalise_stage_name, scenario_from_dict
+from .names import fold_name
+from .scenario import MAX_STAGES, Scenario
+from .validation import scenario_from_dict
 
 DEFAULT_NEW_RATE = {"mean": 0.5, "strength": 20}
 
@@ -59,10 +61,10 @@ def remove_stage(scenario: Scenario, index: int) -> Scenario:
         raise ScenarioError("a funnel needs at least two stages")
     removed = data["stages"].pop(index)
     pipeline = data.get("start_pipeline", {})
-    key = normalise_stage_name(removed["name"])
-    pipeline = {k: v for k, v in pipeline.items() if normalise_stage_name(k) != key}
-    last = normalise_stage_name(data["stages"][-1]["name"])
-    pipeline = {k: v for k, v in pipeline.items() if normalise_stage_name(k) != last}
+    key = fold_name(removed["name"])
+    pipeline = {k: v for k, v in pipeline.items() if fold_name(k) != key}
+    last = fold_name(data["stages"][-1]["name"])
+    pipeline = {k: v for k, v in pipeline.items() if fold_name(k) != last}
     data["start_pipeline"] = pipeline
     return scenario_from_dict(data)
 
@@ -75,10 +77,10 @@ def rename_stage(scenario: Scenario, index: int, name: str) -> Scenario:
 
 def rename_in_document(doc: dict, index: int, name: str) -> None:
     """Rename stage ``index`` in a scenario document; its open pipeline follows the name."""
-    old = normalise_stage_name(doc["stages"][index]["name"])
+    old = fold_name(doc["stages"][index]["name"])
     doc["stages"][index]["name"] = name
     pipeline = doc.get("start_pipeline", {})
-    doc["start_pipeline"] = {(name if normalise_stage_name(k) == old else k): v for k, v in pipeline.items()}
+    doc["start_pipeline"] = {(name if fold_name(k) == old else k): v for k, v in pipeline.items()}
 
 
 def rate_from_range(p10: float, p90: float) -> dict:

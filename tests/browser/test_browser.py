@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from sim.model.scenario import load_scenario, scenario_from_url_token
+from sim.model.scenario_io import load_scenario, scenario_from_url_token
 
 from .driver import (ARTIFACTS, PHONE, PROBABILITY, exceptions, full_screenshot, open_app, percent, probability_metric,
                      probability_text, query_param, rerun_after, wait_probability_change,

@@ -33,7 +33,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ...errors import ImportRejected
-from ...model.scenario import MAX_STAGE_NAME, normalise_stage_name
+from ...model.names import fold_name, tidy_name
+from ...model.scenario import MAX_STAGE_NAME
 from ..store import Store
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024      # the app's upload limit; the CLI may pass another
@@ -352,7 +353,7 @@ class _Batch:
         self.db_stages = {k: n for k, n in known}
         self.known = dict(self.db_stages)
         for s in scenario_stages:
-            self.known.setdefault(normalise_stage_name(s), " ".join(str(s).split()))
+            self.known.setdefault(fold_name(s), tidy_name(s))
 
     # -- problems ----------------------------------------------------------------------------
     def rn(self, record: int) -> int:
@@ -405,7 +406,7 @@ class _Batch:
         self.delimiter = _sniff_delimiter(self.text)
         self.decimal = self.options.decimal or ("," if self.delimiter == ";" else ".")
         self.header = _header(self.text, self.delimiter, self.name)
-        self.keys = [normalise_stage_name(h) for h in self.header]
+        self.keys = [fold_name(h) for h in self.header]
         seen: dict[str, int] = {}
         for i, (h, k) in enumerate(zip(self.header, self.keys)):
             if not k:
@@ -527,8 +528,8 @@ class _Batch:
     # -- stages ------------------------------------------------------------------------------
     def resolve_stage(self, name: str, where: str) -> tuple[str, str] | None:
         """(key, display name) of a stage named ``name``; a new stage when unknown."""
-        display = " ".join(str(name).split())
-        key = normalise_stage_name(display)
+        display = tidy_name(name)
+        key = fold_name(display)
         if key in RESERVED:
             self.problem(f"{where}: '{display}' is reserved and cannot be a stage name")
             return None
@@ -543,7 +544,7 @@ class _Batch:
         return key, display
 
     def find_column(self, name: str, option: str) -> int | None:
-        key = normalise_stage_name(name)
+        key = fold_name(name)
         if key not in self.column:
             self.problem(f"{option}: there is no column '{' '.join(str(name).split())}' in the file "
                          f"(columns: {', '.join(self.header)})")
@@ -656,7 +657,7 @@ class _Batch:
         self.cur.execute(f"CREATE TEMP TABLE {names} (stage_text VARCHAR, stage_key VARCHAR)")
         self.stages = []
         for (text,) in distinct:
-            key = normalise_stage_name(text)
+            key = fold_name(text)
             if key == "revenue":
                 self.cur.execute(f"INSERT INTO {names} VALUES (?, ?)", [text, "revenue"])
                 continue
