@@ -8,8 +8,9 @@ import streamlit as st
 from sim.present import charts
 from sim.data.actuals import data_version
 from sim.errors import PlannerError
-from sim.data.ingest import (FORMATS, MAX_IMPORT_BYTES, ImportOptions, ImportRejected, import_csv,
-                        import_history, known_stages, preview, undo_import)
+from sim.data.ingest import FORMATS, import_csv, ImportOptions, MAX_IMPORT_BYTES, preview
+from sim.errors import ImportRejected
+from sim.data.history import import_history, known_stages, undo_import
 from sim.present.markdown import escape_markdown
 from sim.data.plans import list_plans, save_plan
 from sim.model.names import fold_name

@@ -179,7 +179,8 @@ def main(argv: list[str]) -> None:
     db, mode = argv[0], argv[1]
     if len(argv) > 2:
         _lower_checkpoint_threshold(argv[2])
-    from sim.data.ingest import import_csv, undo_import
+    from sim.data.ingest import import_csv
+    from sim.data.history import undo_import
     from sim.data.store import Store
 
     store = Store(db)

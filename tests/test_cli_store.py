@@ -18,7 +18,8 @@ import pytest
 from sim.data.actuals import load_actuals
 from sim.data.demo_data import DEMO_IMPORTS, DEMO_PLAN_NAME, seed_demo
 from sim.model.forecast import simulate
-from sim.data.ingest import ImportOptions, import_csv, import_history
+from sim.data.ingest import import_csv, ImportOptions
+from sim.data.history import import_history
 from sim.data.plans import list_plans
 from sim.model.scenario_io import load_scenario
 from sim.data.store import DB_ENV, Store

@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 
 from sim.data.actuals import load_actuals
-from sim.data.ingest import ImportRejected, import_csv, import_history, undo_import
+from sim.errors import ImportRejected
+from sim.data.ingest import import_csv
+from sim.data.history import import_history, undo_import
 from sim.model.names import fold_name
 from sim.data.store import Store
 from tests import durability_child

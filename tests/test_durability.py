@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 
 from sim.data.actuals import load_actuals
-from sim.data.ingest import import_csv, import_history
+from sim.data.ingest import import_csv
+from sim.data.history import import_history
 from sim.model.names import fold_name
 from sim.data.store import Store, StoreError
 from tests import durability_child

@@ -33,8 +33,9 @@ from hypothesis import HealthCheck, assume, event, given, settings, strategies a
 
 from sim.data.actuals import load_actuals
 from sim.errors import ScenarioError
-from sim.data.ingest import (ImportOptions, ImportRejected, ImportResult, import_csv, preview, read_header,
-                        undo_import)
+from sim.data.ingest import import_csv, ImportOptions, ImportResult, preview, read_header
+from sim.errors import ImportRejected
+from sim.data.history import undo_import
 from sim.model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
 from sim.data.store import Store
 

@@ -31,7 +31,9 @@ from streamlit.testing.v1 import AppTest
 from sim.data.actuals import load_actuals
 from sim.errors import ScenarioError
 from sim.model.forecast import simulate
-from sim.data.ingest import MAX_IMPORT_BYTES, ImportOptions, ImportRejected, import_csv, import_history
+from sim.data.ingest import import_csv, ImportOptions, MAX_IMPORT_BYTES
+from sim.errors import ImportRejected
+from sim.data.history import import_history
 from sim.model.scenario_io import load_scenario, scenario_from_url_token
 from sim.present.sla import sla_csv, spreadsheet_safe
 from sim.data.store import Store

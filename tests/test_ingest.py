@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from sim.data.actuals import load_actuals
-from sim.data.ingest import (ImportOptions, ImportRejected, import_csv, import_history, known_stages,
-                        read_header, undo_import)
+from sim.data.ingest import import_csv, ImportOptions, read_header
+from sim.errors import ImportRejected
+from sim.data.history import import_history, known_stages, undo_import
 from sim.data.store import Store
 
 from .conftest import snapshot

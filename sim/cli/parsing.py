@@ -1,0 +1,176 @@
+"""The command line's parser: every subcommand, its options and their checks.
+
+Each subcommand names its function with ``set_defaults(func=...)``; :func:`sim.cli.main` calls
+it. Only light modules are imported here (no numpy, scipy or DuckDB), so ``--help`` and a bad
+option answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..data.ingest.options import FORMATS
+from ..data.location import DB_ENV
+from ..model.confidence import DEFAULT_CONFIDENCE
+from ..model.months import parse_month
+from ..model.scenario import MAX_SEED, MAX_TRIALS
+from . import commands
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"error: {message} (see: {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _whole_number(option: str, low: int, high: int, high_text: str):
+    """An argparse type: a whole number from ``low`` to ``high``, with a message naming the option."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be a whole number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{option} must be between {low} and {high_text}")
+        return value
+    return parse
+
+
+_trials = _whole_number("--trials", 100, MAX_TRIALS, f"{MAX_TRIALS:,}")
+_seed = _whole_number("--seed", 0, MAX_SEED, f"{MAX_SEED} (2^53-1)")
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--confidence must be a number, not {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError("--confidence must be between 0 and 1, e.g. 0.8")
+    return value
+
+
+def _month(text: str) -> str:
+    if parse_month(text) is None:
+        raise argparse.ArgumentTypeError(f"--as-of must be a month like 2027-06, not {text!r}")
+    return text
+
+
+def _weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--prior-weight must be a number, not {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError("--prior-weight must be above 0 and at most 1")
+    return value
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    column, sep, stage = text.rpartition("=")
+    if not sep or not column.strip() or not stage.strip():
+        raise argparse.ArgumentTypeError(f"--map must look like COLUMN=STAGE, not {text!r}")
+    return column, stage
+
+
+def _db_option(parser) -> None:
+    parser.add_argument("--db", help=f"DuckDB database file (default: ${DB_ENV} or data/funnel.duckdb)")
+
+
+def _json_option(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sim", description="Funnel SLA Planner: forecasts, targets, actuals and plans from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    fc = sub.add_parser("forecast", help="P(goal), revenue distribution, stage volumes, sensitivity")
+    fc.set_defaults(func=commands.forecast)
+    fc.add_argument("scenario", help="scenario JSON file")
+    fc.add_argument("--trials", type=_trials, help="trials (default: the scenario's)")
+    fc.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
+    fc.add_argument("--sensitivity-trials", type=_trials,
+                    help="trials per sensitivity run (default: min(trials, 20,000))")
+    _json_option(fc)
+
+    tg = sub.add_parser("targets", help="reverse funnel: volumes needed for the goal")
+    tg.set_defaults(func=commands.targets)
+    tg.add_argument("scenario", help="scenario JSON file")
+    tg.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
+                    help=f"wanted P(goal) (default {DEFAULT_CONFIDENCE})")
+    tg.add_argument("--trials", type=_trials, help="trials (default: the scenario's)")
+    tg.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
+    _json_option(tg)
+
+    im = sub.add_parser("import", help="import a CSV of actuals into the database")
+    im.set_defaults(func=commands.import_file)
+    im.add_argument("file", help="CSV file (monthly or records format, see README)")
+    _db_option(im)
+    im.add_argument("--format", choices=FORMATS, help="default: monthly when there is a 'month' column")
+    im.add_argument("--map", action="append", default=[], metavar="COLUMN=STAGE", type=_mapping,
+                    help="map a column to a stage (repeatable); records: the stage's date column")
+    im.add_argument("--id", dest="id_column", metavar="COLUMN", help="records: the id column (default 'id')")
+    im.add_argument("--amount", dest="amount_column", metavar="COLUMN",
+                    help="records: the amount column (default 'amount' when present)")
+    im.add_argument("--date-format", metavar="FMT", help="records: date layout, e.g. %%d-%%m-%%Y (default ISO)")
+    im.add_argument("--decimal", choices=(",", "."),
+                    help="decimal separator (default ',' for ';'-delimited files, else '.')")
+    im.add_argument("--ignore", action="append", default=[], metavar="COLUMN",
+                    help="monthly: a column to skip (repeatable)")
+    im.add_argument("--scenario", help="scenario JSON whose stage names columns are matched to")
+    _json_option(im)
+
+    ac = sub.add_parser("actuals", help="print the monthly stage counts and revenue in the database")
+    ac.set_defaults(func=commands.actuals)
+    _db_option(ac)
+    ac.add_argument("--scenario", help="scenario JSON giving the stage order")
+    _json_option(ac)
+
+    hi = sub.add_parser("history", help="list the imports (newest first)")
+    hi.set_defaults(func=commands.history)
+    _db_option(hi)
+    _json_option(hi)
+
+    un = sub.add_parser("undo", help="undo one import: its values are removed, earlier ones come back")
+    un.set_defaults(func=commands.undo)
+    un.add_argument("import_id", type=_whole_number("IMPORT_ID", 1, 2**31 - 1, "2^31-1"))
+    _db_option(un)
+
+    pl = sub.add_parser("plan", help="plans of record: save a scenario with its forecast bands, list them")
+    plan_sub = pl.add_subparsers(dest="plan_command", required=True, parser_class=_Parser)
+    ps = plan_sub.add_parser("save", help="simulate a scenario and save it as a plan of record")
+    ps.set_defaults(func=commands.plan_save)
+    ps.add_argument("scenario", help="scenario JSON file")
+    _db_option(ps)
+    ps.add_argument("--name", required=True, help="the plan's name (unique)")
+    _json_option(ps)
+    pls = plan_sub.add_parser("list", help="list the saved plans")
+    pls.set_defaults(func=commands.plan_list)
+    _db_option(pls)
+    _json_option(pls)
+
+    cp = sub.add_parser("compare", help="a saved plan against the actuals, month by month and stage by stage")
+    cp.set_defaults(func=commands.compare)
+    _db_option(cp)
+    cp.add_argument("--plan", required=True, help="the saved plan's name")
+    _json_option(cp)
+
+    ci = sub.add_parser("checkin", help="mid-period check-in: where we stand, updated rates, reforecast, reset SLA")
+    ci.set_defaults(func=commands.checkin)
+    ci.add_argument("scenario", nargs="?", help="scenario JSON file of the plan (or --plan NAME)")
+    ci.add_argument("--plan", help="a saved plan of record's name (instead of SCENARIO)")
+    _db_option(ci)
+    ci.add_argument("--as-of", required=True, type=_month, metavar="YYYY-MM",
+                    help="actuals count through the end of this month")
+    ci.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
+                    help=f"wanted P(goal) for the reset (default {DEFAULT_CONFIDENCE})")
+    ci.add_argument("--prior-weight", type=_weight, default=1.0,
+                    help="weight the plan's rate beliefs keep against the observed counts, (0, 1] (default 1)")
+    ci.add_argument("--trials", type=_trials, help="trials of the reforecast (default: the scenario's)")
+    ci.add_argument("--save", metavar="NAME", help="save the reset as a new plan of record linked to the plan")
+    _json_option(ci)
+    return parser
