@@ -6,22 +6,55 @@ Typical use::
     scenario = load_scenario("data/scenarios/demo.json")
     forecast = simulate(scenario)            # seeded by scenario.seed
     forecast.p_goal, forecast.p_goal_ci
+
+The package is layered (see README, "Project layout"): :mod:`sim.model` (numpy/scipy only),
+:mod:`sim.data` (DuckDB), :mod:`sim.present` (pandas/Altair), :mod:`sim.cli`. The names below
+are loaded on first use, so ``import sim`` (and ``python -m sim --help``) loads neither numpy
+nor scipy.
 """
 
-from .model.beliefs import DealValue, RateBelief
-from .model.engine import draw, draw_revenue, draw_stage_arrivals, make_rng
-from .errors import ScenarioError
-from .model.forecast import Distribution, Forecast, simulate, summarise
-from .model.scenario import Scenario, Stage, TopOfFunnel
-from .model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
-from .model.validation import scenario_from_dict
-from .model.sensitivity import SensitivityRow, sensitivity
-from .model.targets import Targets, deterministic_targets, expected_arrivals, required_volumes
+from __future__ import annotations
 
-__all__ = [
-    "DealValue", "RateBelief", "draw", "draw_revenue", "draw_stage_arrivals", "make_rng",
-    "ScenarioError", "Distribution", "Forecast", "simulate", "summarise", "Scenario", "Stage",
-    "TopOfFunnel", "load_scenario", "scenario_from_dict", "scenario_from_json",
-    "scenario_from_url_token", "SensitivityRow", "sensitivity", "Targets",
-    "deterministic_targets", "expected_arrivals", "required_volumes",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "DealValue": "sim.model.beliefs", "RateBelief": "sim.model.beliefs",
+    "draw": "sim.model.engine", "draw_revenue": "sim.model.engine",
+    "draw_stage_arrivals": "sim.model.engine", "make_rng": "sim.model.engine",
+    "PlannerError": "sim.errors", "ScenarioError": "sim.errors",
+    "Distribution": "sim.model.forecast", "Forecast": "sim.model.forecast",
+    "simulate": "sim.model.forecast", "summarise": "sim.model.forecast",
+    "Scenario": "sim.model.scenario", "Stage": "sim.model.scenario", "TopOfFunnel": "sim.model.scenario",
+    "load_scenario": "sim.model.scenario_io", "scenario_from_json": "sim.model.scenario_io",
+    "scenario_from_url_token": "sim.model.scenario_io", "scenario_from_dict": "sim.model.validation",
+    "SensitivityRow": "sim.model.sensitivity", "sensitivity": "sim.model.sensitivity",
+    "Targets": "sim.model.targets", "deterministic_targets": "sim.model.targets",
+    "expected_arrivals": "sim.model.targets", "required_volumes": "sim.model.targets",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value             # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:       # for type checkers and editors: the same names, eagerly
+    from .errors import PlannerError, ScenarioError
+    from .model.beliefs import DealValue, RateBelief
+    from .model.engine import draw, draw_revenue, draw_stage_arrivals, make_rng
+    from .model.forecast import Distribution, Forecast, simulate, summarise
+    from .model.scenario import Scenario, Stage, TopOfFunnel
+    from .model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
+    from .model.sensitivity import SensitivityRow, sensitivity
+    from .model.targets import Targets, deterministic_targets, expected_arrivals, required_volumes
