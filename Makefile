@@ -1,7 +1,9 @@
-# Funnel SLA Planner: the two commands of the README.
+# Funnel SLA Planner: the two commands of the README, and the fast loop.
 #   make run    install the app's requirements into .venv and start the app (demo scenario)
 #   make test   install the test requirements into .venv and Chromium (for the browser tests,
-#               Debian's `chromium` package via apt-get), then run the whole test suite
+#               Debian's `chromium` package via apt-get), then lint (ruff) and run the whole
+#               test suite: every tier (what CI runs)
+#   make check  lint and run the fast tiers (unit, integration, app): a minute or less
 # Each creates .venv with `$(PYTHON) -m venv` if it is missing. A stamp file per requirements
 # file records what is installed: a second run installs nothing, a changed file reinstalls.
 
@@ -14,13 +16,19 @@ PIP := $(VPY) -m pip --disable-pip-version-check
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test chromium
+.PHONY: run test check lint chromium
 
 run: $(VENV)/.installed-requirements.txt
 	$(VPY) -m streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.installed-requirements-dev.txt chromium
+test: $(VENV)/.installed-requirements-dev.txt chromium lint
 	$(VPY) -m pytest -q
+
+check: $(VENV)/.installed-requirements-dev.txt lint
+	$(VPY) -m pytest -q -n 2 -m "unit or integration or app"
+
+lint: $(VENV)/.installed-requirements-dev.txt
+	$(VPY) -m ruff check .
 
 # The real-browser tests (tests/browser) drive Debian's Chromium; they are skipped without it,
 # so install it when it is missing: as root directly, otherwise with sudo if there is sudo.

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim.present import charts
 from sim.data.actuals import data_version
-from sim.errors import PlannerError
-from sim.data.ingest import FORMATS, import_csv, ImportOptions, MAX_IMPORT_BYTES, preview
-from sim.errors import ImportRejected
 from sim.data.history import import_history, known_stages, undo_import
-from sim.present.markdown import escape_markdown
+from sim.data.ingest import FORMATS, MAX_IMPORT_BYTES, ImportOptions, import_csv, preview
 from sim.data.plans import list_plans, save_plan
+from sim.errors import ImportRejected, PlannerError
 from sim.model.names import fold_name
+from sim.present import charts
+from sim.present.markdown import escape_markdown
 from sim.present.sla import spreadsheet_safe
 from ui import access, state
 from ui import database as stores

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim.present import charts
 from sim.data.actuals import data_version
-from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
-from sim.errors import PlannerError
-from sim.present.markdown import escape_markdown
 from sim.data.plan_checkin import save_reset
 from sim.data.plans import list_plans
+from sim.errors import PlannerError
+from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
+from sim.present import charts
+from sim.present.markdown import escape_markdown
 from sim.present.sla import spreadsheet_safe
 from ui import access, state, widgets
 from ui import database as stores

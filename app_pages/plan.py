@@ -6,9 +6,9 @@ import streamlit as st
 
 from sim import ScenarioError
 from sim.model import editing
+from sim.model.validation import scenario_from_dict
 from sim.present import charts
 from sim.present.markdown import escape_markdown
-from sim.model.validation import scenario_from_dict
 from sim.present.sla import SIDE_TITLES, sla_by_side, sla_csv
 from ui import compute, state, widgets
 

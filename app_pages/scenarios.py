@@ -5,11 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from sim import ScenarioError, scenario_from_json, scenario_from_url_token
-from sim.present import charts
 from sim.model import scenario_names as names
 from sim.model.names import tidy_name
 from sim.model.scenario_names import CURRENT, DEMO
-from sim.present import side_by_side
+from sim.present import charts, side_by_side
 from sim.present.markdown import escape_markdown
 from ui import compute, state
 

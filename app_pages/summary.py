@@ -14,8 +14,7 @@ from sim.present.describe import assumptions, verdict
 from sim.present.markdown import escape_markdown
 from sim.present.report import download_name, period_text, report_html
 from sim.present.sla import sla_csv, sla_sentences
-from ui import compute, state
-from ui import widgets
+from ui import compute, state, widgets
 
 _CALLOUTS = {"good": st.success, "mixed": st.warning, "poor": st.error}
 

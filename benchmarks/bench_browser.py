@@ -45,9 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.browser.driver import (PROBABILITY, open_app, probability_text,  # noqa: E402
-                                  settle)
-from tests.browser.server import CHROMIUM, StreamlitServer, launch_chromium  # noqa: E402
+from tests.browser.driver import PROBABILITY, open_app, probability_text, settle
+from tests.browser.server import CHROMIUM, StreamlitServer, launch_chromium
 
 TIMEOUT_MS = 120_000
 
@@ -126,7 +125,9 @@ def one_change(page, thumb, key: str, what: str) -> dict:
     # A change whose probability rounds to the same text shows no new value: reported as such.
     t_shown, after = next(((t, text) for t, text in b["shown"][counts["shown"]:]), (None, before))
     t_idle = first_after(b["idle"], t_key)
-    ms = lambda a, z: None if a is None or z is None else z - a  # noqa: E731
+    def ms(a, z):
+        return None if a is None or z is None else z - a
+
     return {"key": key, "what": what, "value": thumb.get_attribute("value"),
             "before": before, "after": after,
             "shown_ms": ms(t_key, t_shown), "debounce_ms": ms(t_key, t_sent),

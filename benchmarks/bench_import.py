@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.data.actuals import load_actuals  # noqa: E402
-from sim.data.ingest import ImportOptions, import_csv  # noqa: E402
-from sim.data.store import Store  # noqa: E402
+from sim.data.actuals import load_actuals
+from sim.data.ingest import ImportOptions, import_csv
+from sim.data.store import Store
 
 OPTIONS = ImportOptions(format="records", id_column="Lead ID", amount_column="Amount", mapping=(
     ("Created", "Leads"), ("MQL date", "MQLs"), ("SQL date", "SQLs"), ("Won date", "Customers")))

@@ -41,8 +41,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from sim import load_scenario  # noqa: E402
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, IDLE, StreamlitServer  # noqa: E402
+from sim import load_scenario
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, IDLE, StreamlitServer
 
 TIMEOUT_MS = 180_000
 PROBABILITY = "Chance of hitting the goal"
@@ -187,8 +187,13 @@ async def run(args) -> dict:
                 await session(p, srv.url, demo.to_url_token(), 1, warm)
                 report["rss_mib"].append(round(rss_mib(srv.proc.pid), 1))
                 report["server_cpu_s"], report["browser_cpu_s"] = [], []
-                is_server = lambda c: "streamlit" in c and " run " in c  # noqa: E731
-                is_browser = lambda c: "chrom" in c.lower() and "streamlit" not in c  # noqa: E731
+
+                def is_server(c):
+                    return "streamlit" in c and " run " in c
+
+                def is_browser(c):
+                    return "chrom" in c.lower() and "streamlit" not in c
+
                 for wave in range(args.waves):
                     server0, browser0 = cpu_seconds(is_server), cpu_seconds(is_browser)
                     tokens = [replace(demo, seed=10_000 + wave * 1000 + i).to_url_token() for i in range(args.sessions)]
@@ -201,8 +206,10 @@ async def run(args) -> dict:
                     report["browser_cpu_s"].append(round(cpu_seconds(is_browser) - browser0, 1))
                     await asyncio.sleep(args.pause)
                     report["rss_mib"].append(round(rss_mib(srv.proc.pid), 1))
-    summary = lambda v: None if not v else {"p50": round(statistics.median(v), 2), "p95": round(pct(v, 95), 2),
-                                            "max": round(max(v), 2), "n": len(v)}
+    def summary(v):
+        return None if not v else {"p50": round(statistics.median(v), 2), "p95": round(pct(v, 95), 2),
+                                   "max": round(max(v), 2), "n": len(v)}
+
     report.update({
         "first_load_s": summary(out["first_load"]), "slider_to_updated_result_s": summary(out["updated"]),
         "slider_to_run_done_s": summary(out["run_done"]),

@@ -45,13 +45,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.baselines import p_goal, python_loop, straightforward_numpy  # noqa: E402
-from sim.model.engine import make_rng  # noqa: E402
-from sim.model.forecast import simulate  # noqa: E402
-from sim.model.scenario_io import load_scenario  # noqa: E402
-from sim.model.targets import required_volumes  # noqa: E402
+from benchmarks.baselines import p_goal, python_loop, straightforward_numpy
+from sim.model.engine import make_rng
+from sim.model.forecast import simulate
+from sim.model.scenario_io import load_scenario
+from sim.model.targets import required_volumes
 
 DEFAULT_SCENARIO = REPO_ROOT / "data" / "scenarios" / "demo.json"
 MIB = 1024 * 1024
@@ -176,7 +176,7 @@ def judge(name: str, value, limit: float, measured: str, target: str, note: str 
 
 def machine_facts() -> dict:
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "numpy": np.__version__,

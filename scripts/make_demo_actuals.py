@@ -135,8 +135,12 @@ def main() -> None:
     visits, recs = simulate(sc)
     OUT.mkdir(parents=True, exist_ok=True)
     labels = [month_start(m).strftime("%Y-%m") for m in range(MONTHS)]
-    iso = lambda r, s: r[s].isoformat() if s in r else ""
-    eu = lambda r, s: r[s].strftime("%d.%m.%Y") if s in r else ""
+    def iso(r, s):
+        return r[s].isoformat() if s in r else ""
+
+    def eu(r, s):
+        return r[s].strftime("%d.%m.%Y") if s in r else ""
+
     write("northwind-visits.csv", ["month", "Visits"], list(zip(labels, visits)))
     write("northwind-leads-export.csv", ["Lead ID", "Company", "Created", "MQL date", "SQL date"],
           [[r["Lead ID"], r["Company"], iso(r, "Leads"), iso(r, "MQLs"), iso(r, "SQLs")]

@@ -1,20 +1,67 @@
-"""Shared fixtures: the demo scenario and a builder for small test scenarios."""
+"""Shared fixtures and the test tiers.
+
+Tiers: every test has exactly one of the markers ``unit``, ``integration``, ``app``, ``slow``,
+``browser``. It is the folder's (``tests/unit``, ``tests/integration``, ``tests/app``,
+``tests/slow``, ``tests/browser``) unless the test carries a tier marker itself (a slow
+calibration test among unit tests, AppTests among the hostile inputs); a test with two tier
+markers, or outside the tier folders, stops the run. ``make check`` runs the fast tiers
+(unit, integration, app), ``make test`` all of them.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
 
+from sim.data.location import DB_ENV
+from sim.data.store import Store
 from sim.model.validation import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 DEMO_PATH = DATA_DIR / "scenarios" / "demo.json"
 ACTUALS_DIR = DATA_DIR / "actuals"
+HOSTILE_DIR = Path(__file__).resolve().parent / "hostile"
 
+TIERS = ("unit", "integration", "app", "slow", "browser")
+
+
+def pytest_report_header(config):
+    versions = []
+    for package in ("numpy", "scipy", "duckdb", "pandas", "altair", "streamlit"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} missing")
+    return "versions: " + ", ".join(versions)
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        explicit = [m.name for m in item.iter_markers() if m.name in TIERS]
+        folder = Path(str(item.path)).resolve().relative_to(tests).parts[0]
+        if len(explicit) > 1:
+            raise pytest.UsageError(f"{item.nodeid} has more than one tier: {', '.join(explicit)}")
+        if not explicit:
+            if folder not in TIERS:
+                raise pytest.UsageError(f"{item.nodeid} is outside the tier folders ({', '.join(TIERS)})")
+            item.add_marker(getattr(pytest.mark, folder))
+
+
+# -- scenarios ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
 def demo_dict() -> dict:
@@ -24,6 +71,13 @@ def demo_dict() -> dict:
 @pytest.fixture(scope="session")
 def demo(demo_dict):
     return scenario_from_dict(demo_dict)
+
+
+#: Any JSON value (hypothesis): the fuzzing of the scenario loader and of the importer's options.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30)
 
 
 def small_scenario(**overrides):
@@ -48,10 +102,36 @@ def small_scenario(**overrides):
     return scenario_from_dict(data)
 
 
+# -- databases ---------------------------------------------------------------------------------
+
 @pytest.fixture
-def db(tmp_path, monkeypatch):
-    """A temporary database path for the app's pages (``FUNNEL_DB``); seeded with the demo's
-    actuals and plan of record when a page first opens it."""
+def db_path(tmp_path):
+    return tmp_path / "db" / "funnel.duckdb"
+
+
+@pytest.fixture
+def store(db_path):
+    """An empty store of the test's own, closed after the test."""
+    s = Store(db_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db_file(tmp_path_factory) -> Path:
+    """A database with the demo's actuals and plan of record, as the app seeds a new one
+    (:func:`seed_demo`), made once per test session: :func:`db` copies it."""
+    from sim.data.demo_data import seed_demo
+    path = tmp_path_factory.mktemp("demo-db") / "funnel.duckdb"
+    with Store(path) as store:
+        seed_demo(store, DATA_DIR)
+    return path
+
+
+@pytest.fixture
+def new_db(tmp_path, monkeypatch):
+    """A database path for the app's pages (``FUNNEL_DB``) where no database is yet: the app
+    creates it and seeds it with the demo's actuals and plan of record."""
     path = tmp_path / "funnel.duckdb"
     monkeypatch.setenv("FUNNEL_DB", str(path))
     monkeypatch.delenv("FUNNEL_DEMO_DATA", raising=False)
@@ -59,10 +139,26 @@ def db(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def empty_db(db, monkeypatch):
+def db(new_db, demo_db_file):
+    """The pages' database (``FUNNEL_DB``), holding the demo's actuals and plan of record: a
+    copy of the seeded database (the tests on ``new_db`` watch the app seed it itself)."""
+    shutil.copyfile(demo_db_file, new_db)
+    return new_db
+
+
+@pytest.fixture
+def empty_db(new_db, monkeypatch):
     """A temporary database for the pages that starts empty (no demo actuals, no plan)."""
     monkeypatch.setenv("FUNNEL_DEMO_DATA", "0")
-    return db
+    return new_db
+
+
+def copied_store(template: Path, folder: Path) -> Store:
+    """A store on a copy of the database file ``template`` (closed), in ``folder``."""
+    path = folder / template.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return Store(path)
 
 
 def snapshot(store) -> dict[str, list[tuple]]:
@@ -74,3 +170,70 @@ def snapshot(store) -> dict[str, list[tuple]]:
     assert {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages", "record_amounts",
             "plans", "plan_bands", "schema_version"} <= set(tables)
     return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+
+# -- the command line --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CliRun:
+    """What ``python -m sim ...`` did: its exit code and its output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@contextlib.contextmanager
+def _environment(env: dict | None):
+    """``os.environ`` without ``FUNNEL_DB`` and with ``env``, restored afterwards (when ``env``
+    is given); as it is otherwise."""
+    if env is None:
+        yield
+        return
+    saved = dict(os.environ)
+    os.environ.pop(DB_ENV, None)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def run_cli(*args, env: dict | None = None) -> CliRun:
+    """``python -m sim ARGS`` in this process: :func:`sim.cli.main` with stdout and stderr
+    captured (the exit code of argparse's own exits too)."""
+    from sim.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with _environment(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return CliRun(code, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(*args, env: dict | None = None) -> CliRun:
+    """``python -m sim ARGS`` in a new process (the smoke tests: start-up, exit status, a second
+    process on a database in use)."""
+    full_env = None
+    if env is not None:
+        full_env = {k: v for k, v in os.environ.items() if k != DB_ENV}
+        full_env.update(env)
+    proc = subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=full_env)
+    return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def succeeded(out: CliRun) -> CliRun:
+    """Exit 0 and no traceback."""
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    return out
+
+
+def refused(out: CliRun) -> str:
+    """Exit 2, nothing on stdout, one line on stderr; returns that line."""
+    assert out.returncode == 2, (out.returncode, out.stdout[:500], out.stderr)
+    assert out.stdout == ""
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    return lines[0]

@@ -136,7 +136,7 @@ def expected_actuals(files) -> tuple[dict[tuple[str, str], int], dict[str, float
         for rid, amount in f.record_amounts:
             amounts[rid] = amount
     counts = dict(monthly)
-    for (rid, stage), day in reached.items():
+    for (_record, stage), day in reached.items():
         key = (day.strftime("%Y-%m"), stage)
         if key not in monthly:
             counts[key] = counts.get(key, 0) + 1
@@ -179,8 +179,8 @@ def main(argv: list[str]) -> None:
     db, mode = argv[0], argv[1]
     if len(argv) > 2:
         _lower_checkpoint_threshold(argv[2])
-    from sim.data.ingest import import_csv
     from sim.data.history import undo_import
+    from sim.data.ingest import import_csv
     from sim.data.store import Store
 
     store = Store(db)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sim import (Forecast, Targets, required_volumes, scenario_from_url_token, sensitivity,
-                 simulate)
+from sim import Forecast, Targets, required_volumes, scenario_from_url_token, sensitivity, simulate
 from sim.model.sensitivity import SensitivityRow
 
 #: Trials per sensitivity run in the app (two runs per uncertain input, common random numbers).

@@ -13,15 +13,15 @@ import streamlit as st
 
 from sim.data.actuals import load_actuals
 from sim.data.demo_data import seed_demo
-from sim.errors import PlannerError
+from sim.data.location import default_db_path
 from sim.data.plan_checkin import check_in_stored
 from sim.data.plans import load_plan, stored_bands
+from sim.data.store import Store
+from sim.data.variance import PlanComparison, compare_plan
+from sim.errors import PlannerError
 from sim.model.checkin import CheckIn
 from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import scenario_from_url_token
-from sim.data.location import default_db_path
-from sim.data.store import Store
-from sim.data.variance import PlanComparison, compare_plan
 from ui import APP_DIR, DATA_DIR
 
 DEMO_ENV = "FUNNEL_DEMO_DATA"

@@ -12,9 +12,9 @@ import streamlit as st
 
 from sim import Forecast, ScenarioError
 from sim.model import editing
-from sim.present.markdown import escape_markdown as plain
 from sim.model.names import fold_name, tidy_name
 from sim.model.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario
+from sim.present.markdown import escape_markdown as plain
 from ui import compute, state
 
 TRIAL_CHOICES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
@@ -147,7 +147,7 @@ def stage_list(scenario: Scenario, doc: dict, key) -> None:
         removable = k > 0 and len(scenario.stages) > 2
         if c3.button("✕", key=key(f"s{k}-remove"), disabled=not removable,
                      help=f"Remove {plain(stage.name)}" if removable else "This stage cannot be removed"):
-            _replace(lambda: editing.remove_stage(scenario, k))
+            _replace(lambda k=k: editing.remove_stage(scenario, k))
     st.caption(f"The first stage is the top of the funnel; the last ({plain(scenario.stages[last].name)}) "
                "is the customers.")
     with st.form(key("add-stage"), border=True):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ingest import ImportOptions, import_csv
-from .plans import save_plan
 from ..model.scenario_io import load_scenario
+from .ingest import ImportOptions, import_csv
 from .location import DEMO_ACTUALS, DEMO_SCENARIO
+from .plans import save_plan
 from .store import Store
+
 DEMO_PLAN_NAME = "FY2027 plan of record"
 
 #: (file, options): visits by month, a lead-level CRM export and a European deal export.

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 
-from ..model.bands import MEASURES, Band, plan_bands
 from ..errors import ScenarioError
+from ..model.bands import MEASURES, Band, plan_bands
 from ..model.forecast import Distribution
 from ..model.months import MONTH_FORMAT, first_day
 from ..model.names import fold_name, tidy_name

@@ -176,7 +176,7 @@ class Store:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .plans import SavedPlan
 from ..model.bands import ABOVE, BELOW, INSIDE
 from ..model.months import MONTH_FORMAT
 from ..model.names import fold_name
+from .plans import SavedPlan
 from .store import Store
-
 
 
 @dataclass(frozen=True)

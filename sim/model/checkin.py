@@ -34,14 +34,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .beliefs import RateBelief
 from ..errors import ScenarioError
+from .bands import NO_DATA, Band, band_status, plan_bands
+from .beliefs import RateBelief
+from .confidence import DEFAULT_CONFIDENCE
 from .forecast import Forecast, simulate, wilson_interval
 from .monthly_actuals import Actuals
-from .bands import NO_DATA, Band, band_status, plan_bands
 from .names import fold_name
 from .scenario import Scenario, TopOfFunnel
-from .confidence import DEFAULT_CONFIDENCE
 from .targets import Targets, deterministic_targets, required_volumes
 
 #: The reset is searched only up to this multiple of the plan's own remaining volume.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+
 class Problems:
     """Collects validation problems, each prefixed with the field's path."""
 

@@ -59,11 +59,11 @@ class TopOfFunnel:
 
     @classmethod
     def constant(cls, per_month: float, months: int, growth: float = 0.0,
-                 noise_cv: float = DEFAULT_NOISE_CV) -> "TopOfFunnel":
+                 noise_cv: float = DEFAULT_NOISE_CV) -> TopOfFunnel:
         plan = tuple(per_month * (1.0 + growth) ** t for t in range(months))
         return cls(plan, noise_cv, per_month, growth)
 
-    def scaled(self, factor: float) -> "TopOfFunnel":
+    def scaled(self, factor: float) -> TopOfFunnel:
         """The same plan with every month's volume multiplied by ``factor``."""
         per_month = None if self.per_month is None else self.per_month * factor
         return replace(self, monthly=tuple(v * factor for v in self.monthly), per_month=per_month)
@@ -135,7 +135,7 @@ class Scenario:
         by_key = {fold_name(k): v for k, v in self.start_pipeline}
         return tuple(int(by_key.get(fold_name(s.name), 0)) for s in self.stages)
 
-    def with_top_scaled(self, factor: float) -> "Scenario":
+    def with_top_scaled(self, factor: float) -> Scenario:
         return replace(self, top=self.top.scaled(factor))
 
     # -- serialisation ---------------------------------------------------------------------

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import draw_revenue, make_rng
 from ..errors import ScenarioError
+from .engine import draw_revenue, make_rng
 from .scenario import Scenario
 
 DEFAULT_CONFIDENCE = 0.8

@@ -14,9 +14,27 @@ from .beliefs import DealValue, RateBelief
 from .months import parse_month
 from .names import fold_name, tidy_name
 from .problems import Problems, describe
-from .scenario import (DEFAULT_MONTHS, DEFAULT_NOISE_CV, DEFAULT_SEED, DEFAULT_TRIALS, MAX_LAG_MONTHS,
-                       MAX_MONEY, MAX_MONTHS, MAX_NAME, MAX_SEED, MAX_STAGE_NAME, MAX_STAGES, MAX_TRIALS,
-                       MAX_VOLUME, MIN_STAGES, OWNERS, SCHEMA_VERSION, Scenario, Stage, TopOfFunnel)
+from .scenario import (
+    DEFAULT_MONTHS,
+    DEFAULT_NOISE_CV,
+    DEFAULT_SEED,
+    DEFAULT_TRIALS,
+    MAX_LAG_MONTHS,
+    MAX_MONEY,
+    MAX_MONTHS,
+    MAX_NAME,
+    MAX_SEED,
+    MAX_STAGE_NAME,
+    MAX_STAGES,
+    MAX_TRIALS,
+    MAX_VOLUME,
+    MIN_STAGES,
+    OWNERS,
+    SCHEMA_VERSION,
+    Scenario,
+    Stage,
+    TopOfFunnel,
+)
 
 _TOP_KEYS = {"schema", "name", "start", "months", "goal", "baseline_revenue", "top", "stages",
              "deal", "start_pipeline", "start_pipeline_lag", "trials", "seed"}
@@ -250,7 +268,7 @@ def _read_pipeline(pr: Problems, pipeline, stages) -> tuple[tuple[str, int], ...
         return ()
     index = {fold_name(s.name): i for i, s in enumerate(stages)}
     result = []
-    for key, count in pipeline.items():
+    for key in pipeline:
         where = f"start_pipeline[{key!r}]"
         i = index.get(fold_name(key))
         if i is None:

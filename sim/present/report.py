@@ -16,13 +16,13 @@ from datetime import date
 import altair as alt
 import vl_convert as vlc
 
-from . import charts
-from .describe import assumptions, verdict
 from ..model.forecast import Forecast
 from ..model.scenario import OWNERS, Scenario, file_stem
 from ..model.sensitivity import SensitivityRow
-from .sla import SIDE_TITLES, sla_rows, sla_sentences
 from ..model.targets import Targets
+from . import charts
+from .describe import assumptions, verdict
+from .sla import SIDE_TITLES, sla_rows, sla_sentences
 
 #: Width in CSS pixels of a chart drawn alone across the page, and of one of two side by side.
 FULL_WIDTH, HALF_WIDTH = 640, 330

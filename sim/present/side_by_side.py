@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from ..model.forecast import Forecast
-from .markdown import escape_markdown
 from ..model.names import fold_name
 from ..model.targets import Targets
+from .markdown import escape_markdown
 
 OUTCOME_COLUMNS = ("Goal", "P(goal)", "95% interval", "Expected revenue", "P10", "P50", "P90")
 SCALE_COLUMN = "Plan ×"

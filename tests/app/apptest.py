@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from sim import Scenario, load_scenario
 
-from .conftest import DEMO_PATH, ROOT
+from ..conftest import DEMO_PATH, ROOT
 
 PROBABILITY = "Chance of hitting the goal"
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.access import EDITOR, VIEWER, role_for_email, role_for_password
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 PASSWORDS = {"password": "view-Ξ-secret", "editor_password": "edit-secret"}
 OIDC_AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
@@ -20,9 +20,8 @@ OIDC_AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_sec
 LISTS = {"editors": ["Ana@Example.com"], "viewers": ["*@board.example.com"]}
 
 
-@pytest.fixture(autouse=True)
-def own_database(tmp_path, monkeypatch):
-    monkeypatch.setenv("FUNNEL_DB", str(tmp_path / "funnel.duckdb"))
+#: Every test on a database of its own, holding the demo's actuals and plan (conftest's ``db``).
+pytestmark = pytest.mark.usefixtures("db")
 
 
 def app(secrets: dict | None = None, user: dict | None = None) -> AppTest:

@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from sim.data.demo_data import DEMO_PLAN_NAME
 
+from ..conftest import ROOT
 from .apptest import open_app, small_demo
-from .conftest import ROOT
 
 PAGE = "app_pages/actuals.py"
 UPLOAD = "actuals-upload"
@@ -103,8 +103,8 @@ def demo_monthly() -> list[dict]:
 
 # -- with the demo data -------------------------------------------------------------------------
 
-def test_seeded_database_compares_the_demo_plan_with_the_actuals(db):
-    at = open_page(db)
+def test_seeded_database_compares_the_demo_plan_with_the_actuals(new_db):
+    at = open_page(new_db)
     assert not at.error
     assert [t.label for t in at.tabs] == ["Plan vs actual", "Actuals", "Import CSV", "History (3)"]
     assert at.selectbox(key="actuals-plan").value == DEMO_PLAN_NAME

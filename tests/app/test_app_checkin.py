@@ -22,15 +22,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sim.data.actuals import load_actuals
-from sim.model.checkin import CheckIn, check_in
 from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
 from sim.data.plans import all_bands, list_plans, load_plan, stored_bands
-from sim.model.scenario_io import scenario_from_url_token
 from sim.data.store import Store
+from sim.model.checkin import CheckIn, check_in
+from sim.model.scenario_io import scenario_from_url_token
 from sim.model.targets import DEFAULT_CONFIDENCE
 
+from ..conftest import DATA_DIR, ROOT
 from .apptest import open_app, small_demo
-from .conftest import DATA_DIR, ROOT
 
 PAGE = "app_pages/checkin.py"
 ACTUALS_PAGE = "app_pages/actuals.py"
@@ -175,8 +175,8 @@ def updated_means(at: AppTest) -> dict[str, float]:
 
 # -- the seeded database --------------------------------------------------------------------------
 
-def test_seeded_database_checks_the_plan_of_record_in_at_the_last_month_of_actuals(db, reference):
-    at = open_page(db)
+def test_seeded_database_checks_the_plan_of_record_in_at_the_last_month_of_actuals(new_db, reference):
+    at = open_page(new_db)
     assert not at.error and not at.warning, ([e.value for e in at.error], [w.value for w in at.warning])
     picker = at.selectbox(key="checkin-plan")
     assert picker.value == DEMO_PLAN_NAME and picker.options == [DEMO_PLAN_NAME, CURRENT]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from sim import load_scenario, scenario_from_url_token, simulate
 
-from .conftest import DEMO_PATH, ROOT
+from ..conftest import DEMO_PATH, ROOT
 
 PAGE = "app_pages/scenarios.py"
 SAVED = "saved_scenarios"

@@ -55,7 +55,7 @@ def pytest_runtest_makereport(item, call):
                 path = FAILURES / (re.sub(r"[^\w.-]+", "_", item.name) + ".png")
                 page.screenshot(path=str(path))
                 report.sections.append(("failure screenshot", str(path)))
-            except Exception as exc:  # the page may be gone; the report matters more
+            except Exception as exc:  # noqa: BLE001 - the page may be gone; the report matters more
                 report.sections.append(("failure screenshot", f"not saved: {exc}"))
     return report
 

@@ -53,7 +53,7 @@ class StreamlitServer:
         self.proc: subprocess.Popen | None = None
         self._log = None
 
-    def start(self, timeout: float = 60.0) -> "StreamlitServer":
+    def start(self, timeout: float = 60.0) -> StreamlitServer:
         cmd = [sys.executable, "-m", "streamlit", "run", self.app,
                "--server.address", "127.0.0.1", "--server.port", str(self.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -104,7 +104,7 @@ class StreamlitServer:
             return "(no server log)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def __enter__(self) -> "StreamlitServer":
+    def __enter__(self) -> StreamlitServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

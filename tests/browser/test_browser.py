@@ -15,9 +15,22 @@ import pytest
 
 from sim.model.scenario_io import load_scenario, scenario_from_url_token
 
-from .driver import (ARTIFACTS, PHONE, PROBABILITY, exceptions, full_screenshot, open_app, percent, probability_metric,
-                     probability_text, query_param, rerun_after, wait_probability_change,
-                     wait_query_param_change, wait_quiet)
+from .driver import (
+    ARTIFACTS,
+    PHONE,
+    PROBABILITY,
+    exceptions,
+    full_screenshot,
+    open_app,
+    percent,
+    probability_metric,
+    probability_text,
+    query_param,
+    rerun_after,
+    wait_probability_change,
+    wait_query_param_change,
+    wait_quiet,
+)
 from .server import ROOT
 
 DEMO_PATH = ROOT / "data" / "scenarios" / "demo.json"

@@ -1,8 +1,6 @@
 """``python -m sim``: JSON documents, human tables, exit codes."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -11,16 +9,11 @@ from sim.model.forecast import simulate
 from sim.model.scenario_io import load_scenario
 from sim.model.targets import required_volumes
 
-from .conftest import DEMO_PATH, ROOT
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+from ..conftest import DEMO_PATH, ROOT, refused, run_cli, run_cli_process
 
 
 def test_forecast_json_matches_the_library():
-    out = run("forecast", str(DEMO_PATH), "--json", "--trials", "4000", "--seed", "7",
+    out = run_cli("forecast", str(DEMO_PATH), "--json", "--trials", "4000", "--seed", "7",
               "--sensitivity-trials", "2000")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -41,14 +34,14 @@ def test_forecast_json_matches_the_library():
 
 
 def test_forecast_defaults_to_the_scenarios_trials_and_seed():
-    doc = json.loads(run("forecast", str(DEMO_PATH), "--json", "--sensitivity-trials", "1000").stdout)
+    doc = json.loads(run_cli("forecast", str(DEMO_PATH), "--json", "--sensitivity-trials", "1000").stdout)
     sc = load_scenario(DEMO_PATH)
     assert (doc["trials"], doc["seed"]) == (sc.trials, sc.seed)
     assert doc["p_goal"] == simulate(sc).p_goal
 
 
 def test_targets_json():
-    out = run("targets", str(DEMO_PATH), "--json", "--confidence", "0.7", "--trials", "4000")
+    out = run_cli("targets", str(DEMO_PATH), "--json", "--confidence", "0.7", "--trials", "4000")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     t = required_volumes(load_scenario(DEMO_PATH), 0.7, trials=4000)
@@ -62,9 +55,9 @@ def test_targets_json():
 
 
 def test_human_readable_output():
-    out = run("forecast", str(DEMO_PATH), "--trials", "2000", "--sensitivity-trials", "1000")
+    out = run_cli("forecast", str(DEMO_PATH), "--trials", "2000", "--sensitivity-trials", "1000")
     assert out.returncode == 0 and "P(goal) =" in out.stdout and "Sensitivity" in out.stdout
-    out = run("targets", str(DEMO_PATH), "--trials", "2000")
+    out = run_cli("targets", str(DEMO_PATH), "--trials", "2000")
     assert out.returncode == 0 and "For P(goal) >= 80%" in out.stdout
 
 
@@ -80,9 +73,27 @@ def test_bad_input_exits_2_with_a_clear_line(tmp_path, demo_dict, args, message)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**demo_dict, "goal": -1}))
     args = [a.format(bad=bad, missing=tmp_path / "nope.json") for a in args]
-    out = run(*args)
-    assert out.returncode == 2
-    assert out.stdout == ""
-    assert message in out.stderr
-    assert "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+    assert message in refused(run_cli(*args))
+
+
+# -- in a new process: start-up, exit status (two or three smoke tests; the rest runs in-process)
+
+def test_help_in_a_new_process():
+    out = run_cli_process("--help")
+    assert out.returncode == 0 and out.stderr == ""
+    for command in ("forecast", "targets", "import", "actuals", "history", "undo", "plan", "compare", "checkin"):
+        assert command in out.stdout
+
+
+def test_forecast_in_a_new_process_matches_the_library():
+    out = run_cli_process("forecast", DEMO_PATH, "--json", "--trials", "2000", "--sensitivity-trials", "500")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    sc = load_scenario(DEMO_PATH)
+    assert doc["p_goal"] == simulate(sc, 2000, make_rng(sc.seed)).p_goal
+    assert doc["scenario"] == sc.name and "\\u2014" not in out.stdout      # non-ASCII kept as it is
+
+
+def test_bad_input_in_a_new_process_exits_2():
+    assert "goal must be > 0" not in refused(run_cli_process("forecast", DEMO_PATH, "--trials", "lots"))
+    assert refused(run_cli_process("forecast", ROOT / "no-such.json")).startswith("error: ")

@@ -14,23 +14,20 @@ import csv
 import dataclasses
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
-from sim.model.forecast import simulate
 from sim.data.plans import list_plans, load_plan
-from sim.model.bands import plan_bands
-from sim.model.scenario_io import load_scenario
-from sim.model.validation import scenario_from_dict
 from sim.data.store import Store
+from sim.model.bands import plan_bands
+from sim.model.forecast import simulate
 from sim.model.targets import expected_arrivals, p_goal_at_scale
+from sim.model.validation import scenario_from_dict
 
-from .conftest import DATA_DIR, DEMO_PATH, ROOT
+from ..conftest import DATA_DIR, DEMO_PATH, ROOT, refused, run_cli, succeeded
 
 MONTHLY_CSV = ROOT / "data" / "actuals" / "northwind-monthly.csv"
 AS_OF = "2027-06"
@@ -51,27 +48,6 @@ STAGE_FIELDS = {"name", "owner", "actual", "plan_p10", "plan_p50", "plan_p90", "
                 "open_pipeline"}
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
-
-
-def ok(out):
-    assert out.returncode == 0, out.stderr
-    assert "Traceback" not in out.stderr
-    return out
-
-
-def refused(out):
-    """Exit 2, nothing on stdout, one line on stderr; returns that line."""
-    assert out.returncode == 2, (out.returncode, out.stdout[:500], out.stderr)
-    assert out.stdout == ""
-    assert "Traceback" not in out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
-    return lines[0]
-
-
 def monthly_csv():
     """{stage: [count per month 2027-01..06]}, {month: revenue} from northwind-monthly.csv."""
     with MONTHLY_CSV.open(newline="", encoding="utf-8") as f:
@@ -79,11 +55,6 @@ def monthly_csv():
     assert [r["month"] for r in rows] == DONE
     stages = [c for c in rows[0] if c not in ("month", "revenue")]
     return {s: [int(r[s]) for r in rows] for s in stages}, {r["month"]: float(r["revenue"]) for r in rows}
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_scenario(DEMO_PATH)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +76,7 @@ def copy_of(seeded, directory):
 def plan_run(seeded, tmp_path_factory):
     """``checkin --plan <the demo plan> --as-of 2027-06 --json`` on its own copy: (doc, db)."""
     db = copy_of(seeded, tmp_path_factory.mktemp("plan_run"))
-    out = ok(run("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF, "--json",
+    out = succeeded(run_cli("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF, "--json",
                  "--trials", TRIALS))
     return json.loads(out.stdout), db
 
@@ -189,7 +160,9 @@ def test_rates_and_open_pipeline_follow_the_documented_formulas(plan_run, demo):
         s_doc = doc["stages"][k]
         prior = demo.stages[k].rate
         lag = np.asarray(demo.stages[k].lag)
-        F = lambda d: float(lag[:d + 1].sum())
+        def F(d, lag=lag):
+            return float(lag[:d + 1].sum())
+
         upstream = counts[names[k - 1]]
         s = sum(counts[names[k]])
         n = sum(upstream[t] * F(a - t) for t in range(a + 1)) + start.get(names[k - 1], 0) * F(a)
@@ -265,7 +238,7 @@ def test_reforecast_and_reset(plan_run, demo):
 def test_a_scenario_file_gives_the_same_check_in(plan_run, seeded, tmp_path, demo):
     doc, _ = plan_run
     db = copy_of(seeded, tmp_path)
-    out = ok(run("checkin", str(DEMO_PATH), "--db", str(db), "--as-of", AS_OF, "--json", "--trials", TRIALS,
+    out = succeeded(run_cli("checkin", str(DEMO_PATH), "--db", str(db), "--as-of", AS_OF, "--json", "--trials", TRIALS,
                  "--save", "From the file"))
     file_doc = json.loads(out.stdout)
     assert set(file_doc) == CHECKIN_FIELDS
@@ -283,10 +256,10 @@ def test_a_scenario_file_gives_the_same_check_in(plan_run, seeded, tmp_path, dem
 def test_save_links_the_reset_plan_and_a_name_is_used_once(seeded, tmp_path, demo):
     db = copy_of(seeded, tmp_path)
     name = "Reset after June"
-    out = ok(run("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF, "--json",
+    out = succeeded(run_cli("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF, "--json",
                  "--trials", TRIALS, "--save", name))
     doc = json.loads(out.stdout)
-    out = ok(run("plan", "list", "--json", "--db", str(db)))
+    out = succeeded(run_cli("plan", "list", "--json", "--db", str(db)))
     plans = json.loads(out.stdout)
     assert [(p["id"], p["name"]) for p in plans] == [(2, name), (1, DEMO_PLAN_NAME)]
     reset, parent = plans
@@ -305,7 +278,7 @@ def test_save_links_the_reset_plan_and_a_name_is_used_once(seeded, tmp_path, dem
     assert saved.pipeline_lags and saved.pipeline_lags == refo.pipeline_lags
 
     # The same name again: refused (after the check-in), nothing saved.
-    line = refused(run("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF,
+    line = refused(run_cli("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF,
                        "--trials", TRIALS, "--save", name))
     assert line == (f"error: a plan named '{name}' already exists: plans of record are never "
                     f"overwritten, choose another name")
@@ -342,7 +315,7 @@ PLAN = ["--plan", DEMO_PLAN_NAME]
 ])
 def test_bad_input_is_one_line_and_exit_2(seeded, tmp_path, args, message):
     db = copy_of(seeded, tmp_path)
-    line = refused(run("checkin", *args, "--db", str(db)))
+    line = refused(run_cli("checkin", *args, "--db", str(db)))
     assert message in line
     with Store(db) as store:
         assert [p.name for p in list_plans(store)] == [DEMO_PLAN_NAME]      # nothing saved
@@ -355,7 +328,7 @@ def test_bad_input_is_one_line_and_exit_2(seeded, tmp_path, args, message):
 def test_text_output(plan_run, seeded, tmp_path):
     doc, _ = plan_run
     db = copy_of(seeded, tmp_path)
-    out = ok(run("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF, "--trials", TRIALS))
+    out = succeeded(run_cli("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF, "--trials", TRIALS))
     text = out.stdout
     lines = text.splitlines()
     assert lines[0].startswith(f"Check-in of '{DEMO_PLAN_NAME}' after {AS_OF} (6 months done, 6 left)")

@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from sim.data.actuals import load_actuals
 from sim.data.demo_data import DEMO_IMPORTS, DEMO_PLAN_NAME, seed_demo
-from sim.model.forecast import simulate
-from sim.data.ingest import import_csv, ImportOptions
 from sim.data.history import import_history
+from sim.data.ingest import ImportOptions, import_csv
 from sim.data.plans import list_plans
-from sim.model.scenario_io import load_scenario
 from sim.data.store import DB_ENV, Store
 from sim.data.variance import ABOVE, BELOW, INSIDE
+from sim.model.forecast import simulate
+from sim.model.scenario_io import load_scenario
 
-from .conftest import ACTUALS_DIR, DATA_DIR, DEMO_PATH, ROOT
+from ..conftest import ACTUALS_DIR, DATA_DIR, DEMO_PATH, ROOT, run_cli, run_cli_process, succeeded
 
 MONTHLY_CSV = ROOT / "data" / "actuals" / "northwind-monthly.csv"
 HISTORY_FIELDS = {"import_id", "file_name", "content_hash", "format", "imported_at", "rows", "stages",
@@ -38,21 +35,6 @@ STAGE_ROW_FIELDS = {"month", "stage", "owner", "actual", "p10", "p50", "p90", "v
                     "variance_pct", "status"}
 REVENUE_ROW_FIELDS = {"month", "actual", "p10", "p50", "p90", "cumulative_actual", "cumulative_p10",
                       "cumulative_p25", "cumulative_p50", "cumulative_p75", "cumulative_p90", "status"}
-
-
-def run(*args, env=None):
-    full_env = None
-    if env is not None:
-        full_env = {k: v for k, v in os.environ.items() if k != DB_ENV}
-        full_env.update(env)
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env=full_env)
-
-
-def ok(out):
-    assert out.returncode == 0, out.stderr
-    assert "Traceback" not in out.stderr
-    return out
 
 
 def monthly_csv():
@@ -107,13 +89,13 @@ def test_import_actuals_history_and_undo(tmp_path):
     commands = [cli_import_args(f, o, db) for f, o in DEMO_IMPORTS]
     assert "--date-format" in commands[2] and "Won date=Customers" in commands[2]
     for n, (command, (file_name, _)) in enumerate(zip(commands, DEMO_IMPORTS), start=1):
-        out = ok(run(*command))
+        out = succeeded(run_cli(*command))
         lines = out.stdout.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"Imported {file_name} as import #{n} ")
 
     # actuals --json: the monthly CSV's numbers (from the lead and deal records), plus the
     # earlier dates of the start pipeline (2026-10 .. 2026-12, stage counts only).
-    out = ok(run("actuals", "--db", str(db), "--json"))
+    out = succeeded(run_cli("actuals", "--db", str(db), "--json"))
     first_actuals = json.loads(out.stdout)
     counts, revenue = split_actuals(first_actuals)
     csv_counts, csv_revenue = monthly_csv()
@@ -122,7 +104,7 @@ def test_import_actuals_history_and_undo(tmp_path):
     assert revenue == pytest.approx(csv_revenue, abs=0.005) and set(revenue) == csv_months
     assert {m for m, _ in counts} - csv_months <= {"2026-10", "2026-11", "2026-12"}
 
-    out = ok(run("history", "--db", str(db), "--json"))
+    out = succeeded(run_cli("history", "--db", str(db), "--json"))
     history = json.loads(out.stdout)
     assert [h["import_id"] for h in history] == [3, 2, 1]
     assert [h["file_name"] for h in history] == [f for f, _ in DEMO_IMPORTS][::-1]
@@ -138,13 +120,13 @@ def test_import_actuals_history_and_undo(tmp_path):
     assert (history[2]["first_month"], history[2]["last_month"]) == (min(csv_months), max(csv_months))
 
     # The same file again: nothing happens.
-    out = ok(run(*commands[0]))
+    out = succeeded(run_cli(*commands[0]))
     assert "already imported" in out.stdout and "import #1" in out.stdout
 
     # A bad file: exit 2, row and column named, nothing written.
     bad = tmp_path / "bad.csv"
     bad.write_text("month,Visits\n2027-07,12000\n2027-08,lots\n", encoding="utf-8")
-    out = run("import", str(bad), "--db", str(db))
+    out = run_cli("import", str(bad), "--db", str(db))
     assert out.returncode == 2
     assert out.stdout == ""
     assert "Traceback" not in out.stderr
@@ -161,11 +143,11 @@ def test_import_actuals_history_and_undo(tmp_path):
         corrected = load_actuals(store)
         assert corrected.count("2027-01", "Visits") == 99999
         assert dict(corrected.revenue)["2027-01"] == 1.5
-    out = ok(run("undo", "4", "--db", str(db)))
+    out = succeeded(run_cli("undo", "4", "--db", str(db)))
     assert out.stdout.startswith("Undid import #4 (fix.csv)")
     assert "earlier values are back" in out.stdout
     # Undo errors are one line, not an import rejection.
-    out = run("undo", "4", "--db", str(db))
+    out = run_cli("undo", "4", "--db", str(db))
     assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert out.stderr.startswith("error: import #4 (fix.csv) was already undone on ")
@@ -186,12 +168,12 @@ def test_plan_save_list_compare(tmp_path):
     with Store(db) as store:
         import_csv(store, MONTHLY_CSV.read_bytes(), MONTHLY_CSV.name)
     name = "FY27 board plan"
-    out = ok(run("plan", "save", str(DEMO_PATH), "--name", name, "--db", str(db)))
+    out = succeeded(run_cli("plan", "save", str(DEMO_PATH), "--name", name, "--db", str(db)))
     scenario = load_scenario(DEMO_PATH)
     forecast = simulate(scenario)
     assert out.stdout.startswith(f"Saved plan #1 '{name}': {scenario.name}, P(goal) {forecast.p_goal:.1%}")
 
-    out = ok(run("plan", "list", "--json", "--db", str(db)))
+    out = succeeded(run_cli("plan", "list", "--json", "--db", str(db)))
     (plan,) = json.loads(out.stdout)
     assert set(plan) == PLAN_FIELDS
     assert (plan["id"], plan["name"], plan["scenario"]) == (1, name, scenario.name)
@@ -200,7 +182,7 @@ def test_plan_save_list_compare(tmp_path):
     assert (plan["parent_id"], plan["as_of"], plan["note"]) == (None, None, "")
     assert {"numpy", "duckdb", "python"} <= set(plan["versions"])
 
-    out = ok(run("compare", "--plan", name.upper(), "--json", "--db", str(db)))
+    out = succeeded(run_cli("compare", "--plan", name.upper(), "--json", "--db", str(db)))
     doc = json.loads(out.stdout)
     assert set(doc) == COMPARE_FIELDS
     assert (doc["plan"], doc["plan_id"], doc["goal"]) == (name, 1, scenario.goal)
@@ -235,13 +217,13 @@ def test_plan_save_list_compare(tmp_path):
             assert (row["actual"], row["cumulative_actual"], row["status"]) == (None, None, None)
 
     # The same name again: refused, nothing saved.
-    out = run("plan", "save", str(DEMO_PATH), "--name", name, "--db", str(db))
+    out = run_cli("plan", "save", str(DEMO_PATH), "--name", name, "--db", str(db))
     assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
     assert out.stderr.strip() == (f"error: a plan named '{name}' already exists: plans of record are "
                                   f"never overwritten, choose another name")
 
     # An unknown plan: refused, the saved ones listed.
-    out = run("compare", "--plan", "missing", "--db", str(db))
+    out = run_cli("compare", "--plan", "missing", "--db", str(db))
     assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
     assert out.stderr.strip() == f"error: there is no plan named 'missing' (saved plans: {name})"
     with Store(db) as store:
@@ -255,7 +237,7 @@ def test_plan_save_list_compare(tmp_path):
 def test_a_database_in_use_by_another_process(tmp_path):
     db = tmp_path / "busy.duckdb"
     with Store(db):
-        out = run("actuals", "--db", str(db))
+        out = run_cli_process("actuals", "--db", str(db))      # a process of its own: DuckDB's file lock
     assert out.returncode == 2
     assert out.stdout == ""
     assert "Traceback" not in out.stderr
@@ -268,7 +250,7 @@ def test_funnel_db_is_used_without_db(tmp_path):
     db = tmp_path / "env" / "funnel.duckdb"
     with Store(db) as store:
         import_csv(store, b"month,Leads,revenue\n2027-03,17,250.5\n", "few.csv")
-    out = ok(run("actuals", "--json", env={DB_ENV: str(db)}))
+    out = succeeded(run_cli("actuals", "--json", env={DB_ENV: str(db)}))
     assert json.loads(out.stdout) == [{"month": "2027-03", "stage": "Leads", "count": 17},
                                       {"month": "2027-03", "revenue": 250.5}]
 

@@ -29,19 +29,18 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from sim.data.actuals import load_actuals
-from sim.errors import ScenarioError
-from sim.model.forecast import simulate
-from sim.data.ingest import import_csv, ImportOptions, MAX_IMPORT_BYTES
-from sim.errors import ImportRejected
 from sim.data.history import import_history
-from sim.model.scenario_io import load_scenario, scenario_from_url_token
-from sim.present.sla import sla_csv, spreadsheet_safe
+from sim.data.ingest import MAX_IMPORT_BYTES, ImportOptions, import_csv
 from sim.data.store import Store
+from sim.errors import ImportRejected, ScenarioError
+from sim.model.forecast import simulate
+from sim.model.scenario_io import load_scenario, scenario_from_url_token
 from sim.model.targets import required_volumes
+from sim.present.sla import sla_csv, spreadsheet_safe
 
-from .conftest import ROOT, snapshot
+from ..conftest import HOSTILE_DIR, ROOT, copied_store, snapshot
 
-HOSTILE = Path(__file__).resolve().parent / "hostile"
+HOSTILE = HOSTILE_DIR
 SQL = 'x"; DROP TABLE actuals; --'
 REC = ImportOptions(id_column="id", mapping=(("created", "Leads"),))
 REC_AMOUNT = replace(REC, amount_column="amount")
@@ -159,9 +158,17 @@ def seed(path: Path) -> Store:
     return store
 
 
+@pytest.fixture(scope="module")
+def base_db_file(tmp_path_factory) -> Path:
+    """The base data imported once (``seed``): each test works on a copy."""
+    path = tmp_path_factory.mktemp("base") / "funnel.duckdb"
+    seed(path).close()
+    return path
+
+
 @pytest.fixture
-def store(tmp_path):
-    s = seed(tmp_path / "funnel.duckdb")
+def store(base_db_file, tmp_path):
+    s = copied_store(base_db_file, tmp_path)
     yield s
     s.close()
 
@@ -438,6 +445,7 @@ def open_link(token: str) -> AppTest:
     pytest.param(LINKS["a 100 kB token"][0](), "too long", id="100kB-token"),
     pytest.param(LINKS["random bytes, compressed"][0](), "not UTF-8", id="random-bytes"),
 ])
+@pytest.mark.app         # the pages, through AppTest
 def test_the_app_opens_a_hostile_link_on_the_demo_with_a_warning(demo, token, fragment):
     at = open_link(token)
     assert not at.exception, [e.value for e in at.exception]
@@ -447,6 +455,7 @@ def test_the_app_opens_a_hostile_link_on_the_demo_with_a_warning(demo, token, fr
     assert at.session_state["scenario"] == demo
 
 
+@pytest.mark.app         # the pages, through AppTest
 def test_the_app_ignores_a_1_mb_link(demo):
     """Streamlit itself drops a query string over 524,288 characters (it logs "Ignoring query
     string ..."): the page opens on the demo, without the link's warning and without a traceback."""
@@ -461,10 +470,10 @@ def test_the_app_ignores_a_1_mb_link(demo):
 # ------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def page_db(tmp_path, monkeypatch):
-    """The page's database, created (and seeded with the base data) before the page opens it."""
-    path = tmp_path / "funnel.duckdb"
-    seed(path).close()
+def page_db(base_db_file, tmp_path, monkeypatch):
+    """The page's database, created (with the base data) before the page opens it."""
+    copied_store(base_db_file, tmp_path).close()
+    path = tmp_path / base_db_file.name
     monkeypatch.setenv("FUNNEL_DB", str(path))
     return path
 
@@ -522,6 +531,7 @@ APP_FILES = {
 }
 
 
+@pytest.mark.app         # the pages, through AppTest
 @pytest.mark.parametrize("case", list(APP_FILES))
 def test_the_actuals_page_shows_an_error_and_changes_nothing(page_db, case):
     file_name, make, reason = APP_FILES[case]
@@ -544,6 +554,7 @@ def test_the_actuals_page_shows_an_error_and_changes_nothing(page_db, case):
     assert next(t.label for t in at.tabs if t.label.startswith("History")) == "History (2)"
 
 
+@pytest.mark.app         # the pages, through AppTest
 def test_the_actuals_page_imports_utf16(page_db):
     at = upload(open_actuals(), "utf16.csv", corpus("utf16.csv"))
     at.button(key="actuals-import").click().run()
@@ -623,6 +634,7 @@ def downloads(monkeypatch):
     return seen
 
 
+@pytest.mark.app         # the pages, through AppTest
 def test_the_plan_and_summary_pages_sla_downloads_are_safe(hostile_scenario, downloads):
     sc = replace(hostile_scenario, trials=1000)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
@@ -655,6 +667,7 @@ def hostile_page(page_db, hostile_scenario, downloads):
     return at, downloads
 
 
+@pytest.mark.app         # the pages, through AppTest
 def test_the_plan_vs_actual_download_is_safe(hostile_page):
     _, downloads = hostile_page
     rows = assert_spreadsheet_safe(downloads["plan-vs-actual.csv"].decode(),
@@ -664,6 +677,7 @@ def test_the_plan_vs_actual_download_is_safe(hostile_page):
                                                                     ("2027-02", "'@Customers", "2")}
 
 
+@pytest.mark.app         # the pages, through AppTest
 def test_the_actuals_download_is_safe(hostile_page):
     _, downloads = hostile_page
     text = downloads["actuals.csv"].decode()
@@ -672,6 +686,7 @@ def test_the_actuals_download_is_safe(hostile_page):
     assert_spreadsheet_safe(text, {"revenue"})
 
 
+@pytest.mark.app         # the pages, through AppTest
 def test_the_actuals_download_keeps_numbers_numeric(hostile_page):
     """In the actuals download counts and revenue stay numbers (the header is neutralised)."""
     _, downloads = hostile_page
@@ -685,6 +700,7 @@ def test_the_actuals_download_keeps_numbers_numeric(hostile_page):
     assert by_month["2027-01"]["'=SUM(A1)"] == "100" and float(by_month["2027-02"]["revenue"]) == 1000
 
 
+@pytest.mark.app         # the pages, through AppTest
 def test_the_reset_sla_download_is_safe(hostile_page):
     at, downloads = hostile_page
     at.switch_page("app_pages/checkin.py").run()
@@ -695,6 +711,7 @@ def test_the_reset_sla_download_is_safe(hostile_page):
     assert {r["owner"] for r in rows} <= {"marketing", "sales", "shared"}
 
 
+@pytest.mark.app         # the pages, through AppTest
 def test_the_import_history_of_the_formula_named_file_is_text(page_db, hostile_page):
     """The file name is shown (escaped), never exported; the import history keeps it as text."""
     assert import_history(page_store(page_db))[0].file_name == "=evil.csv"

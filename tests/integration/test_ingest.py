@@ -17,15 +17,14 @@ from pathlib import Path
 import pytest
 
 from sim.data.actuals import load_actuals
-from sim.data.ingest import import_csv, ImportOptions, read_header
-from sim.errors import ImportRejected
 from sim.data.history import import_history, known_stages, undo_import
+from sim.data.ingest import ImportOptions, import_csv, read_header
 from sim.data.store import Store
+from sim.errors import ImportRejected
 
-from .conftest import snapshot
+from ..conftest import ACTUALS_DIR, snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "data" / "actuals"
+DEMO = ACTUALS_DIR
 
 LEADS_MAP = {"Created": "Leads", "MQL date": "MQLs", "SQL date": "SQLs"}
 DEALS_MAP = {"Proposal date": "Proposals", "Won date": "Customers"}
@@ -37,13 +36,6 @@ DEALS_OPTIONS = ImportOptions(id_column="Lead ID", mapping=tuple(DEALS_MAP.items
 # ------------------------------------------------------------------------------------------
 # Helpers
 # ------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "funnel.duckdb")
-    yield s
-    s.close()
-
 
 def open_store(tmp_path: Path, name: str) -> Store:
     return Store(tmp_path / name / "funnel.duckdb")
@@ -604,7 +596,7 @@ BAD_FILES = {
     "NUL bytes": _case(b"month,Leads\n2027-01,1\x00\n", text="NUL"),
     "binary": _case(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)), text="binary"),
     "control characters": _case(bytes(range(1, 32)) * 20, text="binary"),
-    "gzip": _case(gzip.compress(VALID), text="compressed"),
+    "gzip": _case(gzip.compress(VALID, mtime=0), text="compressed"),
     "zip": _case(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + VALID, text="compressed"),
     "over max_bytes": _case(VALID, max_bytes=len(VALID) - 1, text="over the limit"),
 }
@@ -788,7 +780,7 @@ def test_read_header_folds_spaces_and_reads_quotes():
     assert read_header(data, "x.csv") == ("Lead ID", "Créé; le", "Amount")
 
 
-@pytest.mark.parametrize("data", [b"", b"\n\n", gzip.compress(b"a,b\n1,2\n")])
+@pytest.mark.parametrize("data", [b"", b"\n\n", gzip.compress(b"a,b\n1,2\n", mtime=0)])
 def test_read_header_rejects_unreadable_files(data):
     with pytest.raises(ImportRejected):
         read_header(data, "x.csv")

@@ -14,15 +14,13 @@ import duckdb
 import numpy as np
 import pytest
 
-from sim.model.engine import draw, make_rng
+from sim.data.plans import MAX_PLAN_NAME, MEASURES, list_plans, load_plan, save_plan, stored_bands
 from sim.errors import ScenarioError
+from sim.model.engine import draw, make_rng
 from sim.model.forecast import DETAIL_TRIALS, simulate
-from sim.data.plans import (MAX_PLAN_NAME, MEASURES, list_plans, load_plan, save_plan,
-                       stored_bands)
 from sim.model.scenario_io import load_scenario
-from sim.data.store import Store
 
-from .conftest import DEMO_PATH
+from ..conftest import DEMO_PATH
 
 QUANTILES = [10, 25, 50, 75, 90]
 
@@ -36,13 +34,6 @@ def scenario():
 @pytest.fixture(scope="module")
 def forecast(scenario):
     return simulate(scenario)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "plans.duckdb")
-    yield s
-    s.close()
 
 
 def _counts(store) -> tuple[int, int]:

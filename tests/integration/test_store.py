@@ -8,30 +8,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from sim.data.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError
 
-ROOT = Path(__file__).resolve().parent.parent
+from ..conftest import ROOT
 
 # Tables the first migration creates (the views are checked through them elsewhere).
 CORE_TABLES = {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages",
                "record_amounts", "plans", "plan_bands", "schema_version"}
-
-
-@pytest.fixture
-def db_path(tmp_path) -> Path:
-    return tmp_path / "db" / "funnel.duckdb"
-
-
-@pytest.fixture
-def store(db_path):
-    s = Store(db_path)
-    yield s
-    s.close()
 
 
 def _tables(cur) -> set[str]:

@@ -13,15 +13,15 @@ import json
 
 import pytest
 
-from sim.model.forecast import simulate
 from sim.data.ingest import ImportOptions, import_csv
 from sim.data.plans import save_plan
-from sim.model.validation import scenario_from_dict
 from sim.data.store import Store
 from sim.data.variance import compare_plan
 from sim.model.bands import ABOVE, BELOW, INSIDE
+from sim.model.forecast import simulate
+from sim.model.validation import scenario_from_dict
 
-from .conftest import DEMO_PATH
+from ..conftest import DEMO_PATH
 
 BASELINE = 150_000.0
 
@@ -111,7 +111,7 @@ def _actuals_csv(scenario, forecast) -> bytes:
 def _expected_stage_rows(scenario, forecast, cells):
     plan_months = set(scenario.month_labels)
     out = []
-    for k, stage in enumerate(scenario.stages):
+    for stage in scenario.stages:
         for month in scenario.month_labels:
             text = cells.get((month, stage.name))
             if text is None or month not in plan_months:

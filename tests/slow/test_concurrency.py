@@ -26,11 +26,11 @@ from pathlib import Path
 import pytest
 
 from sim.data.actuals import load_actuals
-from sim.errors import ImportRejected
-from sim.data.ingest import import_csv
 from sim.data.history import import_history, undo_import
-from sim.model.names import fold_name
+from sim.data.ingest import import_csv
 from sim.data.store import Store
+from sim.errors import ImportRejected
+from sim.model.names import fold_name
 from tests import durability_child
 from tests.durability_child import GeneratedFile, expected_actuals
 
@@ -42,7 +42,7 @@ UNDOS = 8
 FACT_TABLES = ("monthly_counts", "monthly_revenue", "record_stages", "record_amounts")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_file(n: int) -> GeneratedFile:
     return durability_child.make_file(n, RECORDS_ROWS)
 
@@ -285,7 +285,7 @@ def test_concurrent_imports_undos_and_reads(tmp_path):
         elif e:
             undone_ids |= {e[2]}
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def model(state):
         ids, undone = state
         counts, revenue = expected_actuals([make_file(file_of[i]) for i in ids if i not in undone])

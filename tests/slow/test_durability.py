@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 
 from sim.data.actuals import load_actuals
-from sim.data.ingest import import_csv
 from sim.data.history import import_history
-from sim.model.names import fold_name
+from sim.data.ingest import import_csv
 from sim.data.store import Store, StoreError
+from sim.model.names import fold_name
 from tests import durability_child
 from tests.durability_child import expected_actuals, file_number
 

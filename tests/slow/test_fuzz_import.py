@@ -29,18 +29,17 @@ import zlib
 from datetime import date
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 
 from sim.data.actuals import load_actuals
-from sim.errors import ScenarioError
-from sim.data.ingest import import_csv, ImportOptions, ImportResult, preview, read_header
-from sim.errors import ImportRejected
 from sim.data.history import undo_import
-from sim.model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
+from sim.data.ingest import ImportOptions, ImportResult, import_csv, preview, read_header
 from sim.data.store import Store
+from sim.errors import ImportRejected, ScenarioError
+from sim.model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
 
-from .conftest import DEMO_PATH, snapshot
-from .test_properties import json_values
+from ..conftest import DEMO_PATH, json_values, snapshot
 
 SCALE = max(1, int(os.environ.get("FUZZ_EXAMPLES", "1")))
 

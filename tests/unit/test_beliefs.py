@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.errors import ScenarioError
 from sim.model.beliefs import DealValue, RateBelief
 from sim.model.engine import make_rng
-from sim.errors import ScenarioError
 
 
 @pytest.mark.parametrize("p10, p90", [(0.018, 0.026), (0.2, 0.35), (0.001, 0.004), (0.1, 0.9),

@@ -19,15 +19,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model.monthly_actuals import Actuals
-from sim.model.beliefs import RateBelief
-from sim.model.bands import ABOVE, BELOW, INSIDE, NO_DATA, plan_bands
-from sim.model.checkin import RESET_CAP, check_in, lag_cdf, observed_counts, updated_rate
 from sim.errors import ScenarioError
+from sim.model.bands import ABOVE, BELOW, INSIDE, NO_DATA, plan_bands
+from sim.model.beliefs import RateBelief
+from sim.model.checkin import RESET_CAP, check_in, lag_cdf, observed_counts, updated_rate
+from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import load_scenario
 from sim.model.targets import deterministic_targets
 
-from .conftest import DEMO_PATH, small_scenario
+from ..conftest import DEMO_PATH, small_scenario
 
 SE_TOL = 4.0
 Z90 = stats.norm.ppf(0.9)
@@ -206,6 +206,7 @@ def bias_runs():
     return np.array(naive), np.array(corrected), np.array(open_a), np.array(late_won)
 
 
+@pytest.mark.slow          # calibration: thousands of simulated check-ins
 def test_lag_correction_removes_the_bias_of_the_naive_rate(bias_runs):
     naive, corrected, _, _ = bias_runs
     for k, p in enumerate(BIAS_TRUE):
@@ -217,6 +218,7 @@ def test_lag_correction_removes_the_bias_of_the_naive_rate(bias_runs):
         assert abs(bias) < SE_TOL * se, (k, bias, se)
 
 
+@pytest.mark.slow          # calibration: thousands of simulated check-ins
 def test_open_pipeline_is_the_expected_number_of_conversions_to_come(bias_runs):
     """E[conversions into Won still to come from A's units so far] = p_Won × open pipeline of A."""
     _, _, open_a, late_won = bias_runs
@@ -232,6 +234,7 @@ CAL_YEARS = 300
 CAL_AS_OF = 5       # six months of actuals, six left
 
 
+@pytest.mark.slow          # calibration: thousands of simulated check-ins
 def test_reforecast_p_goal_is_calibrated():
     sc = funnel()
     forecast, bands = plan_bands(sc)

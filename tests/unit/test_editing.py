@@ -3,8 +3,15 @@
 import pytest
 
 from sim import ScenarioError
-from sim.model.editing import (add_stage, lag_from_text, lag_to_text, rate_from_range, remove_stage,
-                         rename_stage, with_months)
+from sim.model.editing import (
+    add_stage,
+    lag_from_text,
+    lag_to_text,
+    rate_from_range,
+    remove_stage,
+    rename_stage,
+    with_months,
+)
 from sim.model.validation import scenario_from_dict
 
 

@@ -12,7 +12,7 @@ from sim.model import engine
 from sim.model.engine import CHUNK, draw, draw_revenue, draw_stage_arrivals, make_rng
 from sim.model.forecast import DETAIL_TRIALS, distributions, simulate, wilson_interval
 
-from .conftest import small_scenario
+from ..conftest import small_scenario
 
 SE_TOL = 4.0
 
@@ -92,7 +92,7 @@ def test_lag_with_uncertain_rate_matches_the_thinned_mixture():
     # X | p ~ Binomial(N, p * 0.6), p ~ Beta(8, 12): the mixture by numerical integration.
     from scipy import integrate
     N, a, b, f = 60, 8.0, 12.0, 0.6
-    pmf = np.array([integrate.quad(lambda p: stats.binom.pmf(k, N, p * f) * stats.beta.pdf(p, a, b),
+    pmf = np.array([integrate.quad(lambda p, k=k: stats.binom.pmf(k, N, p * f) * stats.beta.pdf(p, a, b),
                                    0, 1)[0] for k in range(N + 1)])
     oracle = stats.rv_discrete(values=(np.arange(N + 1), pmf / pmf.sum()))
     sc = small_scenario(top={"monthly": [N], "noise_cv": 0},

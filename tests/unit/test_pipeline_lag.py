@@ -22,16 +22,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model.monthly_actuals import Actuals
+from sim.errors import ScenarioError
 from sim.model.checkin import check_in
 from sim.model.engine import draw, draw_stage_arrivals, make_rng
-from sim.errors import ScenarioError
 from sim.model.forecast import simulate
-from sim.model.validation import scenario_from_dict
+from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import scenario_from_json, scenario_from_url_token
 from sim.model.targets import deterministic_targets, expected_arrivals
+from sim.model.validation import scenario_from_dict
 
-from .conftest import small_scenario
+from ..conftest import small_scenario
 
 SE_TOL = 4.0
 

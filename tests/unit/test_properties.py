@@ -6,13 +6,17 @@ import json
 from dataclasses import replace
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from sim.model.engine import draw, make_rng
 from sim.errors import ScenarioError
+from sim.model.engine import draw, make_rng
 from sim.model.forecast import simulate
-from sim.model.validation import scenario_from_dict
 from sim.model.scenario_io import scenario_from_json, scenario_from_url_token
+from sim.model.validation import scenario_from_dict
+
+from ..conftest import json_values
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -109,12 +113,7 @@ def test_certain_funnel_delivers_exactly_the_plan(sc):
     assert np.all(draws.revenue.new_customers[:certain.months] == expected[:, None])
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
-    max_leaves=30)
-
-
+@pytest.mark.slow          # fuzz of the loader (hypothesis)
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(json_values)
 def test_loader_raises_only_its_own_error_on_any_document(value):
@@ -124,6 +123,7 @@ def test_loader_raises_only_its_own_error_on_any_document(value):
         pass
 
 
+@pytest.mark.slow          # fuzz of the loader (hypothesis)
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.data())
 def test_loader_on_mutated_demo(demo_dict, data):

@@ -11,11 +11,11 @@ from html.parser import HTMLParser
 import pytest
 
 from sim import required_volumes, sensitivity, simulate
+from sim.model.validation import scenario_from_dict
 from sim.present.describe import assumptions, verdict
 from sim.present.report import download_name, period_text, report_html
-from sim.model.validation import scenario_from_dict
 
-from .conftest import small_scenario
+from ..conftest import small_scenario
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -126,7 +126,7 @@ def test_the_report_shows_the_forecast_targets_and_assumptions(built, small_demo
     for stage in small_demo.stages:
         assert stage.name in text
         assert f"<th scope='row'>{stage.name}</th>" in page
-    for k, stage in enumerate(small_demo.stages):       # each stage's period commitment
+    for k in range(len(small_demo.stages)):       # each stage's period commitment
         assert f"{targets.at_confidence.stages[k].total:,.0f}" in text
     for line in assumptions(small_demo):
         assert line in text

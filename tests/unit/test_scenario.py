@@ -12,7 +12,6 @@ from sim.model.scenario_io import load_scenario, scenario_from_json, scenario_fr
 from sim.model.validation import scenario_from_dict
 
 
-
 def test_demo_is_complete_and_realistic(demo):
     assert isinstance(demo, Scenario)
     assert demo.months == 12 and len(demo.stages) >= 5

@@ -9,15 +9,31 @@ import pytest
 
 from sim import required_volumes, scenario_from_url_token, simulate
 from sim.model.names import tidy_name
-from sim.model.scenario_names import (CURRENT, DEFAULT_NAME, DEMO, find_same, is_taken, json_file_name, renamed,
-                                      same_inputs, unique_name)
-from sim.present.side_by_side import (NOTE_COLUMN, OUTCOME_COLUMNS, SCALE_COLUMN, merged_stage_names, outcome_table,
-                                      upload_error_markdown, volume_table)
-from sim.present.markdown import escape_markdown
 from sim.model.scenario import MAX_NAME
+from sim.model.scenario_names import (
+    CURRENT,
+    DEFAULT_NAME,
+    DEMO,
+    find_same,
+    is_taken,
+    json_file_name,
+    renamed,
+    same_inputs,
+    unique_name,
+)
 from sim.model.validation import scenario_from_dict
+from sim.present.markdown import escape_markdown
+from sim.present.side_by_side import (
+    NOTE_COLUMN,
+    OUTCOME_COLUMNS,
+    SCALE_COLUMN,
+    merged_stage_names,
+    outcome_table,
+    upload_error_markdown,
+    volume_table,
+)
 
-from .conftest import small_scenario
+from ..conftest import small_scenario
 
 
 def three_stages(**overrides):

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from sim.model.engine import draw_stage_arrivals, make_rng
 from sim.errors import ScenarioError
+from sim.model.engine import draw_stage_arrivals, make_rng
 from sim.model.forecast import simulate
-from sim.model.validation import scenario_from_dict
 from sim.model.targets import deterministic_targets, expected_arrivals, p_goal_at_scale, required_volumes
+from sim.model.validation import scenario_from_dict
 
-from .conftest import small_scenario
+from ..conftest import small_scenario
 
 
 def at_the_mean(sc):
@@ -49,6 +49,7 @@ def test_recurring_revenue_timing_by_hand():
 @pytest.mark.parametrize("kind", ["one_time", "monthly_recurring"])
 def test_deterministic_volumes_reproduce_the_goal_at_the_mean(demo, kind):
     from dataclasses import replace
+
     from sim.model.beliefs import DealValue
     sc = replace(demo, deal=DealValue(demo.deal.median, demo.deal.p90, kind))
     if kind == "monthly_recurring":

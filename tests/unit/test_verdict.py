@@ -9,7 +9,7 @@ import pytest
 from sim import simulate
 from sim.present.describe import VERDICT_BANDS, verdict
 
-from .conftest import small_scenario
+from ..conftest import small_scenario
 
 
 @pytest.fixture(scope="module")

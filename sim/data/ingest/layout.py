@@ -73,7 +73,7 @@ class Sheet:
                 self.column.setdefault(k, i)
 
     @classmethod
-    def read(cls, text: str, name: str) -> "Sheet":
+    def read(cls, text: str, name: str) -> Sheet:
         # DuckDB's reader fails ("state machine reached an invalid state") on mixed CRLF and LF
         # line ends (a CRLF export with a line added in another editor): use LF throughout.
         text = text.replace("\r\n", "\n")

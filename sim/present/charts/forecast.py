@@ -9,11 +9,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ...data.variance import PlanComparison
+from ...model.checkin import CheckIn
 from ...model.forecast import Forecast
 from ...model.sensitivity import SensitivityRow
 from ...model.targets import Targets
-from ...data.variance import PlanComparison
-from ...model.checkin import CheckIn
 
 OWNER_COLORS = {"marketing": "#7c3aed", "sales": "#059669", "shared": "#64748b"}
 BAND_COLOR = "#2563eb"
@@ -385,7 +385,10 @@ def rate_updates(check: CheckIn, height: int | None = None) -> alt.LayerChart:
         label = (f"{c.name}: {base:{f}} → {post:{f}}" if post is not None
                  else f"{c.name}: {base:{f}} (no actuals)")
         order.append(label)
-        rel = lambda v, d: d if v is None else v / base - 1.0  # noqa: E731
+
+        def rel(v, d, base=base):
+            """``v`` relative to the plan's mean (``d`` when there is no ``v``)."""
+            return d if v is None else v / base - 1.0
         rows.append({"stage": label, "belief": "Plan", "mean": 0.0, "lo": rel(c.rate_prior_p10, 0.0),
                      "hi": rel(c.rate_prior_p90, 0.0), "rate": base, "rate_lo": c.rate_prior_p10,
                      "rate_hi": c.rate_prior_p90})
