@@ -165,6 +165,6 @@ st.dataframe(volumes, width="stretch",
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(charts.compare_p_goal(forecasts), width="stretch")
+    st.altair_chart(charts.side_by_side_p_goal(forecasts), width="stretch")
 with right:
-    st.altair_chart(charts.compare_distributions(forecasts), width="stretch")
+    st.altair_chart(charts.side_by_side_distributions(forecasts), width="stretch")

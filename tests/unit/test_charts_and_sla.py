@@ -22,7 +22,7 @@ def test_every_chart_is_a_valid_vega_lite_spec(runs):
     sc, f, t, rows = runs
     for chart in (charts.fan_chart(f), charts.revenue_histogram(f), charts.stage_volumes(f),
                   charts.tornado(rows, f.p_goal), charts.funnel(t, f),
-                  charts.compare_distributions({"a": f, "b": f}), charts.compare_p_goal({"a": f})):
+                  charts.side_by_side_distributions({"a": f, "b": f}), charts.side_by_side_p_goal({"a": f})):
         spec = chart.to_dict()          # validates against the Vega-Lite schema
         assert spec["width"] == "container"
 
