@@ -13,7 +13,7 @@ from sim.errors import ImportRejected, PlannerError
 from sim.model.names import fold_name
 from sim.present import charts
 from sim.present.markdown import escape_markdown
-from sim.present.sla import spreadsheet_safe
+from sim.present.spreadsheet import spreadsheet_csv
 from ui import access, state
 from ui import database as stores
 
@@ -161,8 +161,7 @@ with compare_tab:
             with st.expander("The numbers: stage by month"):
                 st.dataframe(table, hide_index=True, width="stretch", column_config={
                     "variance_pct": st.column_config.NumberColumn("variance %", format="percent")})
-            safe = table.map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
-            st.download_button("Download the comparison (CSV)", safe.to_csv(index=False), icon=":material/download:",
+            st.download_button("Download the comparison (CSV)", spreadsheet_csv(table), icon=":material/download:",
                                file_name="plan-vs-actual.csv", mime="text/csv", key="actuals-download-compare")
 
 with data_tab:
@@ -184,9 +183,7 @@ with data_tab:
                    "reached the stage in that month (each record once). Empty: no actual."
                    + (f" Months before {first} come from the records' earlier dates (e.g. deals already "
                       "open when the plan started)." if early else ""))
-        safe = table.map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
-        safe.columns = [spreadsheet_safe(c) for c in safe.columns]      # stage names are user text
-        st.download_button("Download the actuals (CSV)", safe.to_csv(index=False), icon=":material/download:",
+        st.download_button("Download the actuals (CSV)", spreadsheet_csv(table), icon=":material/download:",
                            file_name="actuals.csv", mime="text/csv", key="actuals-download-data")
 
 with import_tab:

@@ -12,7 +12,7 @@ from sim.errors import PlannerError
 from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
 from sim.present import charts
 from sim.present.markdown import escape_markdown
-from sim.present.sla import spreadsheet_safe
+from sim.present.spreadsheet import spreadsheet_csv
 from ui import access, state, widgets
 from ui import database as stores
 
@@ -152,11 +152,11 @@ if check.reset is not None:
         **{m: st.column_config.NumberColumn(m, format="localized") for m in check.months_left}})
     st.caption(f"Needed: the expected volume of the reset plan, which simulates at P(goal) {new.p_goal:.1%}; "
                "plan: what the plan of record expected for the same months. The CSV has both, month by month.")
-    long = pd.DataFrame([{"stage": spreadsheet_safe(s.name), "owner": s.owner, "month": m, "reset": round(v, 1),
+    long = pd.DataFrame([{"stage": s.name, "owner": s.owner, "month": m, "reset": round(v, 1),
                           "plan": round(o, 1), "confidence": check.confidence}
                          for s in new.stages for m, v, o in zip(check.months_left, s.monthly, old[s.name])])
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.download_button("Download the reset SLA (CSV)", long.to_csv(index=False), file_name="reset-sla.csv",
+        st.download_button("Download the reset SLA (CSV)", spreadsheet_csv(long), file_name="reset-sla.csv",
                            mime="text/csv", icon=":material/download:", key="checkin-download")
         if not access.can_edit():
             st.caption("Read-only access: only editors can save the reset as a plan of record.")

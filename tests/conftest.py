@@ -15,6 +15,7 @@ import copy
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -170,6 +171,13 @@ def snapshot(store) -> dict[str, list[tuple]]:
     assert {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages", "record_amounts",
             "plans", "plan_bands", "schema_version"} <= set(tables)
     return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+
+# -- what the pages show ----------------------------------------------------------------------
+
+def plain(text: str) -> str:
+    """Markdown-escaped user text (sim.present.markdown.escape_markdown) back as written."""
+    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
 # -- the command line --------------------------------------------------------------------------

@@ -274,18 +274,18 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     # 4. Reset ------------------------------------------------------------------------------------
     reset, note = None, ""
     try:
-        det = deterministic_targets(reforecast)
+        expected_value = deterministic_targets(reforecast)       # the expected-value plan
     except ScenarioError:
         note = ("No volume in the remaining months can reach the goal: with the stages' lags, nothing "
                 "that enters the funnel now closes before the period ends.")
     else:
-        if det.scale > RESET_CAP:
-            top_needed = sum(det.stages[0].monthly)
-            note = (f"Out of reach: even on average, the goal needs {det.scale:,.0f} times the planned "
+        if expected_value.scale > RESET_CAP:
+            top_needed = sum(expected_value.stages[0].monthly)
+            note = (f"Out of reach: even on average, the goal needs {expected_value.scale:,.0f} times the planned "
                     f"{scenario.stages[0].name} in the remaining months ({top_needed:,.0f} in all), beyond "
                     f"the cap of {RESET_CAP:.0f} times the plan.")
         else:
-            cap = RESET_CAP / det.scale if det.scale > 0 else RESET_CAP
+            cap = RESET_CAP / expected_value.scale if expected_value.scale > 0 else RESET_CAP
             reset = required_volumes(reforecast, confidence, trials=min(reforecast.trials, RESET_TRIALS),
                                      max_scale=cap)
             if not reset.reachable:

@@ -3,30 +3,29 @@ deliver against them (no Streamlit here)."""
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 
 from ..model.forecast import Forecast
 from ..model.scenario import OWNERS, Scenario
 from ..model.targets import Targets
+from .spreadsheet import spreadsheet_csv
 
 SIDE_TITLES = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def sla_rows(targets: Targets, forecast: Forecast) -> pd.DataFrame:
     """One row per stage and month: the side that owns it, the commitment (the volume the plan
-    at the chosen confidence needs), the volume needed on average (expected-value plan), and
+    at the chosen confidence needs), the volume of the expected-value plan, and
     the P10/P50/P90 of what the current plan is expected to deliver."""
     scenario = forecast.scenario
     rows = []
     for k, stage in enumerate(scenario.stages):
-        need, avg, fc = targets.at_confidence.stages[k], targets.deterministic.stages[k], forecast.stages[k]
+        # targets.deterministic is the expected-value plan (the engine's name for it)
+        need, expected, fc = targets.at_confidence.stages[k], targets.deterministic.stages[k], forecast.stages[k]
         for t, month in enumerate(scenario.month_labels):
             band = fc.monthly[t]
             rows.append({"side": stage.owner, "stage": stage.name, "month": month,
-                         "commitment": need.monthly[t], "needed_on_average": avg.monthly[t],
+                         "commitment": need.monthly[t], "expected_value_plan": expected.monthly[t],
                          "current_plan_p10": band.p10, "current_plan_p50": band.p50,
                          "current_plan_p90": band.p90})
     return pd.DataFrame(rows)
@@ -53,22 +52,13 @@ def sla_by_side(targets: Targets, forecast: Forecast) -> dict[str, pd.DataFrame]
 
 
 def sla_csv(targets: Targets, forecast: Forecast) -> str:
-    """The SLA table as CSV (long form), safe to open in a spreadsheet: text cells that could
-    be read as formulas are prefixed with an apostrophe; numbers stay numbers."""
+    """The SLA table as CSV (long form), safe to open in a spreadsheet (see
+    :mod:`sim.present.spreadsheet`)."""
     long = sla_rows(targets, forecast)
-    for col in ("side", "stage"):
-        long[col] = long[col].map(spreadsheet_safe)
-    for col in ("commitment", "needed_on_average", "current_plan_p10", "current_plan_p50", "current_plan_p90"):
+    for col in ("commitment", "expected_value_plan", "current_plan_p10", "current_plan_p50", "current_plan_p90"):
         long[col] = long[col].round(1)
     long.insert(3, "confidence", targets.confidence)
-    buf = io.StringIO()
-    long.to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
-
-
-def spreadsheet_safe(text: str) -> str:
-    text = str(text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return spreadsheet_csv(long)
 
 
 def sla_sentences(scenario: Scenario, targets: Targets) -> dict[str, str]:

@@ -8,7 +8,6 @@ is cached per path (``st.cache_resource``), so a new path is a new, freshly seed
 from __future__ import annotations
 
 import csv
-import re
 from itertools import accumulate
 
 import pandas as pd
@@ -18,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from sim.data.demo_data import DEMO_PLAN_NAME
 
-from ..conftest import ROOT
+from ..conftest import ROOT, plain
 from .apptest import open_app, small_demo
 
 PAGE = "app_pages/actuals.py"
@@ -46,11 +45,6 @@ def open_page(db) -> AppTest:
 
 def assert_fine(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-
-
-def plain(text: str) -> str:
-    """Markdown-escaped user text (sim.present.markdown.escape_markdown) back as written."""
-    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
 def texts(elements) -> list[str]:

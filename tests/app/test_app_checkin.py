@@ -29,7 +29,7 @@ from sim.model.checkin import CheckIn, check_in
 from sim.model.scenario_io import scenario_from_url_token
 from sim.model.targets import DEFAULT_CONFIDENCE
 
-from ..conftest import DATA_DIR, ROOT
+from ..conftest import DATA_DIR, ROOT, plain
 from .apptest import open_app, small_demo
 
 PAGE = "app_pages/checkin.py"
@@ -83,11 +83,6 @@ def rerun(at: AppTest) -> AppTest:
     at.run()
     assert_fine(at)
     return at
-
-
-def plain(text: str) -> str:
-    """Markdown-escaped text (sim.present.markdown.escape_markdown) back as written."""
-    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
 def metric(at: AppTest, label: str):

@@ -36,9 +36,10 @@ from sim.errors import ImportRejected, ScenarioError
 from sim.model.forecast import simulate
 from sim.model.scenario_io import load_scenario, scenario_from_url_token
 from sim.model.targets import required_volumes
-from sim.present.sla import sla_csv, spreadsheet_safe
+from sim.present.sla import sla_csv
+from sim.present.spreadsheet import spreadsheet_safe
 
-from ..conftest import HOSTILE_DIR, ROOT, copied_store, snapshot
+from ..conftest import HOSTILE_DIR, ROOT, copied_store, plain, snapshot
 
 HOSTILE = HOSTILE_DIR
 SQL = 'x"; DROP TABLE actuals; --'
@@ -484,10 +485,6 @@ def page_store(path: Path) -> Store:
     return stores._open(str(path.resolve()))
 
 
-def plain(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
-
-
 def open_actuals(scenario=None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     if scenario is not None:
@@ -611,7 +608,7 @@ def test_spreadsheet_safe_neutralises_each_formula_start():
 def test_the_sla_csv_neutralises_formula_names_and_keeps_numbers(hostile_scenario):
     sc = hostile_scenario
     text = sla_csv(required_volumes(sc, 0.8, trials=1000), simulate(sc, 1000))
-    rows = assert_spreadsheet_safe(text, {"confidence", "commitment", "needed_on_average", "current_plan_p10",
+    rows = assert_spreadsheet_safe(text, {"confidence", "commitment", "expected_value_plan", "current_plan_p10",
                                           "current_plan_p50", "current_plan_p90"})
     assert {r["stage"] for r in rows} == {"'=SUM(A1)", "'+SQLs", "'@Customers"}
     assert len(rows) == len(sc.stages) * sc.months

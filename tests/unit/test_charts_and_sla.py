@@ -9,7 +9,8 @@ import pytest
 from sim import required_volumes, sensitivity, simulate
 from sim.present import charts
 from sim.present.describe import assumptions
-from sim.present.sla import sla_by_side, sla_csv, sla_rows, sla_sentences, spreadsheet_safe
+from sim.present.sla import sla_by_side, sla_csv, sla_rows, sla_sentences
+from sim.present.spreadsheet import spreadsheet_safe
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import pytest
@@ -33,7 +34,7 @@ from sim.present.side_by_side import (
     volume_table,
 )
 
-from ..conftest import small_scenario
+from ..conftest import plain, small_scenario
 
 
 def three_stages(**overrides):
@@ -178,6 +179,16 @@ def test_escape_markdown_leaves_no_markup():
     assert escaped.replace("\\", "") == text
     for ch in "*_[]()`#:$<>":
         assert ch not in escaped.replace("\\" + ch, "")
+
+
+@pytest.mark.parametrize("text", ["R&D &copy; &#169; &amp;", "Plan\n===", "Plan\r\n---", "Q1\u2028# heading",
+                                  "a\n\n- item\n| x | y |", "=SUM(A1)"])
+def test_escape_markdown_shows_entities_and_line_breaks_as_typed(text):
+    escaped = escape_markdown(text)
+    assert "\n" not in escaped and "\r" not in escaped and "\u2028" not in escaped   # one line: no heading, list or table
+    assert "&" not in escaped.replace("\\&", "")          # no character reference left to expand
+    assert "=" not in escaped.replace("\\=", "") and "-" not in escaped.replace("\\-", "")
+    assert plain(escaped) == re.sub(r"\r\n|[\r\n\u2028]", " ", text)   # the same characters, line breaks as spaces
 
 
 def test_upload_error_names_the_file_and_every_problem():

@@ -101,14 +101,15 @@ def funnel(targets: Targets, forecast: Forecast, height: int | None = None) -> a
     expected-value plan needs and what the plan at the chosen confidence needs (log scale)."""
     conf = f"Needed for P(goal) ≥ {targets.confidence:.0%}"
     rows = []
-    for st_fc, det, at in zip(forecast.stages, targets.deterministic.stages, targets.at_confidence.stages):
-        rows += [{"stage": det.name, "series": "Current plan (expected)", "volume": st_fc.total.mean},
-                 {"stage": det.name, "series": "Needed on average", "volume": det.total},
-                 {"stage": det.name, "series": conf, "volume": at.total}]
+    expected_value = targets.deterministic          # the expected-value plan (the engine's name for it)
+    for st_fc, ev, at in zip(forecast.stages, expected_value.stages, targets.at_confidence.stages):
+        rows += [{"stage": ev.name, "series": "Current plan (expected)", "volume": st_fc.total.mean},
+                 {"stage": ev.name, "series": "Expected-value plan", "volume": ev.total},
+                 {"stage": ev.name, "series": conf, "volume": at.total}]
     data = pd.DataFrame(rows)
     data["shown"] = data["volume"].clip(lower=1.0)
-    order = [s.name for s in targets.deterministic.stages]
-    series = ["Current plan (expected)", "Needed on average", conf]
+    order = [s.name for s in expected_value.stages]
+    series = ["Current plan (expected)", "Expected-value plan", conf]
     return alt.Chart(data).mark_bar().encode(
         y=alt.Y("stage:N", sort=order, title=None),
         yOffset=alt.YOffset("series:N", sort=series),

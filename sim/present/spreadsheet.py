@@ -1,0 +1,26 @@
+"""CSV for spreadsheets, made safe in one place.
+
+A text cell (or column name) that starts like a formula (``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return) would run as one in Excel, LibreOffice or Google Sheets ("CSV injection"):
+it gets an apostrophe in front, which spreadsheets show as plain text. Numbers stay numbers.
+Every CSV the app and the library offer for download goes through :func:`spreadsheet_csv`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text) -> str:
+    """``text`` as a spreadsheet shows it literally."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def spreadsheet_csv(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV (no index, LF line ends), every text cell and column name made safe."""
+    safe = frame.map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
+    safe.columns = [spreadsheet_safe(c) if isinstance(c, str) else c for c in safe.columns]
+    return safe.to_csv(index=False, lineterminator="\n")
