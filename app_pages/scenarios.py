@@ -1,4 +1,4 @@
-"""Scenarios: save the current inputs under a name, load or upload a scenario, compare several."""
+"""Scenarios: save the current inputs under a name, load or upload a scenario, set several side by side."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ esc = escape_markdown  # names and file names are user text
 
 SAVED = "saved_scenarios"          # session: saved name -> share-link token (plain data)
 UPLOADED = "scenarios-upload-last"  # session: the last upload handled (file id, name or problems)
-PICKED = "scenarios-compare"        # session: the names picked for the comparison (kept across pages)
+PICKED = "scenarios-side-by-side"   # session: the names picked to set side by side (kept across pages)
 MAX_UPLOAD_MB = 1
 
 ss = st.session_state
@@ -108,20 +108,20 @@ with files:
                        help=f"“{esc(scenario.name)}” as a scenario file: upload it here or use it with the "
                             "command line.")
 
-# -- compare -----------------------------------------------------------------------------------
+# -- side by side -------------------------------------------------------------------------------
 st.divider()
-st.markdown("**Compare scenarios**")
+st.markdown("**Scenarios side by side**")
 tokens = {CURRENT: token, DEMO: state.demo().to_url_token(), **saved}
 options = list(tokens)
 # Current and Demo are the default pair, unless they are the same inputs: then a saved one.
 default_pair = [CURRENT, DEMO] if not names.same_inputs(scenario, state.demo()) else \
     [CURRENT] + list(saved)[:1]
 picked_before = [n for n in ss.get(PICKED, default_pair) if n in tokens]
-if "scenarios-compare-pick" not in ss:
-    ss["scenarios-compare-pick"] = picked_before
+if "scenarios-pick" not in ss:
+    ss["scenarios-pick"] = picked_before
 else:
-    ss["scenarios-compare-pick"] = [n for n in ss["scenarios-compare-pick"] if n in tokens]
-picked = st.multiselect("Scenarios to compare", options, key="scenarios-compare-pick",
+    ss["scenarios-pick"] = [n for n in ss["scenarios-pick"] if n in tokens]
+picked = st.multiselect("Scenarios side by side", options, key="scenarios-pick",
                         placeholder="Pick two or more scenarios")
 ss[PICKED] = list(picked)
 same = " (the same inputs)" if names.same_inputs(scenario, state.demo()) else ""
@@ -129,7 +129,7 @@ st.caption(f"{CURRENT}: “{esc(scenario.name)}” as set on the Plan page · "
            f"{DEMO}: “{esc(state.demo().name)}”{same}")
 
 if len(picked) < 2:
-    st.info("Pick at least two scenarios to compare them. To compare the plan with a variant, "
+    st.info("Pick at least two scenarios to set them side by side. To set the plan beside a variant, "
             "save it above, change it on the Plan page, and pick both.")
     st.stop()
 

@@ -98,7 +98,7 @@ def test_saving_the_current_scenario_lists_it():
     stored = scenario_from_url_token(saved(at)["Plan A"])
     assert stored == replace(sc, name="Plan A")                       # the inputs, under that name
     assert any(m.value.startswith("Plan A") for m in at.markdown)     # listed
-    assert "Plan A" in at.multiselect(key="scenarios-compare-pick").options
+    assert "Plan A" in at.multiselect(key="scenarios-pick").options
     assert at.session_state["scenario"] == sc                         # the current one is unchanged
 
 
@@ -138,7 +138,7 @@ def test_deleting_a_saved_scenario():
     at.button(key="scenarios-delete-A").click().run()
     assert_fine(at)
     assert list(saved(at)) == ["B"]
-    assert "A" not in at.multiselect(key="scenarios-compare-pick").options
+    assert "A" not in at.multiselect(key="scenarios-pick").options
 
 
 def test_uploading_a_scenario_adds_it_and_offers_to_make_it_current():
@@ -207,7 +207,7 @@ def test_a_saved_scenario_can_be_compared():
     at = save_as(open_page(sc), "Big goal")
     # Saving stores the current inputs; compare it after making the current one different.
     at.session_state[SAVED]["Big goal"] = replace(sc, goal=2_000_000.0, name="Big goal").to_url_token()
-    at.multiselect(key="scenarios-compare-pick").set_value(["Current", "Big goal"]).run()
+    at.multiselect(key="scenarios-pick").set_value(["Current", "Big goal"]).run()
     assert_fine(at)
     table = outcome(at)
     assert list(table.index) == ["Current", "Big goal"]
@@ -217,7 +217,7 @@ def test_a_saved_scenario_can_be_compared():
 
 def test_picking_fewer_than_two_asks_for_more():
     at = open_page(small())
-    at.multiselect(key="scenarios-compare-pick").set_value(["Current"]).run()
+    at.multiselect(key="scenarios-pick").set_value(["Current"]).run()
     assert_fine(at)
     assert at.info and "at least two" in at.info[0].value
     assert not at.get("vega_lite_chart")
@@ -231,10 +231,10 @@ def test_the_download_is_the_current_scenario():
 
 def test_the_comparison_and_saved_scenarios_survive_a_visit_to_another_page():
     at = save_as(open_page(small()), "Kept")
-    at.multiselect(key="scenarios-compare-pick").set_value(["Demo", "Kept"]).run()
+    at.multiselect(key="scenarios-pick").set_value(["Demo", "Kept"]).run()
     at.switch_page("app_pages/plan.py").run()
     at.switch_page(PAGE).run()
     assert_fine(at)
     assert list(saved(at)) == ["Kept"]
-    assert at.multiselect(key="scenarios-compare-pick").value == ["Demo", "Kept"]
+    assert at.multiselect(key="scenarios-pick").value == ["Demo", "Kept"]
     assert list(outcome(at).index) == ["Demo", "Kept"]
