@@ -41,8 +41,8 @@ from .confidence import DEFAULT_CONFIDENCE
 from .forecast import Forecast, simulate, wilson_interval
 from .monthly_actuals import Actuals
 from .names import fold_name
-from .scenario import Scenario, TopOfFunnel
-from .targets import Targets, deterministic_targets, required_volumes
+from .scenario import Scenario, Stage, TopOfFunnel
+from .targets import Targets, deterministic_targets, expected_arrivals, required_volumes
 
 #: The reset is searched only up to this multiple of the plan's own remaining volume.
 RESET_CAP = 100.0
@@ -178,79 +178,30 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     estimate from the actuals. ``trials``: of the reforecast (default: the scenario's).
     """
     months = scenario.month_labels
-    if as_of not in months:
-        raise ScenarioError(f"as-of month {as_of} is not in the plan's months ({months[0]} to {months[-1]})")
-    if not 0.0 < prior_weight <= 1.0:
-        raise ScenarioError(f"the prior weight must be above 0 and at most 1 (got {prior_weight})")
-    if not 0.0 < confidence < 1.0:
-        raise ScenarioError(f"confidence must be between 0 and 1 (got {confidence})")
+    _check_options(months, as_of, prior_weight, confidence)
     a = months.index(as_of)
-    K = len(scenario.stages)
-    if bands is None or p_goal_plan is None:
-        forecast, computed = plan_bands(scenario)
-        bands = bands if bands is not None else computed
-        p_goal_plan = forecast.p_goal if p_goal_plan is None else p_goal_plan
-    band = {(b.measure, None if b.stage is None else fold_name(b.stage), b.month): b.dist
-            for b in bands}
+    band, p_goal_plan = _plan_bands_by_key(scenario, bands, p_goal_plan)
 
-    # 1. Where we stand -------------------------------------------------------------------------
-    revenue = dict(actuals.revenue)
+    # 1. Where we stand; 2. what we learned, and the open pipeline --------------------------------
     done = months[:a + 1]
-    missing = tuple(m for m in done if m not in revenue)
-    path = tuple(zip(done, (scenario.baseline_revenue + np.cumsum([revenue.get(m, 0.0) for m in done])).tolist()))
+    path, missing = _revenue_path(scenario, actuals, done)
     to_date = path[-1][1]
     cum = band[("cumulative_revenue", None, as_of)]
     counts = observed_counts(scenario, actuals, a)
-    value = _unit_values(scenario)
-
-    # 2. What we learned, and the open pipeline --------------------------------------------------
-    from .targets import expected_arrivals
-    expected = expected_arrivals(scenario)
-    checks, new_stages, open_pipeline, open_lags = [], [], {}, {}
-    hand = {fold_name(x): int(v) for x, v in (pipeline or {}).items()}
-    for k, stage in enumerate(scenario.stages):
-        dist = band[("cumulative_arrivals", fold_name(stage.name), as_of)]
-        observed = counts.get(k)
-        actual = None if observed is None else int(observed.sum())
-        status = NO_DATA if actual is None else band_status(actual, dist.p10, dist.p90)
-        effect = 0.0 if actual is None else (dist.p50 - actual) * value[k]
-        prior = stage.rate
-        post = s = n = naive = None
-        if prior is not None and observed is not None and counts.get(k - 1) is not None:
-            upstream = _cohorts(scenario, k - 1, counts[k - 1], a)
-            s = float(observed.sum())
-            n = sum(c * float(lag_cdf(lag, age + 1)[age]) for c, lag, age in upstream)
-            naive = s / max(sum(c for c, _, _ in upstream), 1.0)
-            post = updated_rate(prior, s, n, prior_weight)
-        new_stages.append(replace(stage, rate=post) if post is not None else stage)
-        # Units in this stage still to move on to the next one, and when they will: each cohort
-        # keeps the part of its lag that is still ahead (expected conversions and timing exact).
-        if k < K - 1:
-            entered = observed if observed is not None else expected[k, :a + 1]
-            left, lag = _still_open(_cohorts(scenario, k, entered, a))
-            key = fold_name(stage.name)
-            count = hand[key] if key in hand else int(round(left))
-            open_pipeline[stage.name] = count
-            if count > 0 and left > 0 and lag != scenario.stages[k + 1].lag:
-                open_lags[stage.name] = lag
-        lo, hi = (None, None) if prior is None or prior.is_fixed else (float(x) for x in prior.ppf([0.1, 0.9]))
-        plo, phi = (None, None) if post is None or post.is_fixed else (float(x) for x in post.ppf([0.1, 0.9]))
-        checks.append(StageCheck(
-            stage.name, stage.owner, actual, dist.p10, dist.p50, dist.p90, status, effect,
-            None if prior is None else prior.mean, lo, hi, None if post is None else post.mean, plo, phi,
-            None if s is None else int(s), n, naive, open_pipeline.get(stage.name, 0)))
+    stages = _stages(scenario, counts, band, as_of, a, prior_weight, pipeline)
+    checks = tuple(s.check for s in stages)
     short = [c for c in checks if c.actual is not None and c.revenue_effect > 0]
     bottleneck = max(short, key=lambda c: c.revenue_effect).name if short else None
 
     # 3. Reforecast -----------------------------------------------------------------------------
     left_months = months[a + 1:]
     reached = to_date >= scenario.goal
-    plan_left = _plan_targets_left(scenario, a)
     base = dict(plan_name=plan_name or scenario.name, scenario=scenario, as_of=as_of, months_done=done,
-                months_left=left_months, revenue_to_date=to_date, revenue_path=path, revenue_band=(cum.p10, cum.p50, cum.p90),
-                revenue_status=band_status(to_date, cum.p10, cum.p90), missing_revenue_months=missing,
-                stages=tuple(checks), bottleneck=bottleneck, prior_weight=prior_weight,
-                p_goal_plan=float(p_goal_plan), confidence=confidence, plan_targets_left=plan_left)
+                months_left=left_months, revenue_to_date=to_date, revenue_path=path,
+                revenue_band=(cum.p10, cum.p50, cum.p90), revenue_status=band_status(to_date, cum.p10, cum.p90),
+                missing_revenue_months=missing, stages=checks, bottleneck=bottleneck, prior_weight=prior_weight,
+                p_goal_plan=float(p_goal_plan), confidence=confidence,
+                plan_targets_left=_plan_targets_left(scenario, a))
     if not left_months or reached:
         p = 1.0 if reached else 0.0
         note = ("The goal is already reached: nothing more is needed." if reached else
@@ -258,42 +209,137 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
         return CheckIn(**base, p_goal_now=p, p_goal_now_ci=(p, p), goal_reached=reached,
                        surplus=max(to_date - scenario.goal, 0.0), reforecast=None, forecast_now=None,
                        reset=None, reset_note=note)
-    contracted = 0.0
-    if scenario.deal.recurring and counts.get(K - 1) is not None:
-        contracted = float(counts[K - 1].sum()) * scenario.deal.mean * len(left_months)
-    reforecast = replace(
-        scenario, name=_reforecast_name(scenario.name, as_of), start=left_months[0], months=len(left_months),
-        top=TopOfFunnel(tuple(scenario.top.monthly[a + 1:]), scenario.top.noise_cv),
-        stages=tuple(new_stages), baseline_revenue=to_date + contracted,
-        start_pipeline=tuple((n, c) for n, c in open_pipeline.items() if c > 0),
-        pipeline_lags=tuple((n, lag) for n, lag in open_lags.items()),
-        trials=scenario.trials if trials is None else int(trials))
+    reforecast = _reforecast_scenario(scenario, as_of, a, stages, counts, to_date, trials)
     forecast_now = simulate(reforecast)
     hits = round(forecast_now.p_goal * forecast_now.trials)
 
     # 4. Reset ------------------------------------------------------------------------------------
-    reset, note = None, ""
-    try:
-        expected_value = deterministic_targets(reforecast)       # the expected-value plan
-    except ScenarioError:
-        note = ("No volume in the remaining months can reach the goal: with the stages' lags, nothing "
-                "that enters the funnel now closes before the period ends.")
-    else:
-        if expected_value.scale > RESET_CAP:
-            top_needed = sum(expected_value.stages[0].monthly)
-            note = (f"Out of reach: even on average, the goal needs {expected_value.scale:,.0f} times the planned "
-                    f"{scenario.stages[0].name} in the remaining months ({top_needed:,.0f} in all), beyond "
-                    f"the cap of {RESET_CAP:.0f} times the plan.")
-        else:
-            cap = RESET_CAP / expected_value.scale if expected_value.scale > 0 else RESET_CAP
-            reset = required_volumes(reforecast, confidence, trials=min(reforecast.trials, RESET_TRIALS),
-                                     max_scale=cap)
-            if not reset.reachable:
-                note = (f"Out of reach at {confidence:.0%} confidence: even {RESET_CAP:.0f} times the planned "
-                        f"{scenario.stages[0].name} gives P(goal) {reset.at_confidence.p_goal:.0%}.")
+    reset, note = _reset(scenario, reforecast, confidence)
     return CheckIn(**base, p_goal_now=forecast_now.p_goal,
                    p_goal_now_ci=wilson_interval(hits, forecast_now.trials), goal_reached=False, surplus=0.0,
                    reforecast=reforecast, forecast_now=forecast_now, reset=reset, reset_note=note)
+
+
+def _check_options(months: tuple[str, ...], as_of: str, prior_weight: float, confidence: float) -> None:
+    if as_of not in months:
+        raise ScenarioError(f"as-of month {as_of} is not in the plan's months ({months[0]} to {months[-1]})")
+    if not 0.0 < prior_weight <= 1.0:
+        raise ScenarioError(f"the prior weight must be above 0 and at most 1 (got {prior_weight})")
+    if not 0.0 < confidence < 1.0:
+        raise ScenarioError(f"confidence must be between 0 and 1 (got {confidence})")
+
+
+def _plan_bands_by_key(scenario: Scenario, bands, p_goal_plan):
+    """The plan's bands by (measure, folded stage or None, month), and its P(goal): as given
+    (a saved plan's), else computed from the scenario."""
+    if bands is None or p_goal_plan is None:
+        forecast, computed = plan_bands(scenario)
+        bands = bands if bands is not None else computed
+        p_goal_plan = forecast.p_goal if p_goal_plan is None else p_goal_plan
+    band = {(b.measure, None if b.stage is None else fold_name(b.stage), b.month): b.dist for b in bands}
+    return band, p_goal_plan
+
+
+def _revenue_path(scenario: Scenario, actuals: Actuals, done: tuple[str, ...]):
+    """(month, baseline + actual revenue through it) for the months done, and the months done
+    without a revenue actual (counted 0)."""
+    revenue = dict(actuals.revenue)
+    missing = tuple(m for m in done if m not in revenue)
+    path = tuple(zip(done, (scenario.baseline_revenue + np.cumsum([revenue.get(m, 0.0) for m in done])).tolist()))
+    return path, missing
+
+
+@dataclass(frozen=True)
+class _StageResult:
+    check: StageCheck
+    stage: Stage                                  # with its updated rate (the reforecast's)
+    open_count: int | None                        # its open pipeline (None for the last stage)
+    open_lag: tuple[float, ...] | None            # the lag still ahead of it, when not the next stage's
+
+
+def _stages(scenario: Scenario, counts, band, as_of: str, a: int, prior_weight: float, pipeline) -> list[_StageResult]:
+    """Each stage against the plan's band to date, its rate updated from the counts, and the
+    units still to move on from it."""
+    value = _unit_values(scenario)
+    expected = expected_arrivals(scenario)
+    hand = {fold_name(x): int(v) for x, v in (pipeline or {}).items()}
+    return [_stage(scenario, k, counts, band[("cumulative_arrivals", fold_name(stage.name), as_of)], a, value[k],
+                   expected, prior_weight, hand)
+            for k, stage in enumerate(scenario.stages)]
+
+
+def _stage(scenario: Scenario, k: int, counts, dist, a: int, value: float, expected, prior_weight: float,
+           hand: dict[str, int]) -> _StageResult:
+    stage = scenario.stages[k]
+    observed = counts.get(k)
+    actual = None if observed is None else int(observed.sum())
+    status = NO_DATA if actual is None else band_status(actual, dist.p10, dist.p90)
+    effect = 0.0 if actual is None else (dist.p50 - actual) * value
+    prior = stage.rate
+    post = s = n = naive = None
+    if prior is not None and observed is not None and counts.get(k - 1) is not None:
+        upstream = _cohorts(scenario, k - 1, counts[k - 1], a)
+        s = float(observed.sum())
+        n = sum(c * float(lag_cdf(lag, age + 1)[age]) for c, lag, age in upstream)
+        naive = s / max(sum(c for c, _, _ in upstream), 1.0)
+        post = updated_rate(prior, s, n, prior_weight)
+    # Units in this stage still to move on to the next one, and when they will: each cohort
+    # keeps the part of its lag that is still ahead (expected conversions and timing exact).
+    count = open_lag = None
+    if k < len(scenario.stages) - 1:
+        entered = observed if observed is not None else expected[k, :a + 1]
+        left, lag = _still_open(_cohorts(scenario, k, entered, a))
+        key = fold_name(stage.name)
+        count = hand[key] if key in hand else int(round(left))
+        if count > 0 and left > 0 and lag != scenario.stages[k + 1].lag:
+            open_lag = lag
+    lo, hi = (None, None) if prior is None or prior.is_fixed else (float(x) for x in prior.ppf([0.1, 0.9]))
+    plo, phi = (None, None) if post is None or post.is_fixed else (float(x) for x in post.ppf([0.1, 0.9]))
+    check = StageCheck(
+        stage.name, stage.owner, actual, dist.p10, dist.p50, dist.p90, status, effect,
+        None if prior is None else prior.mean, lo, hi, None if post is None else post.mean, plo, phi,
+        None if s is None else int(s), n, naive, count or 0)
+    return _StageResult(check, replace(stage, rate=post) if post is not None else stage, count, open_lag)
+
+
+def _reforecast_scenario(scenario: Scenario, as_of: str, a: int, stages: list[_StageResult], counts,
+                         to_date: float, trials: int | None) -> Scenario:
+    """The remaining months as a scenario of their own: the remaining top of the funnel, the
+    updated rates, the revenue banked (and, for monthly fees, the fees of the customers won) as
+    the baseline, the open pipeline with the lags still ahead of it."""
+    months_left = scenario.months - (a + 1)
+    contracted = 0.0
+    last = len(scenario.stages) - 1
+    if scenario.deal.recurring and counts.get(last) is not None:
+        contracted = float(counts[last].sum()) * scenario.deal.mean * months_left
+    return replace(
+        scenario, name=_reforecast_name(scenario.name, as_of), start=scenario.month_labels[a + 1],
+        months=months_left, top=TopOfFunnel(tuple(scenario.top.monthly[a + 1:]), scenario.top.noise_cv),
+        stages=tuple(s.stage for s in stages), baseline_revenue=to_date + contracted,
+        start_pipeline=tuple((s.stage.name, s.open_count) for s in stages if (s.open_count or 0) > 0),
+        pipeline_lags=tuple((s.stage.name, s.open_lag) for s in stages if s.open_lag is not None),
+        trials=scenario.trials if trials is None else int(trials))
+
+
+def _reset(scenario: Scenario, reforecast: Scenario, confidence: float) -> tuple[Targets | None, str]:
+    """The targets search on the reforecast (the reset), or why there is none; and a note when
+    the confidence is out of reach."""
+    try:
+        expected_value = deterministic_targets(reforecast)       # the expected-value plan
+    except ScenarioError:
+        return None, ("No volume in the remaining months can reach the goal: with the stages' lags, nothing "
+                      "that enters the funnel now closes before the period ends.")
+    if expected_value.scale > RESET_CAP:
+        top_needed = sum(expected_value.stages[0].monthly)
+        return None, (f"Out of reach: even on average, the goal needs {expected_value.scale:,.0f} times the planned "
+                      f"{scenario.stages[0].name} in the remaining months ({top_needed:,.0f} in all), beyond "
+                      f"the cap of {RESET_CAP:.0f} times the plan.")
+    cap = RESET_CAP / expected_value.scale if expected_value.scale > 0 else RESET_CAP
+    reset = required_volumes(reforecast, confidence, trials=min(reforecast.trials, RESET_TRIALS), max_scale=cap)
+    if not reset.reachable:
+        return reset, (f"Out of reach at {confidence:.0%} confidence: even {RESET_CAP:.0f} times the planned "
+                       f"{scenario.stages[0].name} gives P(goal) {reset.at_confidence.p_goal:.0%}.")
+    return reset, ""
 
 
 def reset_scenario(check: CheckIn) -> Scenario:
@@ -353,7 +399,6 @@ def _still_open(groups) -> tuple[float, tuple[float, ...]]:
 
 def _plan_targets_left(scenario: Scenario, a: int) -> tuple[tuple[str, tuple[float, ...]], ...]:
     """The plan's own expected volumes per stage for the remaining months (the old SLA)."""
-    from .targets import expected_arrivals
     arrivals = expected_arrivals(scenario)
     return tuple((s.name, tuple(float(v) for v in arrivals[k, a + 1:scenario.months]))
                  for k, s in enumerate(scenario.stages))

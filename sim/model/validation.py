@@ -196,49 +196,55 @@ def _read_stages(pr: Problems, stages) -> tuple[Stage, ...] | None:
     if not MIN_STAGES <= len(stages) <= MAX_STAGES:
         pr.add("stages", f"must have between {MIN_STAGES} and {MAX_STAGES} stages (got {len(stages)})")
         return None
-    result, seen, ok = [], {}, True
-    for i, st in enumerate(stages):
-        where = f"stages[{i}]"
-        if pr.mapping(st, where) is None:
-            ok = False
-            continue
-        allowed = {"name", "owner"} | ({"rate", "lag"} if i else set())
-        pr.unknown_keys(st, allowed, where)
-        if i == 0 and ("rate" in st or "lag" in st):
-            pr.add(where, "is the top of the funnel and takes no rate or lag")
-        name = st.get("name")
-        if not isinstance(name, str) or not name.strip():
-            pr.add(f"{where}.name", "must be non-empty text")
-            ok = False
-            name = None
-        elif len(name) > MAX_STAGE_NAME:
-            pr.add(f"{where}.name", f"must be at most {MAX_STAGE_NAME} characters")
+    seen: dict[str, int] = {}                       # folded name -> the stage that has it
+    result = [_read_stage(pr, st, i, seen) for i, st in enumerate(stages)]
+    return None if None in result else tuple(result)
+
+
+def _read_stage(pr: Problems, st, i: int, seen: dict[str, int]) -> Stage | None:
+    """Stage ``i``: its name (unique), owner and, after the top of the funnel, its rate and
+    lag; None when any of them is wrong (each problem reported)."""
+    where = f"stages[{i}]"
+    if pr.mapping(st, where) is None:
+        return None
+    pr.unknown_keys(st, {"name", "owner"} | ({"rate", "lag"} if i else set()), where)
+    if i == 0 and ("rate" in st or "lag" in st):
+        pr.add(where, "is the top of the funnel and takes no rate or lag")
+    name = _read_stage_name(pr, st.get("name"), where, i, seen)
+    owner = st.get("owner", "shared")
+    if owner not in OWNERS:
+        pr.add(f"{where}.owner", f"must be one of {', '.join(OWNERS)}")
+    rate, lag, ok = None, (1.0,), True
+    if i:
+        if "rate" not in st:
+            pr.add(f"{where}.rate", "is missing")
             ok = False
         else:
-            name = tidy_name(name)
-            key = fold_name(name)
-            if key in seen:
-                pr.add(f"{where}.name", f"{name!r} repeats stage {seen[key]} (names are case-insensitive)")
-                ok = False
-            seen[key] = i
-        owner = st.get("owner", "shared")
-        if owner not in OWNERS:
-            pr.add(f"{where}.owner", f"must be one of {', '.join(OWNERS)}")
-            ok = False
-        rate, lag = None, (1.0,)
-        if i:
-            if "rate" not in st:
-                pr.add(f"{where}.rate", "is missing")
-                ok = False
-            else:
-                rate = _read_rate(pr, st["rate"], f"{where}.rate")
-                ok = ok and rate is not None
-            if "lag" in st:
-                lag = _read_lag(pr, st["lag"], f"{where}.lag")
-                ok = ok and lag is not None
-        if ok:
-            result.append(Stage(name, rate, lag, owner))
-    return tuple(result) if ok else None
+            rate = _read_rate(pr, st["rate"], f"{where}.rate")
+            ok = rate is not None
+        if "lag" in st:
+            lag = _read_lag(pr, st["lag"], f"{where}.lag")
+            ok = ok and lag is not None
+    if name is None or owner not in OWNERS or not ok:
+        return None
+    return Stage(name, rate, lag, owner)
+
+
+def _read_stage_name(pr: Problems, name, where: str, i: int, seen: dict[str, int]) -> str | None:
+    """The stage's name, tidied; None (and a problem) when empty, too long or repeated."""
+    if not isinstance(name, str) or not name.strip():
+        pr.add(f"{where}.name", "must be non-empty text")
+        return None
+    if len(name) > MAX_STAGE_NAME:
+        pr.add(f"{where}.name", f"must be at most {MAX_STAGE_NAME} characters")
+        return None
+    name = tidy_name(name)
+    key = fold_name(name)
+    repeated = key in seen
+    if repeated:
+        pr.add(f"{where}.name", f"{name!r} repeats stage {seen[key]} (names are case-insensitive)")
+    seen[key] = i
+    return None if repeated else name
 
 
 def _read_deal(pr: Problems, deal) -> DealValue | None:
