@@ -75,7 +75,7 @@ def do_import(key: str, options: ImportOptions) -> None:
     if upload is None or not access.can_edit():
         return
     try:
-        result = import_csv(store, upload.getvalue(), upload.name, options, scenario.stage_names)
+        result = import_csv(store, upload.getvalue(), upload.name, options=options, scenario_stages=scenario.stage_names)
     except ImportRejected as exc:
         say("import", "error", (f"{exc.source}: not imported — the database is unchanged", list(exc.problems)))
         return

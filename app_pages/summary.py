@@ -28,7 +28,7 @@ def report_file(forecast: Forecast, targets: Targets, token: str, share_url: str
         except Exception:  # the report is still useful without the sensitivity chart
             logging.getLogger(__name__).exception("sensitivity for the report failed")
             rows = None
-        return report_html(forecast, targets, rows, share_url=share_url, generated_on=date.today())
+        return report_html(forecast, targets, sensitivity_rows=rows, share_url=share_url, generated_on=date.today())
     except Exception:
         logging.getLogger(__name__).exception("building the report failed")
         return ("<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>Report unavailable</title>"

@@ -69,7 +69,7 @@ def main() -> None:
         for i in range(args.repeat):
             with Store(Path(tmp) / f"bench-{i}.duckdb") as store:
                 t0 = time.perf_counter()
-                result = import_csv(store, data, csv_path.name, OPTIONS, max_bytes=2**31)
+                result = import_csv(store, data, csv_path.name, options=OPTIONS, max_bytes=2**31)
                 t1 = time.perf_counter()
                 actuals = load_actuals(store)
                 t2 = time.perf_counter()

@@ -189,7 +189,7 @@ def main(argv: list[str]) -> None:
     n = max((file_number(name) for name in names), default=-1) + 1
     while True:
         f = make_file(n)
-        result = import_csv(store, f.data, f.name, f.options)
+        result = import_csv(store, f.data, f.name, options=f.options)
         assert not result.already_imported, result
         print(f"imported {result.import_id} {n}", flush=True)
         if mode == "undo" and n % 2 == 1:

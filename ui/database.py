@@ -49,7 +49,7 @@ def store() -> Store | None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def actuals(path: str, version: tuple, stage_order: tuple[str, ...]) -> Actuals:
-    return load_actuals(_open(path), stage_order)
+    return load_actuals(_open(path), stage_order=stage_order)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -77,7 +77,7 @@ def import_file(args) -> int:
         options = ImportOptions(format=args.format, mapping=tuple(args.map), id_column=args.id_column,
                                 amount_column=args.amount_column, date_format=args.date_format,
                                 decimal=args.decimal, ignore=tuple(args.ignore))
-        result = import_csv(store, data, path.name, options, _stage_names(args.scenario),
+        result = import_csv(store, data, path.name, options=options, scenario_stages=_stage_names(args.scenario),
                             max_bytes=CLI_MAX_IMPORT_BYTES)
     if args.json:
         return print_json(result.to_dict())
@@ -87,7 +87,7 @@ def import_file(args) -> int:
 def actuals(args) -> int:
     from ..data.actuals import load_actuals
     with _store(args) as store:
-        found = load_actuals(store, _stage_names(args.scenario))
+        found = load_actuals(store, stage_order=_stage_names(args.scenario))
         if args.json:
             return print_json(found.to_dict())
         if found.empty:

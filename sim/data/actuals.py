@@ -13,7 +13,7 @@ from ..model.names import fold_name
 from .store import Store
 
 
-def load_actuals(store: Store, stage_order: tuple[str, ...] = ()) -> Actuals:
+def load_actuals(store: Store, *, stage_order: tuple[str, ...] = ()) -> Actuals:
     """The effective actuals; stages ordered as ``stage_order`` (e.g. the scenario's), then
     in the order the database first saw them."""
     cur = store.cursor()

@@ -37,7 +37,7 @@ def seed_demo(store: Store, data_dir: str | Path) -> list[str]:
     done = []
     for file_name, options in DEMO_IMPORTS:
         path = Path(data_dir) / DEMO_ACTUALS / file_name
-        done.append(import_csv(store, path.read_bytes(), file_name, options, scenario.stage_names).message)
+        done.append(import_csv(store, path.read_bytes(), file_name, options=options, scenario_stages=scenario.stage_names).message)
     plan = save_plan(store, scenario, DEMO_PLAN_NAME, note="the demo's plan, saved with the demo actuals")
     done.append(f"Saved plan #{plan.id} '{plan.name}'.")
     return done

@@ -23,7 +23,7 @@ def check_in_stored(store: Store, *, plan: SavedPlan | None = None, scenario: Sc
         scenario, bands, p_goal, name = plan.scenario, all_bands(store, plan), plan.p_goal, plan.name
     else:
         bands, p_goal, name = None, None, scenario.name
-    return check_in(scenario, load_actuals(store, scenario.stage_names), as_of, plan_name=name, bands=bands,
+    return check_in(scenario, load_actuals(store, stage_order=scenario.stage_names), as_of, plan_name=name, bands=bands,
                     p_goal_plan=p_goal, confidence=confidence, prior_weight=prior_weight,
                     pipeline=pipeline or None, trials=trials)
 

@@ -37,13 +37,29 @@ class Band:
     dist: Distribution
 
 
-def plan_bands(scenario: Scenario, trials: int | None = None, seed: int | None = None) -> tuple[Forecast, list[Band]]:
-    """Simulate ``scenario`` (its own trials and seed by default) and return the forecast and
-    the bands a plan of record stores. The numbers equal ``simulate(scenario)``'s."""
+@dataclass(frozen=True)
+class PlanBands:
+    """A plan's forecast and the bands a plan of record stores (unpacks as a pair)."""
+
+    forecast: Forecast
+    bands: list[Band]
+
+    def __iter__(self):
+        return iter((self.forecast, self.bands))
+
+
+def plan_bands(scenario: Scenario, *, trials: int | None = None,
+               seed: int | np.random.Generator | None = None) -> PlanBands:
+    """Simulate ``scenario`` and return its forecast and the bands a plan of record stores.
+
+    ``trials`` defaults to the scenario's; ``seed`` (an int, or a ``numpy.random.Generator``
+    to draw from) to the scenario's seed. With the defaults the numbers equal
+    ``simulate(scenario)``'s."""
     trials = scenario.trials if trials is None else int(trials)
-    seed = scenario.seed if seed is None else int(seed)
-    draws = draw(scenario, trials, make_rng(seed), DETAIL_TRIALS)
-    forecast = summarise(scenario, draws, seed)
+    seed = scenario.seed if seed is None else seed
+    rng = seed if isinstance(seed, np.random.Generator) else make_rng(int(seed))
+    draws = draw(scenario, trials, rng, DETAIL_TRIALS)
+    forecast = summarise(scenario, draws, None if isinstance(seed, np.random.Generator) else int(seed))
     T, K = scenario.months, len(scenario.stages)
     bands: list[Band] = []
     months = scenario.month_labels
@@ -60,4 +76,4 @@ def plan_bands(scenario: Scenario, trials: int | None = None, seed: int | None =
     for m in forecast.months:
         bands.append(Band("revenue", None, m.month, m.revenue))
         bands.append(Band("cumulative_revenue", None, m.month, m.cumulative))
-    return forecast, bands
+    return PlanBands(forecast, bands)

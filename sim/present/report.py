@@ -145,8 +145,8 @@ def _template() -> jinja2.Template:
     return env.get_template("report.html.j2")
 
 
-def report_html(forecast: Forecast, targets: Targets,
-                sensitivity_rows: tuple[SensitivityRow, ...] | list[SensitivityRow] | None = None, *,
+def report_html(forecast: Forecast, targets: Targets, *,
+                sensitivity_rows: tuple[SensitivityRow, ...] | list[SensitivityRow] | None = None,
                 share_url: str | None = None, generated_on: date | None = None) -> str:
     """The one-page report of a forecast and its SLA targets, as one self-contained HTML
     document: headline numbers, the verdict, the fan chart (and the sensitivity chart when

@@ -58,7 +58,7 @@ def expected(reference, as_of: str = "2027-06", *, prior_weight: float = 1.0,
              pipeline: dict[str, int] | None = None) -> CheckIn:
     """The check-in of the demo's plan of record, computed here through the library."""
     store, plan = reference
-    return check_in(plan.scenario, load_actuals(store, plan.scenario.stage_names), as_of, plan_name=plan.name,
+    return check_in(plan.scenario, load_actuals(store, stage_order=plan.scenario.stage_names), as_of, plan_name=plan.name,
                     bands=all_bands(store, plan), p_goal_plan=plan.p_goal, confidence=DEFAULT_CONFIDENCE,
                     prior_weight=prior_weight, pipeline=pipeline)
 
@@ -256,7 +256,7 @@ def test_the_current_scenario_is_checked_in_against_its_own_forecast(db, referen
     assert not at.error
     store, _ = reference
     used = scenario_from_url_token(session.to_url_token())
-    check = check_in(used, load_actuals(store, used.stage_names), "2027-06", plan_name=used.name,
+    check = check_in(used, load_actuals(store, stage_order=used.stage_names), "2027-06", plan_name=used.name,
                      confidence=DEFAULT_CONFIDENCE, prior_weight=1.0)
     assert_chance(at, check)
     # The goal line and the save placeholder are the session's scenario's, not the plan's.

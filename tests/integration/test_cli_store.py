@@ -262,7 +262,7 @@ def test_funnel_db_is_used_without_db(tmp_path):
 def test_seed_demo_gives_the_monthly_csvs_actuals_and_the_plan(tmp_path):
     with Store(tmp_path / "demo.duckdb") as store:
         done = seed_demo(store, DATA_DIR)
-        actuals = load_actuals(store, load_scenario(DEMO_PATH).stage_names)
+        actuals = load_actuals(store, stage_order=load_scenario(DEMO_PATH).stage_names)
         plans = list_plans(store)
         history = import_history(store)
     assert len(done) == len(DEMO_IMPORTS) + 1 and done[-1] == f"Saved plan #1 '{DEMO_PLAN_NAME}'."

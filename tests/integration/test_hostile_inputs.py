@@ -155,7 +155,7 @@ CSV_CASES = [
 def seed(path: Path) -> Store:
     store = Store(path)
     import_csv(store, BASE_MONTHLY, "base.csv")
-    import_csv(store, BASE_RECORDS, "base-records.csv", REC)
+    import_csv(store, BASE_RECORDS, "base-records.csv", options=REC)
     return store
 
 
@@ -192,7 +192,7 @@ def assert_rejected(store: Store, data: bytes, file_name: str, options=ImportOpt
                     expected: Rejected | None = None, **kwargs) -> ImportRejected:
     before = snapshot(store)
     with pytest.raises(ImportRejected) as info:
-        import_csv(store, data, file_name, options, stages, **kwargs)
+        import_csv(store, data, file_name, options=options, scenario_stages=stages, **kwargs)
     problems = info.value.problems
     assert problems and all(isinstance(p, str) and p for p in problems)
     assert str(info.value).startswith(f"{file_name}: ")
@@ -248,7 +248,7 @@ def test_corpus_csv(store, file, label, options, stages, expected):
     if isinstance(expected, Rejected):
         assert_rejected(store, data, file, options, stages, expected)
         return
-    result = import_csv(store, data, file, options, stages)
+    result = import_csv(store, data, file, options=options, scenario_stages=stages)
     assert not result.already_imported and result.file_name == file
     assert cells(store) == {**BASE_CELLS, **expected.cells}
     assert revenue(store) == pytest.approx({**BASE_REVENUE, **expected.revenue})
@@ -260,7 +260,7 @@ def test_corpus_csv(store, file, label, options, stages, expected):
 
 
 def test_formula_looking_record_ids_are_stored_verbatim(store):
-    import_csv(store, corpus("formula-cells-records.csv"), "formula-cells-records.csv", REC_AMOUNT)
+    import_csv(store, corpus("formula-cells-records.csv"), "formula-cells-records.csv", options=REC_AMOUNT)
     ids = {r[0] for r in store.cursor().execute("SELECT record_id FROM record_stages").fetchall()}
     assert ids == {"BASE-1", "=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"}
     amounts = store.cursor().execute("SELECT record_id, amount FROM record_amounts ORDER BY amount").fetchall()
@@ -272,7 +272,7 @@ def test_a_sql_header_never_reaches_the_database(store):
     data = corpus("sql-header.csv")
     assert SQL.encode() in data
     assert_rejected(store, data, "sql-header.csv")
-    import_csv(store, data, "sql-header.csv", ImportOptions(mapping=((SQL, "MQLs"),)))
+    import_csv(store, data, "sql-header.csv", options=ImportOptions(mapping=((SQL, "MQLs"),)))
     snapshot(store)                                       # every table still there
     options = [json.loads(r[0]) for r in store.cursor().execute("SELECT options FROM imports").fetchall()]
     assert [SQL, "MQLs"] in [m for o in options for m in o["mapping"]]   # kept as data, verbatim

@@ -195,7 +195,7 @@ def test_header_variants_match_scenario_stages(store):
     # Named as the scenario names them; new to the database all the same.
     assert result.stages == ("Marketing Qualified", "Leads")
     assert result.new_stages == ("Marketing Qualified", "Leads")
-    actuals = load_actuals(store, scenario)
+    actuals = load_actuals(store, stage_order=scenario)
     assert actuals.stages == ("Leads", "Marketing Qualified")
     assert cells(actuals) == {("2027-01", "Leads"): 30, ("2027-01", "Marketing Qualified"): 7}
 
@@ -285,7 +285,7 @@ def test_same_bytes_again_is_already_imported(store):
     assert snapshot(store) == before
     assert len(import_history(store)) == 1
     # The same bytes read differently (other options) are another import.
-    other = import_csv(store, data, "wide.csv", ImportOptions(ignore=("Visits",)))
+    other = import_csv(store, data, "wide.csv", options=ImportOptions(ignore=("Visits",)))
     assert not other.already_imported and other.import_id == first.import_id + 1
     assert len(import_history(store)) == 2
 
@@ -298,9 +298,9 @@ def test_demo_records_equal_demo_monthly(tmp_path):
     with open_store(tmp_path, "records") as rec, open_store(tmp_path, "monthly") as mon:
         import_csv(rec, (DEMO / "northwind-visits.csv").read_bytes(), "northwind-visits.csv")
         leads = import_csv(rec, (DEMO / "northwind-leads-export.csv").read_bytes(),
-                           "northwind-leads-export.csv", LEADS_OPTIONS)
+                           "northwind-leads-export.csv", options=LEADS_OPTIONS)
         deals = import_csv(rec, (DEMO / "northwind-deals-export.csv").read_bytes(),
-                           "northwind-deals-export.csv", DEALS_OPTIONS)
+                           "northwind-deals-export.csv", options=DEALS_OPTIONS)
         assert (leads.format, deals.format) == ("records", "records")
         import_csv(mon, (DEMO / "northwind-monthly.csv").read_bytes(), "northwind-monthly.csv")
         by_records, by_monthly = load_actuals(rec), load_actuals(mon)
@@ -347,8 +347,8 @@ def test_overlapping_exports_count_each_record_stage_once(tmp_path):
     for order, (a, b) in {"first-then-second": (first, second),
                           "second-then-first": (second, first)}.items():
         with open_store(tmp_path, order) as s:
-            import_csv(s, dicts_bytes(header, a), "export-a.csv", LEADS_OPTIONS)
-            result = import_csv(s, dicts_bytes(header, b), "export-b.csv", LEADS_OPTIONS)
+            import_csv(s, dicts_bytes(header, a), "export-a.csv", options=LEADS_OPTIONS)
+            result = import_csv(s, dicts_bytes(header, b), "export-b.csv", options=LEADS_OPTIONS)
             counts, _ = records_expected([(a, "Lead ID", LEADS_MAP, iso, None, None),
                                           (b, "Lead ID", LEADS_MAP, iso, None, None)])
             actuals = load_actuals(s)
@@ -366,9 +366,9 @@ def test_amount_is_booked_in_the_month_of_the_latest_stage_date(store):
     deals = [["id", "won", "amount"], ["L1", "2027-03-05", "1000"], ["L2", "2027-04-30", "250.5"],
              ["L9", "2027-04-01", "7"]]
     import_csv(store, csv_bytes(leads), "leads.csv",
-               ImportOptions(id_column="id", mapping=(("created", "Leads"),)))
+               options=ImportOptions(id_column="id", mapping=(("created", "Leads"),)))
     import_csv(store, csv_bytes(deals), "deals.csv",
-               ImportOptions(id_column="id", mapping=(("won", "Customers"),), amount_column="amount"))
+               options=ImportOptions(id_column="id", mapping=(("won", "Customers"),), amount_column="amount"))
     actuals = load_actuals(store)
     assert cells(actuals) == {("2027-01", "Leads"): 2, ("2027-02", "Leads"): 1,
                               ("2027-03", "Customers"): 1, ("2027-04", "Customers"): 2}
@@ -381,7 +381,7 @@ def test_monthly_values_win_over_records_for_the_same_month_and_stage(store):
                ["B", "2027-01-04", "", ""],
                ["C", "2027-02-05", "2027-02-20", "50"]]
     import_csv(store, csv_bytes(records), "records.csv",
-               ImportOptions(id_column="id", mapping=(("created", "Leads"), ("won", "Customers")),
+               options=ImportOptions(id_column="id", mapping=(("created", "Leads"), ("won", "Customers")),
                              amount_column="amount"))
     from_records = load_actuals(store)
     assert cells(from_records) == {("2027-01", "Leads"): 2, ("2027-02", "Leads"): 1,
@@ -496,7 +496,7 @@ def test_records_file_variants(store, variant):
     assert data.count(b"\n") > len(VARIANT_RECORDS) + 1 or variant == "tab-utf16"   # multi-line
     options = ImportOptions(id_column="id", mapping=(("créé le", "Leads"), ("Won", "Customers")),
                             amount_column="amount", date_format=None if fmt == "%Y-%m-%d" else fmt)
-    result = import_csv(store, data, f"{variant}.csv", options)
+    result = import_csv(store, data, f"{variant}.csv", options=options)
     assert result.rows == len(VARIANT_RECORDS)
     rows = [{"id": r[0], "created": r[2].isoformat(), "won": r[3].isoformat() if r[3] else "",
              "amount": "" if r[4] is None else str(r[4])} for r in VARIANT_RECORDS]
@@ -516,7 +516,7 @@ def test_rows_are_counted_as_records_across_multi_line_fields(store):
             ["C", "Bad date", "2027-13-01"]]
     data = csv_bytes(rows)
     with pytest.raises(ImportRejected) as info:
-        import_csv(store, data, "f.csv", ImportOptions(id_column="id", mapping=(("created", "Leads"),)))
+        import_csv(store, data, "f.csv", options=ImportOptions(id_column="id", mapping=(("created", "Leads"),)))
     spreadsheet_row = 4                     # header = row 1, as a spreadsheet shows the file
     assert line_of(data, b"C,") == 6        # ... while a text editor shows line 6
     assert any(names_row(p, spreadsheet_row) and "column 'created'" in p for p in info.value.problems)
@@ -607,11 +607,11 @@ def test_rejected_file_changes_nothing(store, name):
     case = BAD_FILES[name]
     import_csv(store, csv_bytes([["month", "Leads", "revenue"], ["2027-01", "10", "100"]]), "base.csv")
     import_csv(store, csv_bytes([["id", "created", "amount"], ["X", "2027-01-02", "5"]]), "base-rec.csv",
-               REC)
+               options=REC)
     before = snapshot(store)
     kwargs = {"max_bytes": case["max_bytes"]} if case["max_bytes"] is not None else {}
     with pytest.raises(ImportRejected) as info:
-        import_csv(store, case["data"], f"{name}.csv", case["options"], **kwargs)
+        import_csv(store, case["data"], f"{name}.csv", options=case["options"], **kwargs)
     problems = info.value.problems
     assert problems and all(isinstance(p, str) and p for p in problems)
     assert str(info.value).startswith(f"{name}.csv: ")
@@ -698,9 +698,9 @@ def test_undo_an_older_import_keeps_what_later_imports_state(store):
 def test_undo_a_records_import_brings_back_the_earlier_dates(tmp_path):
     header, first, second, _ = _leads_halves()
     with open_store(tmp_path, "db") as s:
-        import_csv(s, dicts_bytes(header, first), "a.csv", LEADS_OPTIONS)
+        import_csv(s, dicts_bytes(header, first), "a.csv", options=LEADS_OPTIONS)
         before, before_rows = load_actuals(s), data_rows(s)
-        b = import_csv(s, dicts_bytes(header, second), "b.csv", LEADS_OPTIONS)
+        b = import_csv(s, dicts_bytes(header, second), "b.csv", options=LEADS_OPTIONS)
         assert load_actuals(s) != before
         undo_import(s, b.import_id)
         assert load_actuals(s) == before and data_rows(s) == before_rows
@@ -729,7 +729,7 @@ def test_sql_in_a_header_is_rejected_cleanly_or_ignored(store):
         import_csv(store, data, "inject.csv")
     assert any(INJECTION in p for p in info.value.problems)
     assert snapshot(store) == before
-    result = import_csv(store, data, "inject.csv", ImportOptions(ignore=(INJECTION,)))
+    result = import_csv(store, data, "inject.csv", options=ImportOptions(ignore=(INJECTION,)))
     assert result.stages == ("Leads",)
     _tables_intact(store)
     assert cells(load_actuals(store)) == {("2027-01", "Leads"): 1, ("2027-02", "Leads"): 2}
@@ -744,7 +744,7 @@ def test_quotes_in_stage_names_and_record_ids(store):
     import_csv(store, csv_bytes([["month", "stage", "count"], ["2027-02", "O'Brien's", "2"]]), "l2.csv")
     ids = ["a'b\"c", "'; DROP TABLE record_stages; --", "x\\y", "$1", "?"]
     import_csv(store, csv_bytes([["id", "created"]] + [[i, "2027-01-05"] for i in ids]), "r.csv",
-               ImportOptions(id_column="id", mapping=(("created", stage),)))
+               options=ImportOptions(id_column="id", mapping=(("created", stage),)))
     _tables_intact(store)
     assert known_stages(store) == (stage, "O'Brien's")
     stored = sorted(r[0] for r in store.cursor().execute("SELECT record_id FROM record_stages").fetchall())

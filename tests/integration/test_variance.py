@@ -160,7 +160,7 @@ def _rows_match(got, expected):
 def compared(store, scenario, forecast):
     plan = save_plan(store, scenario, "plan of record")
     data = _actuals_csv(scenario, forecast)
-    import_csv(store, data, "actuals.csv", ImportOptions(format="monthly"), scenario.stage_names)
+    import_csv(store, data, "actuals.csv", options=ImportOptions(format="monthly"), scenario_stages=scenario.stage_names)
     return plan, data, compare_plan(store, plan)
 
 
@@ -217,7 +217,7 @@ def test_a_later_import_changes_the_comparison(compared, store, scenario, foreca
     cum = forecast.months[1].cumulative
     big = 10 * cum.p90
     import_csv(store, _csv_bytes(["month", "revenue"], [["2027-02", f"{big:.2f}"]]), "fix.csv",
-               ImportOptions(format="monthly"), scenario.stage_names)
+               options=ImportOptions(format="monthly"), scenario_stages=scenario.stage_names)
     comparison = compare_plan(store, plan)
     cells = _parse(data)
     cells[("2027-02", "revenue")] = f"{big:.2f}"
@@ -243,7 +243,7 @@ def test_actuals_outside_the_plan_give_an_empty_comparison(store, scenario):
     plan = save_plan(store, scenario, "p")
     import_csv(store, _csv_bytes(["month", "Visits", "Webinars", "revenue"],
                                  [["2026-11", "100", "3", "900"], ["2028-01", "200", "4", "800"]]),
-               "outside.csv", ImportOptions(format="monthly"), scenario.stage_names)
+               "outside.csv", options=ImportOptions(format="monthly"), scenario_stages=scenario.stage_names)
     comparison = compare_plan(store, plan)
     assert comparison.empty and comparison.stages == ()
     assert comparison.unplanned_stages == ()     # Webinars has actuals, but not in the plan's months

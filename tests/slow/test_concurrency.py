@@ -162,12 +162,12 @@ def test_concurrent_imports_undos_and_reads(tmp_path):
             if kind == "invalid":
                 data, name, options = item
                 with pytest.raises(ImportRejected):
-                    import_csv(store, data, name, options)
+                    import_csv(store, data, name, options=options)
                 rejected.append(name)
                 continue
             f = make_file(item)
             before = lock.seq()
-            result = import_csv(store, f.data, f.name, f.options)
+            result = import_csv(store, f.data, f.name, options=f.options)
             assert lock.seq() is not None and lock.seq() != before   # it took the write lock
             if result.already_imported:
                 already.append((result.import_id, item))
@@ -349,7 +349,7 @@ def test_concurrent_imports_undos_and_reads(tmp_path):
         for e in log:
             if e[1] == "import":
                 f = make_file(e[3])
-                result = import_csv(replay, f.data, f.name, f.options)
+                result = import_csv(replay, f.data, f.name, options=f.options)
                 assert result.import_id == e[2] and not result.already_imported
             else:
                 undo_import(replay, e[2])
@@ -396,7 +396,7 @@ def _load_actuals_shows_half_a_write(folder: Path) -> bool:
     read, returns something that is neither the state before nor the state after it."""
     with Store(folder / "funnel.duckdb") as store:
         first = make_file(0)
-        import_csv(store, first.data, first.name, first.options)
+        import_csv(store, first.data, first.name, options=first.options)
         before = load_actuals(store)
         correction = b"month,Leads,Demos,revenue\n2027-02,1,2,3\n2027-03,4,5,6\n"
 

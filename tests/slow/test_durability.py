@@ -242,7 +242,7 @@ def test_empty_file_left_by_a_kill_at_creation_opens_as_a_new_database(tmp_path)
     with Store(db) as store:
         assert store.is_new
         f = make_file(1)
-        import_csv(store, f.data, f.name, f.options)
+        import_csv(store, f.data, f.name, options=f.options)
     with Store(db) as store:
         assert not store.is_new
         assert [h.file_name for h in import_history(store)] == [f.name]

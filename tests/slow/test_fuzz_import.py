@@ -65,7 +65,7 @@ BASE_RECORDS_OPTIONS = ImportOptions(format="records", id_column="id", amount_co
 def store(tmp_path_factory):
     s = Store(tmp_path_factory.mktemp("fuzz") / "funnel.duckdb")
     import_csv(s, BASE_MONTHLY, "base.csv")
-    import_csv(s, BASE_RECORDS, "base-records.csv", BASE_RECORDS_OPTIONS)
+    import_csv(s, BASE_RECORDS, "base-records.csv", options=BASE_RECORDS_OPTIONS)
     yield s
     s.close()
 
@@ -90,7 +90,7 @@ def check_import(store: Store, data: bytes, name: str, options: ImportOptions = 
             pass
     before = snapshot(store)
     try:
-        result = import_csv(store, data, name, options, scenario_stages, max_bytes=max_bytes)
+        result = import_csv(store, data, name, options=options, scenario_stages=scenario_stages, max_bytes=max_bytes)
     except ImportRejected as exc:
         assert exc.problems and all(isinstance(p, str) and p.strip() for p in exc.problems), exc.problems
         assert str(exc).strip()

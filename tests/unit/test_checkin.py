@@ -23,6 +23,7 @@ from sim.errors import ScenarioError
 from sim.model.bands import ABOVE, BELOW, INSIDE, NO_DATA, plan_bands
 from sim.model.beliefs import RateBelief
 from sim.model.checkin import RESET_CAP, check_in, lag_cdf, observed_counts, updated_rate
+from sim.model.engine import make_rng
 from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import load_scenario
 from sim.model.targets import deterministic_targets
@@ -415,3 +416,16 @@ def test_recurring_fees_of_customers_won_are_in_the_reforecast_baseline(kind):
     contracted = 4 * 7 * mean_fee * 8 if kind == "monthly_recurring" else 0.0
     assert check.reforecast.baseline_revenue == pytest.approx(to_date + contracted)
     assert check.reforecast.months == 8 and check.reforecast.start == months[4]
+
+
+def test_plan_bands_take_one_seed_an_int_or_a_generator():
+    sc = small_scenario(trials=500, top={"monthly": [1000], "noise_cv": 0.2},
+                        stages=[{"name": "Top", "owner": "marketing"},
+                                {"name": "Won", "owner": "sales", "rate": {"mean": 0.1, "strength": 20}}])
+    by_int = plan_bands(sc, seed=7)
+    by_generator = plan_bands(sc, seed=make_rng(7))
+    assert by_int.forecast.p_goal == by_generator.forecast.p_goal
+    assert [b.dist for b in by_int.bands] == [b.dist for b in by_generator.bands]
+    assert (by_int.forecast.seed, by_generator.forecast.seed) == (7, None)     # a generator has no seed to record
+    forecast, bands = plan_bands(sc)                                           # unpacks as a pair
+    assert forecast.seed == sc.seed and len(bands) == len(by_int.bands)

@@ -89,7 +89,7 @@ def inputs(small_demo):
 def built(small_demo, inputs):
     forecast, targets = inputs
     rows = sensitivity(small_demo, trials=2000)
-    page = report_html(forecast, targets, rows, share_url="https://planner.example/summary?s=s1.abc&q=0.8",
+    page = report_html(forecast, targets, sensitivity_rows=rows, share_url="https://planner.example/summary?s=s1.abc&q=0.8",
                        generated_on=date(2027, 1, 15))
     return forecast, targets, rows, page
 
@@ -159,7 +159,7 @@ def test_hostile_names_are_escaped(small_demo):
     doc["stages"][1]["name"] = "<img src=x onerror=alert(2)>"
     sc = scenario_from_dict(doc)
     forecast = simulate(sc)
-    page = report_html(forecast, required_volumes(sc, 0.8), sensitivity(sc, trials=500),
+    page = report_html(forecast, required_volumes(sc, 0.8), sensitivity_rows=sensitivity(sc, trials=500),
                        share_url="javascript:alert(3)")
     assert "<script" not in page.lower()
     assert "<img" not in page.lower()

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ..store import Store
 
 
-def import_csv(store: Store, data: bytes, file_name: str, options: ImportOptions = ImportOptions(),
-               scenario_stages: tuple[str, ...] = (), *, max_bytes: int = MAX_IMPORT_BYTES) -> ImportResult:
+def import_csv(store: Store, data: bytes, file_name: str, *, options: ImportOptions = ImportOptions(),
+               scenario_stages: tuple[str, ...] = (), max_bytes: int = MAX_IMPORT_BYTES) -> ImportResult:
     """Validate ``data`` (the bytes of ``file_name``) and import it in one transaction.
 
     ``scenario_stages`` are stage names to match columns against besides the database's own.

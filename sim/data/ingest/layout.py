@@ -99,7 +99,7 @@ class Sheet:
         return self._rows[record - 1] if 0 < record <= len(self._rows) else record
 
 
-def preview(data: bytes, file_name: str, rows: int = 5) -> tuple[tuple[str, ...], list[list[str]]]:
+def preview(data: bytes, file_name: str, *, rows: int = 5) -> tuple[tuple[str, ...], list[list[str]]]:
     """The header and the first ``rows`` data rows of a CSV file, as text (for the app)."""
     name = display_file_name(file_name)
     text = decode(data, name)

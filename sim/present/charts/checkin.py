@@ -11,7 +11,7 @@ from .fan import actual_line, fan_layers, goal_line
 from .style import BAND_COLOR, month_axis, rows_height, status_scale
 
 
-def checkin_fan(check: CheckIn, height: int = 360) -> alt.LayerChart:
+def checkin_fan(check: CheckIn, *, height: int = 360) -> alt.LayerChart:
     """Cumulative revenue: the actual line through the as-of month, then the reforecast's fan
     (P10–P90, P25–P75, median) continuing from it; the plan's median dashed; the goal line."""
     actual = pd.DataFrame([{"month": m, "actual": v} for m, v in check.revenue_path])
@@ -34,7 +34,7 @@ def checkin_fan(check: CheckIn, height: int = 360) -> alt.LayerChart:
                               anchor="start"))
 
 
-def checkin_position(check: CheckIn, height: int | None = None) -> alt.LayerChart:
+def checkin_position(check: CheckIn, *, height: int | None = None) -> alt.LayerChart:
     """Each stage's volume to date as a share of the plan's median, with the plan's P10–P90."""
     rows = [{"stage": c.name, "owner": c.owner, "actual": c.actual, "p50": c.plan_p50,
              "ratio": c.actual / c.plan_p50 if c.plan_p50 else None,
@@ -62,7 +62,7 @@ def checkin_position(check: CheckIn, height: int | None = None) -> alt.LayerChar
                               subtitle="bar: plan's P10–P90 to date; dashed: its median", anchor="start"))
 
 
-def rate_updates(check: CheckIn, height: int | None = None) -> alt.LayerChart:
+def rate_updates(check: CheckIn, *, height: int | None = None) -> alt.LayerChart:
     """Each conversion rate, planned and updated, relative to the plan's mean (so a 2% and a
     40% rate read on one axis): the P10–P90 of each belief and its mean; the row labels give
     the rates themselves."""

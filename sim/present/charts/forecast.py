@@ -13,7 +13,7 @@ from .fan import fan_layers, goal_line
 from .style import BAND_COLOR, GOAL_COLOR, money_axis, month_axis, owner_scale, rows_height
 
 
-def fan_chart(forecast: Forecast, height: int = 360) -> alt.LayerChart:
+def fan_chart(forecast: Forecast, *, height: int = 360) -> alt.LayerChart:
     """Cumulative revenue by month: P10–P90 and P25–P75 bands, the median, the goal line."""
     rows = [{"month": m.month, "p10": m.cumulative.p10, "p25": m.cumulative.p25,
              "p50": m.cumulative.p50, "p75": m.cumulative.p75, "p90": m.cumulative.p90}
@@ -30,7 +30,7 @@ def fan_chart(forecast: Forecast, height: int = 360) -> alt.LayerChart:
                               anchor="start"))
 
 
-def revenue_histogram(forecast: Forecast, height: int = 360) -> alt.LayerChart:
+def revenue_histogram(forecast: Forecast, *, height: int = 360) -> alt.LayerChart:
     """Distribution of revenue (baseline included) over the trials, with the goal line."""
     edges, counts = forecast.histogram_edges, forecast.histogram_counts
     total = sum(counts) or 1
@@ -51,7 +51,7 @@ def revenue_histogram(forecast: Forecast, height: int = 360) -> alt.LayerChart:
                                     title=alt.TitleParams("Revenue over all simulated years", anchor="start"))
 
 
-def stage_volumes(forecast: Forecast, height: int | None = None) -> alt.LayerChart:
+def stage_volumes(forecast: Forecast, *, height: int | None = None) -> alt.LayerChart:
     """Expected volume per stage in the period, with the P10–P90 range (log scale)."""
     data = pd.DataFrame([{"stage": s.name, "owner": s.owner, "mean": max(s.total.mean, 1.0),
                           "p10": max(s.total.p10, 1.0), "p90": max(s.total.p90, 1.0)}
@@ -72,7 +72,7 @@ def stage_volumes(forecast: Forecast, height: int | None = None) -> alt.LayerCha
                                                title=alt.TitleParams("Expected volume per stage (line: P10–P90)", anchor="start"))
 
 
-def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, height: int | None = None) -> alt.LayerChart:
+def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, *, height: int | None = None) -> alt.LayerChart:
     """P(goal) with each input at its P10 and P90, in probability points around the forecast."""
     data = pd.DataFrame([{"input": r.input, "owner": r.owner, "low": r.p_goal_low, "high": r.p_goal_high,
                           "swing": r.swing * 100} for r in rows])
@@ -96,7 +96,7 @@ def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, height: int | 
         title=alt.TitleParams("Which assumption moves P(goal) most (probability points)", anchor="start"))
 
 
-def funnel(targets: Targets, forecast: Forecast, height: int | None = None) -> alt.Chart:
+def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -> alt.Chart:
     """Volume per stage in the period: what the current plan is expected to deliver, what the
     expected-value plan needs and what the plan at the chosen confidence needs (log scale)."""
     conf = f"Needed for P(goal) ≥ {targets.confidence:.0%}"

@@ -12,7 +12,7 @@ from .fan import actual_line, fan_layers, goal_line
 from .style import BAND_COLOR, month_axis, rows_height, status_scale
 
 
-def plan_vs_actual_fan(comparison: PlanComparison, height: int = 360) -> alt.LayerChart:
+def plan_vs_actual_fan(comparison: PlanComparison, *, height: int = 360) -> alt.LayerChart:
     """The plan's fan chart of cumulative revenue with the actual cumulative revenue on top."""
     rows = [{"month": r.month, "p10": r.cumulative_p10, "p25": r.cumulative_p25, "p50": r.cumulative_p50,
              "p75": r.cumulative_p75, "p90": r.cumulative_p90, "actual": r.cumulative_actual,
@@ -33,7 +33,7 @@ def plan_vs_actual_fan(comparison: PlanComparison, height: int = 360) -> alt.Lay
                               anchor="start"))
 
 
-def variance_heatmap(comparison: PlanComparison, height: int | None = None) -> alt.LayerChart:
+def variance_heatmap(comparison: PlanComparison, *, height: int | None = None) -> alt.LayerChart:
     """Stage × month: the actual's variance from the plan's median (text, %), coloured by where
     it falls in the plan's band (±1: at its P10/P90 edge; so small counts that swing by a large
     percentage but stay well inside the band stay pale), the cells outside the band outlined
@@ -79,7 +79,7 @@ def variance_heatmap(comparison: PlanComparison, height: int | None = None) -> a
                               anchor="start"))
 
 
-def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, height: int = 300) -> alt.LayerChart:
+def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, *, height: int = 300) -> alt.LayerChart:
     """One stage's monthly arrivals: the plan's P10–P90 band and median, the actuals as dots
     coloured by where they fall."""
     plan = pd.DataFrame([{"month": b.month, "p10": b.dist.p10, "p50": b.dist.p50, "p90": b.dist.p90}

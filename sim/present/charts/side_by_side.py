@@ -15,7 +15,7 @@ def scenario_scale(forecasts) -> alt.Scale:
     return alt.Scale(domain=list(forecasts), scheme="tableau10")
 
 
-def side_by_side_distributions(forecasts: dict[str, Forecast], height: int = 360) -> alt.LayerChart:
+def side_by_side_distributions(forecasts: dict[str, Forecast], *, height: int = 360) -> alt.LayerChart:
     """Revenue distributions of several scenarios, overlaid (share of years per revenue bin)."""
     rows = []
     for name, fc in forecasts.items():
@@ -36,7 +36,7 @@ def side_by_side_distributions(forecasts: dict[str, Forecast], height: int = 360
                                      title=alt.TitleParams("Revenue distributions (dashed: each goal)", anchor="start"))
 
 
-def side_by_side_p_goal(forecasts: dict[str, Forecast], height: int | None = None,
+def side_by_side_p_goal(forecasts: dict[str, Forecast], *, height: int | None = None,
                    title: str = "Chance of hitting the goal (line: 95% Monte Carlo interval)") -> alt.LayerChart:
     data = pd.DataFrame([{"scenario": n, "p": fc.p_goal, "lo": fc.p_goal_ci[0], "hi": fc.p_goal_ci[1]}
                          for n, fc in forecasts.items()])
