@@ -34,7 +34,8 @@ from sim.model.names import fold_name
 from tests import durability_child
 from tests.durability_child import expected_actuals, file_number
 
-ROOT = Path(__file__).resolve().parent.parent
+from ..conftest import ROOT
+
 CYCLES = 10
 SEED = 20270611
 READY_TIMEOUT = 180          # seconds for the child to start (generous: the machine may be busy)
