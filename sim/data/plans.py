@@ -106,7 +106,7 @@ def list_plans(store: Store) -> list[SavedPlan]:
 
 def load_plan(store: Store, plan: str | int) -> SavedPlan:
     """The one loader of a saved plan: by id (an ``int``), or by name (a ``str``: spaces
-    folded, and case-insensitive when that is unambiguous)."""
+    folded, and compared like every name (:func:`fold_name`) when that is unambiguous)."""
     cur = store.cursor()
     if isinstance(plan, int):
         row = cur.execute(_SELECT + " WHERE id = ?", [plan]).fetchone()
@@ -116,7 +116,7 @@ def load_plan(store: Store, plan: str | int) -> SavedPlan:
     text = tidy_name(plan or "")
     row = cur.execute(_SELECT + " WHERE name = ?", [text]).fetchone()
     if row is None:
-        rows = cur.execute(_SELECT + " WHERE lower(name) = lower(?)", [text]).fetchall()
+        rows = [r for r in cur.execute(_SELECT).fetchall() if fold_name(r[0]) == fold_name(text)]
         row = rows[0] if len(rows) == 1 else None
     if row is None:
         names = [r[0] for r in cur.execute("SELECT name FROM plans ORDER BY id DESC LIMIT 10").fetchall()]

@@ -20,6 +20,7 @@ import vl_convert as vlc
 from markupsafe import Markup
 
 from ..model.forecast import Forecast
+from ..model.months import parse_month
 from ..model.scenario import OWNERS, Scenario, file_stem
 from ..model.sensitivity import SensitivityRow
 from ..model.targets import Targets
@@ -62,7 +63,7 @@ def period_text(scenario: Scenario) -> str:
 
 
 def _month_name(label: str, short: bool = False) -> str:
-    year, month = (int(x) for x in label.split("-"))
+    year, month = parse_month(label)
     names = calendar.month_abbr if short else calendar.month_name
     return f"{names[month]} {year}" if not short else f"{names[month]} {year % 100:02d}"
 
@@ -71,7 +72,7 @@ def _columns(scenario: Scenario) -> list[tuple[str, list[int]]]:
     """The SLA table's period columns: months, or groups of months for long horizons."""
     labels = scenario.month_labels
     step = math.ceil(len(labels) / MAX_COLUMNS)
-    one_year = len({lab[:4] for lab in labels}) == 1
+    one_year = len({parse_month(lab)[0] for lab in labels}) == 1
     out = []
     for i in range(0, len(labels), step):
         idx = list(range(i, min(i + step, len(labels))))

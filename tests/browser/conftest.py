@@ -7,6 +7,7 @@ Chromium (/usr/bin/chromium, Debian's `chromium` package) or Playwright is missi
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -31,12 +32,11 @@ elif not CHROMIUM.exists():
 
 
 def pytest_collection_modifyitems(config, items):
+    """Skipped without Chromium (their tier, browser, is given by the folder: tests/conftest.py)."""
     here = ROOT / "tests" / "browser"
     for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.browser)
-            if SKIP_REASON:
-                item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+        if here in item.path.parents and SKIP_REASON:
+            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -60,32 +60,30 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _start(name: str, db_dir) -> StreamlitServer:
-    """A server with a temporary database of its own (seeded with the demo data on first use):
-    the tests never touch the project's data/funnel.duckdb."""
+@contextlib.contextmanager
+def running_server(name: str, db_dir):
+    """A server with a temporary database of its own (seeded with the demo data on first use),
+    stopped afterwards: the tests never touch the project's data/funnel.duckdb."""
     srv = StreamlitServer(log_path=LOGS / f"{name}.log",
-                          env={"FUNNEL_DB": str(db_dir / "funnel.duckdb"), "FUNNEL_DEMO_DATA": None})
-    return srv.start()
+                          env={"FUNNEL_DB": str(db_dir / "funnel.duckdb"), "FUNNEL_DEMO_DATA": None}).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """One app server for the suite (its caches warm up as the tests go)."""
-    srv = _start("streamlit-session", tmp_path_factory.mktemp("db-session"))
-    try:
+    with running_server("streamlit-session", tmp_path_factory.mktemp("db-session")) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
 def fresh_server(request, tmp_path):
     """A server of its own for one test: its first page request is the test's."""
-    srv = _start("streamlit-" + re.sub(r"[^\w.-]+", "_", request.node.name), tmp_path / "db")
-    try:
+    with running_server("streamlit-" + re.sub(r"[^\w.-]+", "_", request.node.name), tmp_path / "db") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="session")

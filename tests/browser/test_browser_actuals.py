@@ -11,8 +11,8 @@ import re
 
 import pytest
 
+from .conftest import running_server
 from .driver import ARTIFACTS, PHONE, exceptions, full_screenshot, open_app, rerun_after
-from .server import StreamlitServer
 
 SHOTS = ARTIFACTS / "screenshots"
 LOGS = ARTIFACTS / "logs"
@@ -24,13 +24,8 @@ GOOD_CSV = b"month,Leads,MQLs\n2027-07,260,80\n2027-08,270,85\n"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A server of this module's own, on a new temporary database (seeded on the first visit)."""
-    db = tmp_path_factory.mktemp("db-actuals") / "funnel.duckdb"
-    srv = StreamlitServer(log_path=LOGS / "streamlit-actuals.log",
-                          env={"FUNNEL_DB": str(db), "FUNNEL_DEMO_DATA": None}).start()
-    try:
+    with running_server("streamlit-actuals", tmp_path_factory.mktemp("db-actuals")) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def assert_no_exception(page):

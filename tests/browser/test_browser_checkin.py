@@ -12,8 +12,9 @@ import csv
 
 import pytest
 
+from .conftest import running_server
 from .driver import ARTIFACTS, PHONE, exceptions, full_screenshot, open_app, rerun_after
-from .server import ROOT, TIMEOUT_MS, StreamlitServer
+from .server import ROOT, TIMEOUT_MS
 
 SHOTS = ARTIFACTS / "screenshots"
 LOGS = ARTIFACTS / "logs"
@@ -25,13 +26,8 @@ REVENUE = "Revenue to date"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A server of this module's own, on a new temporary database (seeded on the first visit)."""
-    db = tmp_path_factory.mktemp("db-checkin") / "funnel.duckdb"
-    srv = StreamlitServer(log_path=LOGS / "streamlit-checkin.log",
-                          env={"FUNNEL_DB": str(db), "FUNNEL_DEMO_DATA": None}).start()
-    try:
+    with running_server("streamlit-checkin", tmp_path_factory.mktemp("db-checkin")) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def demo_revenue(through: str) -> float:
