@@ -22,7 +22,7 @@ from sim.data.ingest import ImportOptions, import_csv, read_header
 from sim.data.store import Store
 from sim.errors import ImportRejected
 
-from ..conftest import ACTUALS_DIR, snapshot
+from ..conftest import ACTUALS_DIR, copied_store, snapshot
 
 DEMO = ACTUALS_DIR
 
@@ -602,12 +602,29 @@ BAD_FILES = {
 }
 
 
+@pytest.fixture(scope="module")
+def base_db_file(tmp_path_factory) -> Path:
+    """A database with one monthly and one records import: each rejection test works on a copy."""
+    path = tmp_path_factory.mktemp("base") / "funnel.duckdb"
+    with Store(path) as s:
+        import_csv(s, csv_bytes([["month", "Leads", "revenue"], ["2027-01", "10", "100"]]), "base.csv")
+        import_csv(s, csv_bytes([["id", "created", "amount"], ["X", "2027-01-02", "5"]]), "base-rec.csv",
+                   options=REC)
+    return path
+
+
+@pytest.fixture
+def base_store(base_db_file, tmp_path):
+    s = copied_store(base_db_file, tmp_path)
+    yield s
+    s.close()
+
+
 @pytest.mark.parametrize("name", list(BAD_FILES))
-def test_rejected_file_changes_nothing(store, name):
+def test_rejected_file_changes_nothing(base_store, name):
     case = BAD_FILES[name]
-    import_csv(store, csv_bytes([["month", "Leads", "revenue"], ["2027-01", "10", "100"]]), "base.csv")
-    import_csv(store, csv_bytes([["id", "created", "amount"], ["X", "2027-01-02", "5"]]), "base-rec.csv",
-               options=REC)
+    store = base_store
+    assert [h.file_name for h in import_history(store)] == ["base-rec.csv", "base.csv"]
     before = snapshot(store)
     kwargs = {"max_bytes": case["max_bytes"]} if case["max_bytes"] is not None else {}
     with pytest.raises(ImportRejected) as info:
