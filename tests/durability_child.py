@@ -1,4 +1,4 @@
-"""Child process of tests/test_durability.py, and the files both sides know.
+"""Child process of tests/slow/test_durability.py, and the files both sides know.
 
 ``python -m tests.durability_child DB MODE [CHECKPOINT]`` opens a :class:`Store` on ``DB`` and
 imports generated files ``f0000``, ``f0001``, ... in a loop, continuing after the highest file

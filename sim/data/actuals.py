@@ -1,6 +1,6 @@
 """The effective actuals in the store: monthly stage counts and revenue.
 
-What counts is defined by the store's views (see :mod:`sim.store`): per month and stage the
+What counts is defined by the store's views (see :mod:`sim.data.store`): per month and stage the
 latest monthly import stating it, else the count of records that reached the stage in that
 month (each record and stage once); revenue per month likewise.
 """

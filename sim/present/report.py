@@ -44,7 +44,7 @@ def _vegalite_version() -> str | None:
 
 def chart_svg(chart: alt.TopLevelMixin, width: int = FULL_WIDTH, height: int | None = None) -> str:
     """The chart as an inline ``<svg>`` element, drawn at a fixed width (charts of
-    :mod:`sim.charts` fill their container, which a static file does not have)."""
+    :mod:`sim.present.charts` fill their container, which a static file does not have)."""
     sized = chart.properties(width=width) if height is None else chart.properties(width=width, height=height)
     svg = vlc.vegalite_to_svg(sized.to_dict(), vl_version=_vegalite_version(), allowed_base_urls=[])
     svg = svg[svg.index("<svg"):]                     # drop any XML prolog

@@ -6,7 +6,7 @@ after a rejection every table of the database is exactly as before and the stagi
 empty. An accepted file leaves only plausible actuals (months 1990-2100, whole non-negative
 counts, finite non-negative revenue), and undoing it brings the data back.
 
-For scenarios, ``tests/test_properties.py`` already fuzzes ``scenario_from_json`` with
+For scenarios, ``tests/unit/test_properties.py`` already fuzzes ``scenario_from_json`` with
 JSON-like documents (``json_values``), a mutated demo and the link decoder with text and hex;
 here the gaps: raw bytes, raw JSON literals no ``json.dumps`` output contains (huge integers,
 numbers with thousands of digits, unpaired surrogate escapes, NaN/Infinity), and share links
