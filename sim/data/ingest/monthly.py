@@ -67,21 +67,21 @@ def read_monthly(b: Batch) -> MonthlyRows:
         f"GROUP BY m HAVING count(*) > 1 ORDER BY m LIMIT 10").fetchall()
     for month, rows in dupes:
         b.problems.add(f"rows {', '.join(map(str, map(b.sheet.row_number, rows[:5])))}, {b.sheet.label(month_i)}: month {month} "
-                     f"appears more than once")
+                       f"appears more than once")
     for i in value_cols:
         b.checks.check_numbers(typed, i, "revenue" if i == revenue_i else f"stage {stage_cols[i][1]}",
-                           money=(i == revenue_i))
+                               money=(i == revenue_i))
     b.stop_if_problems()
 
     counts, revenue = b.temps.name("counts"), b.temps.name("revenue")
     b.cur.execute(f"CREATE TEMP TABLE {counts} (month DATE, stage_key VARCHAR, count BIGINT)")
     for i, (key, _) in stage_cols.items():
         b.cur.execute(f"INSERT INTO {counts} SELECT m, ?, v{i}::BIGINT FROM {typed} "
-                         f"WHERE v{i} IS NOT NULL", [key])
+                      f"WHERE v{i} IS NOT NULL", [key])
     b.cur.execute(f"CREATE TEMP TABLE {revenue} (month DATE, revenue DOUBLE)")
     if revenue_i is not None:
         b.cur.execute(f"INSERT INTO {revenue} SELECT m, v{revenue_i} FROM {typed} "
-                         f"WHERE v{revenue_i} IS NOT NULL")
+                      f"WHERE v{revenue_i} IS NOT NULL")
     return MonthlyRows(counts, revenue, list(stage_cols.values()))
 
 
@@ -95,12 +95,12 @@ def _read_long(b: Batch) -> MonthlyRows:
         f"{b.number_sql(f'c{count_i}', money=True)} AS money FROM {b.raw}")
     b.checks.check_month_column(typed, month_i)
     distinct = b.cur.execute(f"SELECT DISTINCT stage_text FROM {typed} WHERE stage_text IS NOT NULL "
-                                f"AND stage_text <> '' LIMIT 101").fetchall()
+                             f"AND stage_text <> '' LIMIT 101").fetchall()
     if len(distinct) > 100:
         b.problems.add(f"{b.sheet.label(stage_i)} has more than 100 different stage names")
         b.stop_if_problems()
     blank = b.cur.execute(f"SELECT row FROM {typed} WHERE stage_text IS NULL OR stage_text = '' "
-                             f"ORDER BY row LIMIT 5").fetchall()
+                          f"ORDER BY row LIMIT 5").fetchall()
     for (row,) in blank:
         b.problems.add(f"row {b.sheet.row_number(row)}, {b.sheet.label(stage_i)}: the stage is empty")
     names = b.temps.name("names")
@@ -124,7 +124,7 @@ def _read_long(b: Batch) -> MonthlyRows:
         f"n.stage_key = 'revenue' AS is_revenue "
         f"FROM {typed} t JOIN {names} n USING (stage_text)")
     missing = b.cur.execute(f"SELECT row FROM {joined} WHERE {blank_sql(f'c{count_i}')} "
-                               f"ORDER BY row LIMIT 5").fetchall()
+                            f"ORDER BY row LIMIT 5").fetchall()
     for (row,) in missing:
         b.problems.add(f"row {b.sheet.row_number(row)}, {b.sheet.label(count_i)}: the count is empty")
     for is_revenue in (False, True):
@@ -140,7 +140,7 @@ def _read_long(b: Batch) -> MonthlyRows:
     b.stop_if_problems()
     counts, revenue = b.temps.name("counts"), b.temps.name("revenue")
     b.cur.execute(f"CREATE TEMP TABLE {counts} AS SELECT m AS month, stage_key, "
-                     f"v{count_i}::BIGINT AS count FROM {joined} WHERE NOT is_revenue")
+                  f"v{count_i}::BIGINT AS count FROM {joined} WHERE NOT is_revenue")
     b.cur.execute(f"CREATE TEMP TABLE {revenue} AS SELECT m AS month, v{count_i} AS revenue "
-                     f"FROM {joined} WHERE is_revenue")
+                  f"FROM {joined} WHERE is_revenue")
     return MonthlyRows(counts, revenue, stages)
