@@ -61,7 +61,7 @@ def undo_import(store: Store, import_id: int) -> str:
         cur.execute("UPDATE imports SET undone_at = now()::TIMESTAMP WHERE id = ?", [int(import_id)])
         cur.execute("""DELETE FROM stages WHERE first_import = ?
                        AND key NOT IN (SELECT stage_key FROM monthly_counts)
-                    AND key NOT IN (SELECT stage_key FROM record_stages)""", [int(import_id)])
+                       AND key NOT IN (SELECT stage_key FROM record_stages)""", [int(import_id)])
     values = counts["monthly_counts"] + counts["monthly_revenue"]
     facts = counts["record_stages"] + counts["record_amounts"]
     what = f"{values:,} monthly values" if values else f"{facts:,} record facts"
