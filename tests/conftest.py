@@ -162,6 +162,20 @@ def copied_store(template: Path, folder: Path) -> Store:
     return Store(path)
 
 
+@pytest.fixture
+def store_from(tmp_path):
+    """``store_from(template)``: a store on a copy of the database file ``template`` (a module's
+    seeded database, made once), closed after the test."""
+    opened = []
+
+    def open_copy(template: Path) -> Store:
+        opened.append(copied_store(template, tmp_path))
+        return opened[-1]
+    yield open_copy
+    for s in opened:
+        s.close()
+
+
 def snapshot(store) -> dict[str, list[tuple]]:
     """Every row of every table of a store's database (the schema version, the import history
     and the plans too), ordered: equal snapshots mean nothing stored has changed."""

@@ -168,10 +168,8 @@ def base_db_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def store(base_db_file, tmp_path):
-    s = copied_store(base_db_file, tmp_path)
-    yield s
-    s.close()
+def store(base_db_file, store_from):
+    return store_from(base_db_file)
 
 
 def cells(store: Store) -> dict[tuple[str, str], int]:

@@ -22,7 +22,7 @@ from sim.data.ingest import ImportOptions, import_csv, read_header
 from sim.data.store import Store
 from sim.errors import ImportRejected
 
-from ..conftest import ACTUALS_DIR, copied_store, snapshot
+from ..conftest import ACTUALS_DIR, snapshot
 
 DEMO = ACTUALS_DIR
 
@@ -614,10 +614,8 @@ def base_db_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def base_store(base_db_file, tmp_path):
-    s = copied_store(base_db_file, tmp_path)
-    yield s
-    s.close()
+def base_store(base_db_file, store_from):
+    return store_from(base_db_file)
 
 
 @pytest.mark.parametrize("name", list(BAD_FILES))
