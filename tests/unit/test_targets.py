@@ -127,3 +127,10 @@ def test_horizon_too_short_for_the_lags_is_a_clear_error():
         deterministic_targets(sc)
     with pytest.raises(ScenarioError, match="confidence must be between 0 and 1"):
         required_volumes(small_scenario(), 1.5)
+
+
+def test_one_default_confidence():
+    """sim.model.confidence holds the default; the targets' own constant (the engine's module,
+    to import it from there) must not drift from it."""
+    from sim.model import confidence, targets
+    assert targets.DEFAULT_CONFIDENCE == confidence.DEFAULT_CONFIDENCE in confidence.CONFIDENCES
