@@ -47,8 +47,9 @@ class ImportRecord:
 
 
 def undo_import(store: Store, import_id: int) -> str:
-    """Remove everything import ``import_id`` added; the values it replaced come back. Returns
-    a sentence saying what was undone."""
+    """Remove everything import ``import_id`` added; the values it replaced come back, and so do
+    the earlier imports of the same source it replaced. Returns a sentence saying what was
+    undone."""
     with store.transaction() as cur:
         row = cur.execute("SELECT file_name, undone_at FROM imports WHERE id = ?", [int(import_id)]).fetchone()
         if row is None:
@@ -56,16 +57,21 @@ def undo_import(store: Store, import_id: int) -> str:
         if row[1] is not None:
             raise ImportRejected(f"import #{import_id} ({row[0]}) was already undone on {row[1]:%Y-%m-%d %H:%M}")
         counts = {}
-        for table in ("monthly_counts", "monthly_revenue", "record_stages", "record_amounts"):
+        for table in ("monthly_counts", "monthly_revenue", "record_stages", "record_amounts", "record_outcomes",
+                      "record_segments"):
             counts[table] = cur.execute(f"DELETE FROM {table} WHERE import_id = ?", [int(import_id)]).fetchone()[0]
         cur.execute("UPDATE imports SET undone_at = now()::TIMESTAMP WHERE id = ?", [int(import_id)])
+        back = [r[0] for r in cur.execute("UPDATE imports SET replaced_by = NULL WHERE replaced_by = ? RETURNING id",
+                                          [int(import_id)]).fetchall()]
         cur.execute("""DELETE FROM stages WHERE first_import = ?
                        AND key NOT IN (SELECT stage_key FROM monthly_counts)
                        AND key NOT IN (SELECT stage_key FROM record_stages)""", [int(import_id)])
     values = counts["monthly_counts"] + counts["monthly_revenue"]
     facts = counts["record_stages"] + counts["record_amounts"]
     what = f"{values:,} monthly values" if values else f"{facts:,} record facts"
-    return f"Undid import #{import_id} ({row[0]}): removed {what}; earlier values are back."
+    restored = (f" Import{'s' if len(back) > 1 else ''} {', '.join(f'#{i}' for i in sorted(back))}, which it "
+                f"replaced, count{'' if len(back) > 1 else 's'} again." if back else "")
+    return f"Undid import #{import_id} ({row[0]}): removed {what}; earlier values are back.{restored}"
 
 
 def import_history(store: Store) -> list[ImportRecord]:

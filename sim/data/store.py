@@ -114,6 +114,105 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                SELECT r.month, r.revenue FROM revenue_from_records r
                WHERE r.month NOT IN (SELECT month FROM monthly_revenue)""",
     )),
+    # 2 (issue 11): outcomes (won / lost / open) and segments per record, segments of monthly
+    # values, the source of each import and the later import of the same source that replaced
+    # it, and which imports and plans are the demo's. Additive: new tables and nullable
+    # columns; the views are redefined over them (their columns unchanged).
+    (2, (
+        "ALTER TABLE imports ADD COLUMN source VARCHAR",
+        "ALTER TABLE imports ADD COLUMN replaced_by INTEGER",
+        "UPDATE imports SET source = file_name",
+        "ALTER TABLE monthly_counts ADD COLUMN segment VARCHAR",
+        "ALTER TABLE monthly_revenue ADD COLUMN segment VARCHAR",
+        # Record `record_id` is won / lost / open per import `import_id`; `closed`: the day it
+        # was won or lost; `won_stage`: the stage a win counts toward (a lost or open record
+        # never counts there, whatever an earlier import said).
+        """CREATE TABLE record_outcomes (
+               import_id INTEGER NOT NULL, record_id VARCHAR NOT NULL, outcome VARCHAR NOT NULL,
+               closed DATE, won_stage VARCHAR NOT NULL)""",
+        """CREATE TABLE record_segments (
+               import_id INTEGER NOT NULL, record_id VARCHAR NOT NULL, segment VARCHAR NOT NULL)""",
+        # kind: import | plan. What the demo seeded (removable in one step).
+        "CREATE TABLE demo_content (kind VARCHAR NOT NULL, item_id INTEGER NOT NULL)",
+        # Databases seeded before version 2: the demo's imports (the shipped files' SHA-256)
+        # and its plan of record.
+        """INSERT INTO demo_content SELECT 'import', id FROM imports WHERE content_hash IN (
+               'b236414715013a478f3acf48cc95ab1fcab59e0f3b0528d6ba6c8c4bc11a7ecf',
+               '9a91e9fe03e973d088f4ee30eb6b82b8c69720ef32b8c31873dbdcb72ab63fda',
+               '4fa0e66a93184b33a938b2513c1ba488ab4bb66bb802bcd6715766537d748eb7')""",
+        """INSERT INTO demo_content SELECT 'plan', id FROM plans
+               WHERE name = 'FY2027 plan of record' AND note = 'the demo''s plan, saved with the demo actuals'""",
+        # The imports whose facts count: not replaced by a later import of the same source
+        # (undone imports have no rows left).
+        """CREATE VIEW replaced_imports AS
+               SELECT id AS import_id FROM imports WHERE replaced_by IS NOT NULL""",
+        # Monthly values: each (month, stage) takes the rows of the latest import stating it,
+        # one per segment (or one without a segment).
+        """CREATE VIEW monthly_cells AS
+               SELECT month, stage_key, segment, count FROM (
+                   SELECT *, max(import_id) OVER (PARTITION BY month, stage_key) AS latest
+                   FROM monthly_counts ANTI JOIN replaced_imports USING (import_id))
+               WHERE import_id = latest""",
+        """CREATE OR REPLACE VIEW counts_from_monthly AS
+               SELECT month, stage_key, sum(count)::BIGINT AS count FROM monthly_cells GROUP BY ALL""",
+        """CREATE VIEW monthly_revenue_cells AS
+               SELECT month, segment, revenue FROM (
+                   SELECT *, max(import_id) OVER (PARTITION BY month) AS latest
+                   FROM monthly_revenue ANTI JOIN replaced_imports USING (import_id))
+               WHERE import_id = latest""",
+        # Each record's latest outcome and segment.
+        """CREATE VIEW record_outcome AS
+               SELECT record_id, o.outcome, o.closed, o.won_stage FROM (
+                   SELECT record_id, arg_max({'outcome': outcome, 'closed': closed, 'won_stage': won_stage},
+                                             import_id) AS o
+                   FROM record_outcomes ANTI JOIN replaced_imports USING (import_id) GROUP BY record_id)""",
+        """CREATE VIEW record_segment AS
+               SELECT record_id, arg_max(segment, import_id) AS segment
+               FROM record_segments ANTI JOIN replaced_imports USING (import_id) GROUP BY record_id""",
+        # Records: each (record, stage) once, the latest import's date; a record whose latest
+        # outcome is lost or open never counts in its won stage.
+        """CREATE OR REPLACE VIEW record_reached AS
+               SELECT r.record_id, r.stage_key, r.reached FROM (
+                   SELECT record_id, stage_key, arg_max(reached, import_id) AS reached
+                   FROM record_stages ANTI JOIN replaced_imports USING (import_id) GROUP BY ALL) r
+               ANTI JOIN (SELECT record_id, won_stage AS stage_key FROM record_outcome
+                          WHERE outcome <> 'won') n USING (record_id, stage_key)""",
+        """CREATE VIEW record_counts_by_segment AS
+               SELECT date_trunc('month', r.reached)::DATE AS month, r.stage_key, g.segment, count(*) AS count
+               FROM record_reached r LEFT JOIN record_segment g USING (record_id) GROUP BY ALL""",
+        """CREATE OR REPLACE VIEW counts_from_records AS
+               SELECT month, stage_key, sum(count)::BIGINT AS count FROM record_counts_by_segment GROUP BY ALL""",
+        """CREATE VIEW counts_by_segment AS
+               SELECT month, stage_key, segment, count FROM monthly_cells
+               UNION ALL
+               SELECT r.month, r.stage_key, r.segment, r.count FROM record_counts_by_segment r
+               ANTI JOIN counts_from_monthly m USING (month, stage_key)""",
+        # A record's amount is revenue when it is won (booked in the month it was won) or when
+        # its outcome is not known (booked in the month of its latest stage date); never when
+        # it is lost or open.
+        """CREATE VIEW record_revenue AS
+               SELECT a.record_id, a.amount,
+                      CASE WHEN o.outcome = 'won' THEN coalesce(o.closed, d.booked) ELSE d.booked END AS booked
+               FROM (SELECT record_id, arg_max(amount, import_id) AS amount
+                     FROM record_amounts ANTI JOIN replaced_imports USING (import_id) GROUP BY record_id) a
+               LEFT JOIN record_outcome o USING (record_id)
+               LEFT JOIN (SELECT record_id, max(reached) AS booked FROM record_reached GROUP BY record_id) d
+                    USING (record_id)
+               WHERE (o.outcome IS NULL OR o.outcome = 'won')""",
+        """CREATE VIEW record_revenue_by_segment AS
+               SELECT date_trunc('month', r.booked)::DATE AS month, g.segment, sum(r.amount) AS revenue
+               FROM record_revenue r LEFT JOIN record_segment g USING (record_id)
+               WHERE r.booked IS NOT NULL GROUP BY ALL""",
+        """CREATE OR REPLACE VIEW revenue_from_records AS
+               SELECT month, sum(revenue) AS revenue FROM record_revenue_by_segment GROUP BY ALL""",
+        """CREATE VIEW revenue_by_segment AS
+               SELECT month, segment, revenue FROM monthly_revenue_cells
+               UNION ALL
+               SELECT r.month, r.segment, r.revenue FROM record_revenue_by_segment r
+               WHERE r.month NOT IN (SELECT month FROM monthly_revenue_cells)""",
+        """CREATE OR REPLACE VIEW actual_revenue AS
+               SELECT month, sum(revenue) AS revenue FROM revenue_by_segment GROUP BY month""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

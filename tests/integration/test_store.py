@@ -205,7 +205,7 @@ def test_transaction_rolls_back_on_exception(store):
     with pytest.raises(Boom):
         with store.transaction() as cur:
             cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
-            cur.execute("INSERT INTO monthly_counts VALUES (1, DATE '2027-01-01', 'leads', 5)")
+            cur.execute("INSERT INTO monthly_counts (import_id, month, stage_key, count) VALUES (1, DATE '2027-01-01', 'leads', 5)")
             assert cur.execute("SELECT count(*) FROM stages").fetchone()[0] == 1   # visible inside
             raise Boom()
     cur = store.cursor()

@@ -16,6 +16,7 @@ from .decoding import decode, display_file_name
 from .layout import Sheet
 from .monthly import read_monthly
 from .options import MAX_IMPORT_BYTES, ImportOptions, check_options, check_size
+from .stage_history import read_history
 from .records import read_records
 from .stages import StageNames
 from .staging import TempTables, load_raw
@@ -72,6 +73,16 @@ def _same_import(cur, name: str, digest: str, options_json: str) -> ImportResult
                         label_of(row[3]), label_of(row[4]), 0, 0, True, msg)
 
 
+def detect_format(columns) -> str:
+    """The format of a file by its (folded) column names: ``month``: monthly; ``stage`` and
+    ``date`` (one row per record and stage): history; else records."""
+    if "month" in columns:
+        return "monthly"
+    if {"stage", "date"} <= set(columns):
+        return "history"
+    return "records"
+
+
 class Batch:
     """One file being imported: its sheet, options, problems, temp tables and stage names, on
     the cursor ``cur`` (whose temp tables the write transaction sees)."""
@@ -83,7 +94,9 @@ class Batch:
         self.temps = TempTables(cur)
         self.staging_file = store.staging_dir / f"import-{self.temps.tag}.csv"
         self.stages = StageNames(cur, scenario_stages, self.problems)
+        self.scenario_stages = tuple(fold_name(x) for x in scenario_stages)
         self.notes: list[str] = []
+        self.outcome_counts: dict[str, int] | None = None
         self.sheet = Sheet.read(text, name)
         self.decimal = options.decimal or ("," if self.sheet.delimiter == ";" else ".")
         self.checks = CellChecks(cur, self.sheet, self.problems, self.decimal, options.date_format)
@@ -93,8 +106,10 @@ class Batch:
         :class:`ImportRejected` with every problem found."""
         self._check_header()
         self.raw, self.rows = load_raw(self.cur, self.sheet, self.staging_file, self.temps, self.problems)
-        self.format = self.options.format or ("monthly" if "month" in self.sheet.column else "records")
-        return read_monthly(self) if self.format == "monthly" else read_records(self)
+        self.format = self.options.format or detect_format(self.sheet.column)
+        if self.format == "monthly":
+            return read_monthly(self)
+        return read_history(self) if self.format == "history" else read_records(self)
 
     def _check_header(self) -> None:
         seen: dict[str, int] = {}
@@ -129,6 +144,43 @@ class Batch:
                               f"(columns: {', '.join(self.sheet.header)})")
             return None
         return self.sheet.column[key]
+
+    def sql_params(self) -> dict:
+        """The named parameters of :meth:`date_sql`'s SQL."""
+        return {"fmt": self.options.date_format} if self.options.date_format else {}
+
+    def check_date_format(self) -> None:
+        fmt = self.options.date_format
+        if fmt:
+            try:
+                self.cur.execute("SELECT try_strptime('2000-01-01', ?)", [fmt]).fetchall()
+            except Exception:  # noqa: BLE001 - DuckDB rejects the format string
+                self.problems.add(f"date format {fmt!r} is not valid (use strftime fields, e.g. %d-%m-%Y)")
+
+    def id_column(self) -> int | None:
+        """The record id's column: the option's, else a column named ``id``, else a problem."""
+        o = self.options
+        id_i = self.find_column(o.id_column, "id column") if o.id_column else self.sheet.column.get("id")
+        if id_i is None and not o.id_column:
+            self.problems.add(f"which column holds the record id? Name it (the id column; --id COLUMN on the "
+                              f"command line); columns: {', '.join(self.sheet.header)}")
+        return id_i
+
+    def won_stage(self, stages: list[tuple[str, str]]) -> str:
+        """The key of the stage a win counts toward: the option's, else the last of ``stages``
+        (key, name) in the funnel's order (the scenario's, then the database's, then as mapped)."""
+        if self.options.won_stage:
+            return fold_name(self.options.won_stage)
+        db_order = list(self.stages.db_stages)
+
+        def rank(item):
+            n, (key, _) = item
+            if key in self.scenario_stages:
+                return (0, self.scenario_stages.index(key))
+            if key in db_order:
+                return (1, db_order.index(key))
+            return (2, n)
+        return max(enumerate(stages), key=rank)[1][0]
 
     def mapped_columns(self) -> dict[int, str]:
         """Column index -> the stage name it was mapped to by ``options.mapping``."""
