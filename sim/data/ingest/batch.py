@@ -16,8 +16,8 @@ from .decoding import decode, display_file_name
 from .layout import Sheet
 from .monthly import read_monthly
 from .options import MAX_IMPORT_BYTES, ImportOptions, check_options, check_size
-from .stage_history import read_history
 from .records import read_records
+from .stage_history import read_history
 from .stages import StageNames
 from .staging import TempTables, load_raw
 from .values import date_sql, number_sql
