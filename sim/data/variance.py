@@ -84,9 +84,21 @@ def band_status_sql(value: str, p10: str, p90: str) -> str:
     return f"CASE WHEN {value} < {p10} THEN '{BELOW}' WHEN {value} > {p90} THEN '{ABOVE}' ELSE '{INSIDE}' END"
 
 
-def compare_plan(store: Store, plan: SavedPlan) -> PlanComparison:
-    """Compare ``plan`` with the actuals in ``store``, month by month and stage by stage."""
+def _actuals_sql(segment: str | None) -> tuple[str, str, list]:
+    """The SQL of the actual counts and revenue (all, or one segment's: ``?`` parameters)."""
+    if segment is None:
+        return "actual_counts", "actual_revenue", []
+    return ("(SELECT month, stage_key, sum(count)::BIGINT AS count FROM counts_by_segment WHERE segment = ? "
+            "GROUP BY ALL)",
+            "(SELECT month, sum(revenue) AS revenue FROM revenue_by_segment WHERE segment = ? GROUP BY ALL)",
+            [segment])
+
+
+def compare_plan(store: Store, plan: SavedPlan, *, segment: str | None = None) -> PlanComparison:
+    """Compare ``plan`` with the actuals in ``store``, month by month and stage by stage;
+    ``segment``: with that segment's actuals only (for a plan made for that segment)."""
     sc = plan.scenario
+    counts_sql, revenue_sql, seg = _actuals_sql(segment)
     order = {fold_name(s.name): i for i, s in enumerate(sc.stages)}
     stage_of = {fold_name(s.name): s for s in sc.stages}
     cur = store.cursor()
@@ -95,8 +107,8 @@ def compare_plan(store: Store, plan: SavedPlan) -> PlanComparison:
                    a.count - b.p50,
                    CASE WHEN b.p50 > 0 THEN (a.count - b.p50) / b.p50 END,
                    {band_status_sql('a.count', 'b.p10', 'b.p90')}
-            FROM plan_bands b JOIN actual_counts a ON a.month = b.month AND a.stage_key = b.stage_key
-            WHERE b.plan_id = ? AND b.measure = 'arrivals'""", [plan.id]).fetchall()
+            FROM plan_bands b JOIN {counts_sql} a ON a.month = b.month AND a.stage_key = b.stage_key
+            WHERE b.plan_id = ? AND b.measure = 'arrivals'""", [*seg, plan.id]).fetchall()
     rows.sort(key=lambda r: (order[r[1]], r[0]))
     stages = tuple(StageVariance(m, stage_of[k].name, stage_of[k].owner, int(a), p10, p50, p90, v, pct, s)
                    for m, k, a, p10, p50, p90, v, pct, s in rows)
@@ -108,7 +120,7 @@ def compare_plan(store: Store, plan: SavedPlan) -> PlanComparison:
                 FROM plan_bands b
                 JOIN plan_bands c ON c.plan_id = b.plan_id AND c.month = b.month
                                  AND c.measure = 'cumulative_revenue'
-                LEFT JOIN actual_revenue a ON a.month = b.month
+                LEFT JOIN {revenue_sql} a ON a.month = b.month
                 WHERE b.plan_id = ? AND b.measure = 'revenue'),
             w AS (
                 SELECT *, ? + sum(coalesce(actual, 0)) OVER (ORDER BY month) AS running,
@@ -117,13 +129,13 @@ def compare_plan(store: Store, plan: SavedPlan) -> PlanComparison:
             SELECT strftime(month, '{MONTH_FORMAT}'), actual, p10, p50, p90,
                    CASE WHEN complete THEN running END, c10, c25, c50, c75, c90,
                    CASE WHEN complete THEN {band_status_sql('running', 'c10', 'c90')} END
-            FROM w ORDER BY month""", [plan.id, sc.baseline_revenue]).fetchall()
+            FROM w ORDER BY month""", [*seg, plan.id, sc.baseline_revenue]).fetchall()
     revenue = tuple(RevenueVariance(*r) for r in revenue_rows)
 
     unplanned = cur.execute(
-        """SELECT DISTINCT s.name, s.position FROM actual_counts a JOIN stages s ON s.key = a.stage_key
-           WHERE a.month BETWEEN (SELECT min(month) FROM plan_bands WHERE plan_id = ?)
-                             AND (SELECT max(month) FROM plan_bands WHERE plan_id = ?)
-           ORDER BY s.position""", [plan.id, plan.id]).fetchall()
+        f"""SELECT DISTINCT s.name, s.position FROM {counts_sql} a JOIN stages s ON s.key = a.stage_key
+            WHERE a.month BETWEEN (SELECT min(month) FROM plan_bands WHERE plan_id = ?)
+                              AND (SELECT max(month) FROM plan_bands WHERE plan_id = ?)
+            ORDER BY s.position""", [*seg, plan.id, plan.id]).fetchall()
     unplanned_names = tuple(n for n, _ in unplanned if fold_name(n) not in order)
     return PlanComparison(plan, stages, revenue, unplanned_names)

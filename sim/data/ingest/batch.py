@@ -21,6 +21,7 @@ from .stage_history import read_history
 from .stages import StageNames
 from .staging import TempTables, load_raw
 from .values import date_sql, number_sql
+from .workbook import SheetText, read_sheet, workbook_kind
 from .writing import ImportResult, write
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 
 def import_csv(store: Store, data: bytes, file_name: str, *, options: ImportOptions = ImportOptions(),
                scenario_stages: tuple[str, ...] = (), max_bytes: int = MAX_IMPORT_BYTES) -> ImportResult:
-    """Validate ``data`` (the bytes of ``file_name``) and import it in one transaction.
+    """Validate ``data`` (the bytes of ``file_name``: a CSV file or a workbook) and import it in
+    one transaction.
 
     ``scenario_stages`` are stage names to match columns against besides the database's own.
     Raises :class:`ImportRejected` (nothing changed) on any problem.
@@ -37,7 +39,6 @@ def import_csv(store: Store, data: bytes, file_name: str, *, options: ImportOpti
     name = display_file_name(file_name)
     check_options(options, name)
     check_size(data, max_bytes, name)
-    text = decode(data, name)
     digest = hashlib.sha256(data).hexdigest()
     options_json = options.to_json()
     with store.write_lock:
@@ -46,7 +47,7 @@ def import_csv(store: Store, data: bytes, file_name: str, *, options: ImportOpti
             earlier = _same_import(cur, name, digest, options_json)
             if earlier is not None:
                 return earlier
-            batch = Batch(cur, store, text, name, options, scenario_stages)
+            batch = Batch(cur, store, read_text(store, data, name, options), name, options, scenario_stages)
             try:
                 rows = batch.read()
                 with store.transaction(cur) as tx:
@@ -55,6 +56,16 @@ def import_csv(store: Store, data: bytes, file_name: str, *, options: ImportOpti
                 batch.drop()
         finally:
             cur.close()
+
+
+def read_text(store: Store, data: bytes, name: str, options: ImportOptions) -> str | SheetText:
+    """The file as text: a workbook's sheet (:class:`SheetText`), or the decoded CSV text."""
+    if workbook_kind(data, name):
+        return read_sheet(data, name, store.staging_dir, sheet=options.sheet, decimal=options.decimal or ".")
+    if options.sheet:
+        raise ImportRejected(f"--sheet '{options.sheet}': the file is not a workbook (.xlsx, .xls, .ods) but a text "
+                             f"file", name)
+    return decode(data, name)
 
 
 def _same_import(cur, name: str, digest: str, options_json: str) -> ImportResult | None:
@@ -87,7 +98,7 @@ class Batch:
     """One file being imported: its sheet, options, problems, temp tables and stage names, on
     the cursor ``cur`` (whose temp tables the write transaction sees)."""
 
-    def __init__(self, cur, store: Store, text: str, name: str, options: ImportOptions,
+    def __init__(self, cur, store: Store, text: str | SheetText, name: str, options: ImportOptions,
                  scenario_stages: tuple[str, ...]):
         self.cur, self.options = cur, options
         self.problems = Problems(limit=MAX_PROBLEMS)
@@ -97,7 +108,12 @@ class Batch:
         self.scenario_stages = tuple(fold_name(x) for x in scenario_stages)
         self.notes: list[str] = []
         self.outcome_counts: dict[str, int] | None = None
-        self.sheet = Sheet.read(text, name)
+        self.workbook = text if isinstance(text, SheetText) else None
+        if self.workbook is not None:
+            self.sheet = Sheet.read(self.workbook.text, name, first_row=self.workbook.first_row, delimiter=",")
+            self.notes += self.workbook.notes
+        else:
+            self.sheet = Sheet.read(text, name)
         self.decimal = options.decimal or ("," if self.sheet.delimiter == ";" else ".")
         self.checks = CellChecks(cur, self.sheet, self.problems, self.decimal, options.date_format)
 
@@ -134,7 +150,8 @@ class Batch:
         return number_sql(c, money, self.decimal)
 
     def date_sql(self, c: str) -> str:
-        return date_sql(c, self.options.date_format)
+        # A workbook's date cells are written as ISO dates; its text cells follow the format.
+        return date_sql(c, self.options.date_format, iso_too=self.workbook is not None)
 
     def find_column(self, name: str, option: str) -> int | None:
         """The index of the column named ``name`` (folded), or a problem naming ``option``."""

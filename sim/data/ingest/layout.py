@@ -61,6 +61,7 @@ class Sheet:
     text: str
     delimiter: str
     header: list[str]
+    first_row: int = 1                               # the row number of the header (a sheet's)
     keys: list[str] = field(init=False)
     column: dict[str, int] = field(init=False)       # folded name -> index (the first of repeats)
     _rows: list[int] | None = field(default=None, init=False, repr=False)
@@ -73,12 +74,12 @@ class Sheet:
                 self.column.setdefault(k, i)
 
     @classmethod
-    def read(cls, text: str, name: str) -> Sheet:
+    def read(cls, text: str, name: str, *, first_row: int = 1, delimiter: str | None = None) -> Sheet:
         # DuckDB's reader fails ("state machine reached an invalid state") on mixed CRLF and LF
         # line ends (a CRLF export with a line added in another editor): use LF throughout.
         text = text.replace("\r\n", "\n")
-        delimiter = sniff_delimiter(text)
-        return cls(name, text, delimiter, parse_header(text, delimiter, name))
+        delimiter = delimiter or sniff_delimiter(text)
+        return cls(name, text, delimiter, parse_header(text, delimiter, name), first_row)
 
     def label(self, index: int) -> str:
         return f"column '{self.header[index]}'"
@@ -96,7 +97,8 @@ class Sheet:
                 except csv.Error:   # e.g. a field over csv's size limit: DuckDB's numbers
                     self._rows = []
         record = int(record)
-        return self._rows[record - 1] if 0 < record <= len(self._rows) else record
+        number = self._rows[record - 1] if 0 < record <= len(self._rows) else record
+        return number + self.first_row - 1
 
 
 def preview(data: bytes, file_name: str, *, rows: int = 5) -> tuple[tuple[str, ...], list[list[str]]]:

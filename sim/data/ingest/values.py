@@ -37,11 +37,14 @@ def month_sql(c: str) -> str:
     return f"date_trunc('month', try_strptime(trim({c}), {formats}))::DATE"
 
 
-def date_sql(c: str, date_format: str | None) -> str:
-    """SQL reading a date: with ``date_format`` (bound as the parameter ``$fmt``), else ISO."""
+def date_sql(c: str, date_format: str | None, *, iso_too: bool = False) -> str:
+    """SQL reading a date: with ``date_format`` (bound as the parameter ``$fmt``; ``iso_too``:
+    or ISO, as a workbook's date cells are written), else ISO."""
+    iso = f"try_cast(trim({c}) AS TIMESTAMP)::DATE"
     if date_format:
-        return f"try_strptime(trim({c}), $fmt)::DATE"
-    return f"try_cast(trim({c}) AS TIMESTAMP)::DATE"
+        formatted = f"try_strptime(trim({c}), $fmt)::DATE"
+        return f"coalesce({formatted}, {iso})" if iso_too else formatted
+    return iso
 
 
 def _quoted(values) -> str:
