@@ -67,30 +67,72 @@ def targets(args) -> int:
 # -- database commands -------------------------------------------------------------------------
 
 def import_file(args) -> int:
-    from ..data.ingest import ImportOptions, import_csv
+    from ..data.ingest import ImportOptions, import_csv, preview_import
     with _store(args) as store:
         path = Path(args.file)
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise ScenarioError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+        stages = _stage_names(args.scenario)
         options = ImportOptions(format=args.format, mapping=tuple(args.map), id_column=args.id_column,
                                 amount_column=args.amount_column, date_format=args.date_format,
-                                decimal=args.decimal, ignore=tuple(args.ignore))
-        result = import_csv(store, data, path.name, options=options, scenario_stages=_stage_names(args.scenario),
+                                decimal=args.decimal, ignore=tuple(args.ignore), outcome_column=args.outcome_column,
+                                won_values=tuple(v for vs in args.won for v in vs),
+                                lost_values=tuple(v for vs in args.lost for v in vs), closed_column=args.closed_column,
+                                won_stage=args.won_stage, stage_column=args.stage_column, date_column=args.date_column,
+                                lost_stages=tuple(args.lost_stage), segment_column=args.segment_column, sheet=args.sheet,
+                                source=args.source, replace=args.replace)
+        guessed = None
+        if args.guess:
+            options, guessed = _guessed(store, data, path.name, options, stages)
+        if args.preview:
+            found = preview_import(store, data, path.name, options=options, scenario_stages=stages,
+                                   max_bytes=CLI_MAX_IMPORT_BYTES)
+            if args.json:
+                return print_json({**found.to_dict(), "guessed": guessed})
+            return print_lines(rendering.preview_text(found, guessed))
+        result = import_csv(store, data, path.name, options=options, scenario_stages=stages,
                             max_bytes=CLI_MAX_IMPORT_BYTES)
     if args.json:
         return print_json(result.to_dict())
     return print_lines([result.message])
 
 
+def _guessed(store, data: bytes, name: str, options, stages):
+    """The options with those not given guessed from the file (--guess), and the guesses as
+    command-line options."""
+    from dataclasses import fields, replace
+
+    from ..data.history import known_stages
+    from ..data.ingest.batch import read_text
+    from ..data.ingest.suggestion import suggest_options
+    text = read_text(store, data, name, options)
+    sheet_text = getattr(text, "text", text)
+    suggestion = suggest_options(sheet_text, tuple(dict.fromkeys(stages + known_stages(store))),
+                                 delimiter="," if sheet_text is not text else None, sheet=options.sheet)
+    empty = type(options)()
+    chosen = {f.name: getattr(suggestion.options, f.name) for f in fields(options)
+              if getattr(options, f.name) == getattr(empty, f.name) and getattr(suggestion.options, f.name)}
+    return replace(options, **chosen), rendering.options_as_arguments(chosen)
+
+
 def actuals(args) -> int:
-    from ..data.actuals import load_actuals
+    from ..data.actuals import load_actuals, segment_breakdown
     with _store(args) as store:
-        found = load_actuals(store, stage_order=_stage_names(args.scenario))
+        if args.by_segment:
+            split = segment_breakdown(store, stage_order=_stage_names(args.scenario))
+            if args.json:
+                return print_json(split.to_dict())
+            if split.empty:
+                return print_lines(["No actuals have a segment: import with --segment COLUMN."])
+            return print_lines(rendering.segments_text(split))
+        found = load_actuals(store, stage_order=_stage_names(args.scenario), segment=args.segment)
         if args.json:
             return print_json(found.to_dict())
         if found.empty:
+            if args.segment is not None:
+                return print_lines([f"No actuals of segment '{args.segment}' in {store.path}."])
             return print_lines([f"No actuals in {store.path} yet: import a CSV with `python -m sim import FILE`."])
     return print_lines(rendering.actuals_text(found))
 
@@ -138,25 +180,37 @@ def compare(args) -> int:
     from ..data.plans import load_plan
     from ..data.variance import compare_plan
     with _store(args) as store:
-        comparison = compare_plan(store, load_plan(store, args.plan))
+        comparison = compare_plan(store, load_plan(store, args.plan), segment=args.segment)
         if args.json:
             return print_json(comparison.to_dict())
-        return print_lines(rendering.comparison_text(comparison, store.path))
+        return print_lines(rendering.comparison_text(comparison, store.path, segment=args.segment))
 
 
 def checkin(args) -> int:
-    from ..data.plan_checkin import check_in_stored, save_reset
+    from ..data.plan_checkin import check_in_stored, save_reset, stored_open_pipeline
     from ..data.plans import load_plan
     with _store(args) as store:
         if bool(args.scenario) == bool(args.plan):
             raise ScenarioError("give either a scenario file or --plan NAME (one of them)")
         plan = load_plan(store, args.plan) if args.plan else None
-        check = check_in_stored(store, plan=plan, scenario=None if plan else _scenario(args.scenario),
+        scenario = plan.scenario if plan else _scenario(args.scenario)
+        check = check_in_stored(store, plan=plan, scenario=None if plan else scenario,
                                 as_of=args.as_of, confidence=args.confidence, prior_weight=args.prior_weight,
-                                trials=args.trials)
+                                trials=args.trials, segment=args.segment)
+        known = stored_open_pipeline(store, scenario, args.as_of, segment=args.segment)
         saved = None if args.save is None else save_reset(store, check, args.save, plan)
     if args.json:
         doc = check.to_dict()
         doc["saved_plan"] = None if saved is None else saved.to_dict()
+        if args.segment is not None:          # only then: the documented document stays as it was
+            doc["segment"] = args.segment
+        if known.stages:
+            doc["open_pipeline_from_outcomes"] = list(known.stages)
         return print_json(doc)
     return print_lines(rendering.checkin_text(check, saved))
+
+
+def demo_remove(args) -> int:
+    from ..data.demo_content import remove_demo
+    with _store(args) as store:
+        return print_lines([remove_demo(store)])

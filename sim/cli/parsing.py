@@ -76,6 +76,14 @@ def _mapping(text: str) -> tuple[str, str]:
     return column, stage
 
 
+def _values(text: str) -> list[str]:
+    """``--won Won,"Closed Won"``: comma-separated values (the option may be repeated too)."""
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"give at least one value, not {text!r}")
+    return values
+
+
 def _db_option(parser) -> None:
     parser.add_argument("--db", help=f"DuckDB database file (default: ${DB_ENV} or data/funnel.duckdb)")
 
@@ -106,28 +114,57 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
     _json_option(tg)
 
-    im = sub.add_parser("import", help="import a CSV of actuals into the database")
+    im = sub.add_parser("import", help="import a CSV file or a workbook of actuals into the database")
     im.set_defaults(func=commands.import_file)
-    im.add_argument("file", help="CSV file (monthly or records format, see README)")
+    im.add_argument("file", help="CSV file or workbook (.xlsx, .xls, .ods): monthly, records or history format (README)")
     _db_option(im)
-    im.add_argument("--format", choices=FORMATS, help="default: monthly when there is a 'month' column")
+    im.add_argument("--format", choices=FORMATS,
+                    help="default: monthly with a 'month' column, history with 'stage' and 'date' columns, else records")
     im.add_argument("--map", action="append", default=[], metavar="COLUMN=STAGE", type=_mapping,
-                    help="map a column to a stage (repeatable); records: the stage's date column")
-    im.add_argument("--id", dest="id_column", metavar="COLUMN", help="records: the id column (default 'id')")
+                    help="map a column to a stage (repeatable); records: the stage's date column; history: "
+                         "\"CRM STAGE=FUNNEL STAGE\"")
+    im.add_argument("--id", dest="id_column", metavar="COLUMN", help="records, history: the id column (default 'id')")
     im.add_argument("--amount", dest="amount_column", metavar="COLUMN",
-                    help="records: the amount column (default 'amount' when present)")
-    im.add_argument("--date-format", metavar="FMT", help="records: date layout, e.g. %%d-%%m-%%Y (default ISO)")
+                    help="records, history: the amount column (default 'amount' when present)")
+    im.add_argument("--date-format", metavar="FMT", help="records, history: date layout, e.g. %%d-%%m-%%Y (default ISO)")
     im.add_argument("--decimal", choices=(",", "."),
                     help="decimal separator (default ',' for ';'-delimited files, else '.')")
     im.add_argument("--ignore", action="append", default=[], metavar="COLUMN",
                     help="monthly: a column to skip (repeatable)")
     im.add_argument("--scenario", help="scenario JSON whose stage names columns are matched to")
+    im.add_argument("--outcome", dest="outcome_column", metavar="COLUMN",
+                    help="records: the column saying won, lost or open (e.g. deal_stage, Stage, IsWon)")
+    im.add_argument("--won", action="append", default=[], type=_values, metavar="VALUE[,VALUE...]",
+                    help="records: the outcome values that mean won (e.g. Won, \"Closed Won\", closedwon)")
+    im.add_argument("--lost", action="append", default=[], type=_values, metavar="VALUE[,VALUE...]",
+                    help="records: the outcome values that mean lost; any other value is open")
+    im.add_argument("--closed", dest="closed_column", metavar="COLUMN",
+                    help="records: a true/false column saying closed (Salesforce IsClosed): closed and not won is lost")
+    im.add_argument("--won-stage", metavar="STAGE",
+                    help="the stage a win counts toward (default: the last mapped stage in the funnel's order)")
+    im.add_argument("--stage-column", metavar="COLUMN", help="history: the CRM stage column (default 'stage')")
+    im.add_argument("--date-column", metavar="COLUMN", help="history: the date column (default 'date')")
+    im.add_argument("--lost-stage", action="append", default=[], metavar="CRM_STAGE",
+                    help="history: a CRM stage that means lost, e.g. \"Closed Lost\" (repeatable)")
+    im.add_argument("--segment", dest="segment_column", metavar="COLUMN",
+                    help="a column giving each record (or monthly row) its segment: lead source, product, region, ...")
+    im.add_argument("--sheet", metavar="NAME", help="workbooks: the sheet to read (default: the first)")
+    im.add_argument("--source", metavar="NAME",
+                    help="what the file is an export of (default: its file name), for --replace")
+    im.add_argument("--replace", action="store_true",
+                    help="replace what earlier imports of the same source said (a corrected or complete export)")
+    im.add_argument("--preview", action="store_true",
+                    help="write nothing: show the first rows with the stage each counts toward and the monthly counts")
+    im.add_argument("--guess", action="store_true",
+                    help="guess the options not given from the header names and values (see --preview)")
     _json_option(im)
 
     ac = sub.add_parser("actuals", help="print the monthly stage counts and revenue in the database")
     ac.set_defaults(func=commands.actuals)
     _db_option(ac)
     ac.add_argument("--scenario", help="scenario JSON giving the stage order")
+    ac.add_argument("--segment", metavar="VALUE", help="only this segment's actuals")
+    ac.add_argument("--by-segment", action="store_true", help="the counts and revenue by segment")
     _json_option(ac)
 
     hi = sub.add_parser("history", help="list the imports (newest first)")
@@ -157,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=commands.compare)
     _db_option(cp)
     cp.add_argument("--plan", required=True, help="the saved plan's name")
+    cp.add_argument("--segment", metavar="VALUE", help="only this segment's actuals (a plan made for that segment)")
     _json_option(cp)
 
     ci = sub.add_parser("checkin", help="mid-period check-in: where we stand, updated rates, reforecast, reset SLA")
@@ -172,5 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="weight the plan's rate beliefs keep against the observed counts, (0, 1] (default 1)")
     ci.add_argument("--trials", type=_trials, help="trials of the reforecast (default: the scenario's)")
     ci.add_argument("--save", metavar="NAME", help="save the reset as a new plan of record linked to the plan")
+    ci.add_argument("--segment", metavar="VALUE", help="only this segment's actuals (a plan made for that segment)")
     _json_option(ci)
+
+    dm = sub.add_parser("demo", help="the demo company's data in the database")
+    demo_sub = dm.add_subparsers(dest="demo_command", required=True, parser_class=_Parser)
+    dr = demo_sub.add_parser("remove", help="remove the demo's imports and plan of record (your own data stays)")
+    dr.set_defaults(func=commands.demo_remove)
+    _db_option(dr)
     return parser

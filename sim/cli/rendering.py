@@ -113,9 +113,10 @@ def plans_text(plans) -> list[str]:
     return table(["Plan", "Name", "Saved", "Scenario", "Months", "P(goal)"], rows)
 
 
-def comparison_text(comparison, db_path) -> list[str]:
+def comparison_text(comparison, db_path, segment: str | None = None) -> list[str]:
     plan = comparison.plan
-    out = [f"Plan '{plan.name}' ({plan.scenario.name}) against the actuals in {db_path}"]
+    which = f"the actuals of segment '{segment}'" if segment is not None else "the actuals"
+    out = [f"Plan '{plan.name}' ({plan.scenario.name}) against {which} in {db_path}"]
     if comparison.empty:
         return out + ["No actuals fall in the plan's months yet."]
     out += ["", "Revenue (cumulative includes the baseline)"]
@@ -169,4 +170,73 @@ def checkin_text(check, saved) -> list[str]:
         out += ["", check.reset_note]
     if saved is not None:
         out += ["", f"Saved the reset as plan #{saved.id} '{saved.name}'."]
+    return out
+
+
+def segments_text(split) -> list[str]:
+    """The actuals by segment: per stage, a month × segment table; then revenue."""
+    out = []
+    segments = [g for g, _ in split.segments]
+    if any(g == "(no segment)" for _, _, g, _ in split.counts):
+        segments.append("(no segment)")
+    months = sorted({m for m, _, _, _ in split.counts} | {m for m, _, _ in split.revenue})
+    stages = list(dict.fromkeys(s for _, s, _, _ in split.counts))
+    cell = {(m, s, g): c for m, s, g, c in split.counts}
+    for stage in stages:
+        shown = [g for g in segments if any((m, stage, g) in cell for m in months)]
+        out += ["", f"{stage} by segment"]
+        out += table(["Month", *shown], [[m] + [count(cell.get((m, stage, g))) for g in shown] for m in months])
+    money_cell = {(m, g): r for m, g, r in split.revenue}
+    shown = [g for g in segments if any((m, g) in money_cell for m in months)]
+    if shown:
+        out += ["", "Revenue by segment"]
+        out += table(["Month", *shown], [[m] + [money_or_dash(money_cell.get((m, g))) for g in shown] for m in months])
+    return out[1:]
+
+
+def options_as_arguments(chosen: dict) -> str:
+    """Guessed import options as the command line's options."""
+    flags = {"format": "--format", "id_column": "--id", "amount_column": "--amount", "date_format": "--date-format",
+             "outcome_column": "--outcome", "closed_column": "--closed", "segment_column": "--segment",
+             "stage_column": "--stage-column", "date_column": "--date-column", "sheet": "--sheet"}
+    parts = []
+    for key, value in chosen.items():
+        if key == "mapping":
+            parts += [f"--map {_quote(f'{c}={s}')}" for c, s in value]
+        elif key in ("won_values", "lost_values"):
+            parts.append(f"--{key.split('_')[0]} {_quote(','.join(value))}")
+        elif key == "lost_stages":
+            parts += [f"--lost-stage {_quote(v)}" for v in value]
+        elif key in flags:
+            parts.append(f"{flags[key]} {_quote(str(value))}")
+    return " ".join(parts)
+
+
+def _quote(text: str) -> str:
+    import shlex
+    return shlex.quote(text)
+
+
+def preview_text(preview, guessed: str | None) -> list[str]:
+    """What an import would do (``import --preview``)."""
+    out = []
+    if guessed is not None:
+        out.append(f"Guessed: {guessed or '(nothing to guess)'}")
+    kind = {"history": "stage-history"}.get(preview.format, preview.format)
+    out.append(f"{preview.file_name}" + (f", sheet '{preview.sheet}'" if preview.sheet else "")
+               + f": {preview.rows:,} rows in the {kind} format; stages {', '.join(preview.stages) or '-'}"
+               + (f" (new: {', '.join(preview.new_stages)})" if preview.new_stages else "")
+               + ". Nothing was written.")
+    if preview.outcomes is not None:
+        o = preview.outcomes
+        out.append(f"Outcomes: {o['won']:,} won (counted as {preview.won_stage}), {o['lost']:,} lost, {o['open']:,} open.")
+    out += ["", "The first rows:"]
+    out += table(list(preview.columns), [["-" if v is None else str(v) for v in r] for r in preview.first_rows])
+    months = preview.months
+    revenue = dict(preview.revenue)
+    out += ["", "The monthly counts this file gives:"]
+    out += table(["Month", *preview.stages, "Revenue"],
+                 [[m] + [count(preview.count(m, s)) for s in preview.stages] + [money_or_dash(revenue.get(m))]
+                  for m in months])
+    out += [f"Note: {n}." for n in preview.notes]
     return out

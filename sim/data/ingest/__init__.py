@@ -1,6 +1,7 @@
-"""CSV import of actuals into the store: validated, atomic, idempotent, undoable.
+"""Import of actuals into the store (CSV files and workbooks): validated, atomic, idempotent,
+undoable.
 
-Two formats (README, "Actuals CSV formats"):
+Three formats (README, "Actuals formats"):
 
 * **monthly**: a ``month`` column and one column per stage (plus an optional ``revenue``), or
   the long form ``month,stage,count``. A later import of the same month and stage replaces
@@ -8,7 +9,14 @@ Two formats (README, "Actuals CSV formats"):
 * **records**: one row per lead or deal, an id column, a date column per stage it reached
   (empty when not reached) and optionally an amount, booked in the month of the record's
   latest stage date. Each (id, stage) counts once over all imports (the latest import's date
-  wins), so overlapping exports never count twice.
+  wins), so overlapping exports never count twice. An outcome column says which records are
+  won, lost or open (:mod:`.outcomes`); a segment column gives each record a segment.
+* **history**: one row per record and CRM stage it entered (:mod:`.stage_history`).
+
+Workbooks (``.xlsx``, ``.xls``, ``.ods``) are read one sheet at a time into CSV text
+(:mod:`.workbook`). :func:`preview_import` reads a file as the import would and says what it
+would produce, writing nothing (:mod:`.import_preview`). An import may replace what earlier imports
+of the same source said (:mod:`.writing`).
 
 The file is decoded in Python (:mod:`.decoding`: UTF-8 with or without BOM, UTF-16 with BOM,
 else Latin-1 / Windows-1252), laid out (:mod:`.layout`: delimiter, header, row numbers),
@@ -27,6 +35,8 @@ import history and undo are in :mod:`sim.data.history`.
 from .batch import import_csv
 from .layout import preview, read_header
 from .options import FORMATS, MAX_IMPORT_BYTES, ImportOptions
+from .import_preview import ImportPreview, preview_import
 from .writing import ImportResult
 
-__all__ = ["FORMATS", "MAX_IMPORT_BYTES", "ImportOptions", "ImportResult", "import_csv", "preview", "read_header"]
+__all__ = ["FORMATS", "MAX_IMPORT_BYTES", "ImportOptions", "ImportPreview", "ImportResult", "import_csv", "preview",
+           "preview_import", "read_header"]

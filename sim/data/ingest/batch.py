@@ -5,12 +5,14 @@ written in one transaction (see :mod:`sim.data.ingest`)."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ...errors import ImportRejected
 from ...model.months import label_of
 from ...model.names import fold_name, tidy_name
 from ...model.problems import Problems
+from ..demo_content import remove_demo_in
 from .checks import MAX_PROBLEMS, CellChecks
 from .decoding import decode, display_file_name
 from .layout import Sheet
@@ -29,12 +31,14 @@ if TYPE_CHECKING:
 
 
 def import_csv(store: Store, data: bytes, file_name: str, *, options: ImportOptions = ImportOptions(),
-               scenario_stages: tuple[str, ...] = (), max_bytes: int = MAX_IMPORT_BYTES) -> ImportResult:
+               scenario_stages: tuple[str, ...] = (), max_bytes: int = MAX_IMPORT_BYTES,
+               remove_demo: bool = False) -> ImportResult:
     """Validate ``data`` (the bytes of ``file_name``: a CSV file or a workbook) and import it in
     one transaction.
 
     ``scenario_stages`` are stage names to match columns against besides the database's own.
-    Raises :class:`ImportRejected` (nothing changed) on any problem.
+    ``remove_demo``: in the same transaction, remove the demo's data first (a clean database
+    for the user's own). Raises :class:`ImportRejected` (nothing changed) on any problem.
     """
     name = display_file_name(file_name)
     check_options(options, name)
@@ -51,7 +55,9 @@ def import_csv(store: Store, data: bytes, file_name: str, *, options: ImportOpti
             try:
                 rows = batch.read()
                 with store.transaction(cur) as tx:
-                    return write(tx, batch, rows, digest, options_json)
+                    removed = remove_demo_in(tx) if remove_demo else ""
+                    result = write(tx, batch, rows, digest, options_json)
+                return replace(result, message=f"{removed} {result.message}") if removed else result
             finally:
                 batch.drop()
         finally:
@@ -108,6 +114,7 @@ class Batch:
         self.scenario_stages = tuple(fold_name(x) for x in scenario_stages)
         self.notes: list[str] = []
         self.outcome_counts: dict[str, int] | None = None
+        self.typed = self.crm_table = self.history_columns = None   # what the readers made (for a preview)
         self.workbook = text if isinstance(text, SheetText) else None
         if self.workbook is not None:
             self.sheet = Sheet.read(self.workbook.text, name, first_row=self.workbook.first_row, delimiter=",")

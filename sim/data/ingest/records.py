@@ -82,6 +82,7 @@ def read_records(b: Batch) -> RecordRows:
     if segment_i is not None:
         parts += [f"c{segment_i}", f"{segment_sql(f'c{segment_i}')} AS seg"]
     b.cur.execute(f"CREATE TEMP TABLE {typed} AS SELECT {', '.join(parts)} FROM {b.raw}", b.sql_params())
+    b.typed = typed
     check_ids(b, typed, id_i)
     for i, (_, display) in stage_cols.items():
         b.checks.check_dates(typed, i, f"date of stage {display}")

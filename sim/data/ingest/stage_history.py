@@ -47,6 +47,7 @@ def read_history(b: Batch) -> RecordRows:
     if segment_i is not None:
         parts += [f"c{segment_i}", f"{segment_sql(f'c{segment_i}')} AS seg"]
     b.cur.execute(f"CREATE TEMP TABLE {typed} AS SELECT {', '.join(parts)} FROM {b.raw}", b.sql_params())
+    b.typed, b.history_columns = typed, (stage_i, date_i)
     check_ids(b, typed, id_i, unique=False)
     b.checks.report(typed, f"c{stage_i}", blank_sql(f"c{stage_i}"), b.sheet.label(stage_i), "is empty", "CRM stage")
     b.checks.check_dates(typed, date_i, "date the record entered the stage")
@@ -107,6 +108,7 @@ def read_history(b: Batch) -> RecordRows:
     b.cur.execute(f"CREATE TEMP TABLE {crm} (crm VARCHAR, stage_key VARCHAR, lost BOOLEAN)")
     rows = [[k, key, False] for k, (key, _) in crm_map.items()] + [[k, None, True] for k in lost]
     b.cur.executemany(f"INSERT INTO {crm} VALUES (?, ?, ?)", rows)
+    b.crm_table = crm
     won = b.temps.name("wonstage")
     b.cur.execute(f"CREATE TEMP TABLE {won} AS SELECT ?::VARCHAR AS stage_key", [won_key])
 

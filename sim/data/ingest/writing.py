@@ -49,9 +49,10 @@ def write(tx, b: Batch, rows, digest: str, options_json: str) -> ImportResult:
     ``tx``, and the import's line in the history; what it did."""
     import_id = tx.execute("SELECT coalesce(max(id), 0) + 1 FROM imports").fetchone()[0]
     position = tx.execute("SELECT coalesce(max(position), 0) FROM stages").fetchone()[0]
+    existing = {r[0] for r in tx.execute("SELECT key FROM stages").fetchall()}
     new_stages = []
     for key, display in rows.stages:
-        if key not in b.stages.db_stages:
+        if key not in existing:
             position += 1
             tx.execute("INSERT INTO stages VALUES (?, ?, ?, ?)", [key, display, position, import_id])
             new_stages.append(display)
