@@ -1,4 +1,5 @@
-"""Actuals: the plan of record against what happened; import CSV exports; the import history."""
+"""Actuals: the plan of record against what happened (all segments or one); import CRM exports
+(CSV files and workbooks); the import history; removing the demo's data."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from sim.data.actuals import data_version
+from sim.data.demo_content import demo_state, remove_demo
 from sim.data.history import import_history, known_stages, undo_import
-from sim.data.ingest import FORMATS, MAX_IMPORT_BYTES, ImportOptions, import_csv, preview
+from sim.data.ingest import ImportOptions, import_csv
 from sim.data.plans import list_plans, save_plan
 from sim.errors import ImportRejected, PlannerError
-from sim.model.names import fold_name
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.spreadsheet import spreadsheet_csv
-from ui import access, state
+from ui import access, import_form, state
 from ui import database as stores
 
 esc = escape_markdown  # file, stage and plan names are user text
@@ -22,10 +23,7 @@ esc = escape_markdown  # file, stage and plan names are user text
 UPLOAD = "actuals-upload"
 UPLOADS = "actuals-upload-count"   # session: bumped after an import, to clear the uploader
 MESSAGE = "actuals-message"        # session: {tab: (kind, text or (title, problems))}
-SKIP = "(skip this column)"
-NEW = "new stage: "
-AUTO = "detect"
-MAX_UPLOAD_MB = MAX_IMPORT_BYTES // 2**20
+ALL = "All segments"
 
 ss = st.session_state
 editor = access.can_edit()       # viewers read; only editors import, undo and save plans
@@ -70,18 +68,28 @@ def do_save_plan() -> None:
                               f"(P(goal) {plan.p_goal:.1%}, {plan.trials:,} trials, seed {plan.seed}).")
 
 
-def do_import(key: str, options: ImportOptions) -> None:
+def do_import(key: str, options: ImportOptions, clean: bool) -> None:
     upload = ss.get(key)
     if upload is None or not access.can_edit():
         return
     try:
-        result = import_csv(store, upload.getvalue(), upload.name, options=options, scenario_stages=scenario.stage_names)
+        result = import_csv(store, upload.getvalue(), upload.name, options=options, scenario_stages=scenario.stage_names,
+                            remove_demo=clean)
     except ImportRejected as exc:
         say("import", "error", (f"{exc.source}: not imported — the database is unchanged", list(exc.problems)))
         return
     say("import", "info" if result.already_imported else "success", esc(result.message))
     if not result.already_imported:
         ss[UPLOADS] = ss.get(UPLOADS, 0) + 1          # a fresh, empty uploader
+
+
+def do_remove_demo() -> None:
+    if not access.can_edit():
+        return
+    try:
+        say("history", "success", esc(remove_demo(store)))
+    except PlannerError as exc:
+        say("history", "error", ("The demo was not removed", list(exc.problems)))
 
 
 def do_undo(import_id: int) -> None:
@@ -97,15 +105,28 @@ def do_undo(import_id: int) -> None:
 
 version = data_version(store)
 plans = list_plans(store)
-actuals = stores.actuals(path, version, scenario.stage_names)
+demo = demo_state(store)
+split = stores.segments(path, version, scenario.stage_names)
+segment = None
+if not split.empty:
+    names = [ALL] + [g for g, _ in split.segments]
+    if ss.get("actuals-segment-filter") not in names:
+        ss["actuals-segment-filter"] = ALL
+    pick_col, _ = st.columns([2, 3])
+    picked_segment = pick_col.selectbox("Segment", names, key="actuals-segment-filter",
+                                        help="Only this segment's actuals (records and monthly rows of that segment), "
+                                             "e.g. against a plan made for it")
+    segment = None if picked_segment == ALL else picked_segment
+actuals = stores.actuals(path, version, scenario.stage_names, segment)
 history = import_history(store)
 active = [h for h in history if h.active]
 st.caption(f"{len(active)} import{'s' if len(active) != 1 else ''} · "
            + (f"months {actuals.months[0]} to {actuals.months[-1]}" if actuals.months else "no actuals yet")
-           + f" · {len(plans)} saved plan{'s' if len(plans) != 1 else ''}")
+           + f" · {len(plans)} saved plan{'s' if len(plans) != 1 else ''}"
+           + (" · the demo company's data" if demo.present and not demo.own_data else ""))
 
 compare_tab, data_tab, import_tab, history_tab = st.tabs(
-    ["Plan vs actual", "Actuals", "Import CSV", f"History ({len(history)})"])
+    ["Plan vs actual", "Actuals", "Import", f"History ({len(history)})"])
 
 with compare_tab:
     show_message("compare")
@@ -130,7 +151,7 @@ with compare_tab:
                        "changed afterwards.")
             st.button("Save plan", on_click=do_save_plan, type="primary", key="actuals-save-plan")
     if plan is not None:
-        comparison, bands = stores.comparison(path, version, plan.id)
+        comparison, bands = stores.comparison(path, version, plan.id, segment)
         if comparison.empty:
             st.info(f"No actuals fall in the plan's months ({plan.scenario.month_labels[0]} to "
                     f"{plan.scenario.month_labels[-1]}) yet: import some on the “Import CSV” tab.")
@@ -173,6 +194,7 @@ with data_tab:
                                "revenue": revenue.get(m)} for m in actuals.months])
         for s in actuals.stages:
             table[s] = table[s].astype("Int64")
+        table["revenue"] = pd.to_numeric(table["revenue"]).astype("Float64")      # empty, never "None"
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={"month": st.column_config.TextColumn("month", pinned=True),
                                     **{s: st.column_config.NumberColumn(s, format="localized") for s in actuals.stages},
@@ -185,89 +207,60 @@ with data_tab:
                       "open when the plan started)." if early else ""))
         st.download_button("Download the actuals (CSV)", spreadsheet_csv(table), icon=":material/download:",
                            file_name="actuals.csv", mime="text/csv", key="actuals-download-data")
+        if not split.empty:
+            st.markdown("#### By segment")
+            measures = list(dict.fromkeys(s for _, s, _, _ in split.counts)) + ["revenue"]
+            measure_col, _ = st.columns([2, 3])
+            measure = measure_col.selectbox("Stage", measures, key="actuals-segment-stage",
+                                            help="The monthly counts of this stage (or the revenue) by segment")
+            st.altair_chart(charts.segment_bars(split, measure), width="stretch")
 
 with import_tab:
     show_message("import")
-    with st.expander("The two formats"):
+    with st.expander("The formats"):
         st.markdown(
+            "- **Records** (a CRM export): one row per lead or deal, an id column, one date column per stage "
+            "(empty when the record has not reached it), optionally an amount, an **outcome** (which values mean "
+            "won, which lost: a lost deal is never a customer and brings no revenue; anything else is open) and a "
+            "**segment** (lead source, product, region, sales agent). Each record counts once per stage, however "
+            "often it is imported.\n"
+            "- **Stage history**: one row per record and CRM stage it entered (id, stage, date, optionally an "
+            "amount), as HubSpot's and Salesforce's stage-history reports give them; map the CRM stages to funnel "
+            "stages and mark the ones that mean lost.\n"
             "- **Monthly**: a `month` column (`2027-01`), one column per stage with that month's count, and "
             "optionally `revenue`; or three columns `month,stage,count`. A later import of the same month and "
-            "stage replaces the value; an empty cell keeps what is there.\n"
-            "- **Records** (a CRM export): one row per lead or deal, an id column, one date column per stage "
-            "(empty when the record has not reached it) and optionally an amount, booked in the month of the "
-            "record's latest date. Each record counts once per stage, however often it is imported.\n\n"
-            "Column names match stage names ignoring case and spaces. UTF-8, UTF-16 or Latin-1; `,` `;` tab "
-            "or `|` separated; a `;`-separated file is read with decimal commas (`1.234,50`).")
+            "stage replaces the value; an empty cell keeps what is there.\n\n"
+            "CSV files (UTF-8, UTF-16 or Latin-1; `,` `;` tab or `|` separated; a `;`-separated file is read with "
+            "decimal commas) or workbooks (`.xlsx`, `.xls`, `.ods`: pick the sheet; dates and formulas are read "
+            "as values, macros never run).")
     upload_key = f"{UPLOAD}-{ss.get(UPLOADS, 0)}"
     if editor:
-        upload = st.file_uploader("CSV file", type=["csv", "txt"], key=upload_key, max_upload_size=MAX_UPLOAD_MB)
+        upload = st.file_uploader("CSV file or workbook", type=import_form.FILE_TYPES, key=upload_key,
+                                  max_upload_size=import_form.MAX_UPLOAD_MB)
     else:
         upload = None
         access.read_only_note("import files")
     if upload is not None:
-        try:
-            header, first_rows = preview(upload.getvalue(), upload.name)
-            header = list(header)
-        except ImportRejected as exc:
-            st.error(f"**{esc(exc.source)}**: " + "; ".join(esc(p) for p in exc.problems), icon=":material/error:")
-            header = None
-        if header:
-            st.caption(f"The first rows of {esc(upload.name)}:")
-            shown = header if len(set(header)) == len(header) else [f"{i + 1}: {h}" for i, h in enumerate(header)]
-            st.dataframe(pd.DataFrame(first_rows, columns=shown), hide_index=True, width="stretch")
-            keys = [fold_name(h) for h in header]
-            detected = "monthly" if "month" in keys else "records"
-            c1, c2 = st.columns(2)
-            with c1:
-                fmt = st.segmented_control("Format", FORMATS, default=detected, key="actuals-format",
-                                           help="Detected from the columns: a 'month' column means monthly") or detected
-            with c2:
-                decimal = st.selectbox("Decimal separator", [AUTO, ",", "."], key="actuals-decimal",
-                                       help="detect: a comma for ';'-separated files, else a point")
-            stage_names = list(dict.fromkeys(list(scenario.stage_names) + list(known_stages(store))))
-            by_key = {fold_name(s): s for s in stage_names}
-            id_col = amount_col = date_format = None
-            if fmt == "records":
-                c1, c2, c3 = st.columns(3)
-                id_default = keys.index("id") if "id" in keys else next(
-                    (i for i, k in enumerate(keys) if "id" in k.split()), 0)
-                id_col = c1.selectbox("Id column", header, index=id_default, key="actuals-id")
-                amount_options = ["(none)"] + header
-                amount_default = amount_options.index(header[keys.index("amount")]) if "amount" in keys else 0
-                amount_col = c2.selectbox("Amount column", amount_options, index=amount_default, key="actuals-amount")
-                amount_col = None if amount_col == "(none)" else amount_col
-                date_format = c3.text_input("Date format", key="actuals-date-format", placeholder="ISO: YYYY-MM-DD",
-                                            help="Only for dates that are not ISO, e.g. %d.%m.%Y or %m/%d/%Y") or None
-                fixed = {id_col, amount_col}
-            else:
-                fixed = {h for h, k in zip(header, keys) if k in ("month", "revenue")}
-            st.markdown("**Columns → stages**" + (": the date each record reached the stage" if fmt == "records"
-                                                  else ": each month's count"))
-            mapping, ignore = [], []
-            grid = st.columns(3)
-            for i, (column, key) in enumerate((h, k) for h, k in zip(header, keys) if h not in fixed):
-                options = [SKIP] + stage_names + ([f"{NEW}{column}"] if key not in by_key else [])
-                default = options.index(by_key[key]) if key in by_key else (
-                    len(options) - 1 if fmt == "monthly" else 0)
-                choice = grid[i % 3].selectbox(column, options, index=default, key=f"actuals-map-{fmt}-{i}")
-                if choice == SKIP:
-                    ignore.append(column)
-                elif fmt == "records":
-                    mapping.append((column, column if choice.startswith(NEW) else choice))
-                elif not choice.startswith(NEW) and fold_name(choice) != key:
-                    mapping.append((column, choice))
-            ready = fmt == "monthly" or bool(mapping)
-            if not ready:
-                st.caption("Map at least one date column to a stage to import a records file.")
-            options = ImportOptions(format=fmt, mapping=tuple(mapping), id_column=id_col,
-                                    amount_column=amount_col, date_format=date_format,
-                                    decimal=None if decimal == AUTO else decimal,
-                                    ignore=tuple(ignore) if fmt == "monthly" else ())
-            st.button("Import", type="primary", icon=":material/upload:", key="actuals-import", disabled=not ready,
-                      on_click=do_import, args=(upload_key, options))
+        stage_names = list(dict.fromkeys(list(scenario.stage_names) + list(known_stages(store))))
+        mapped = import_form.form(path, version, upload, stage_names, demo, history)
+        if mapped is not None:
+            options, clean = mapped
+            ready = import_form.preview(path, version, upload, options, stage_names)
+            st.button("Import", type="primary", icon=":material/upload:", key="actuals-import",
+                      on_click=do_import, args=(upload_key, options, clean),
+                      help=None if ready else "The preview shows why this import would be refused")
 
 with history_tab:
     show_message("history")
+    if demo.present and editor:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption("This database holds the demo company's imports and plan of record"
+                       + (", beside your own data." if demo.own_data else "."))
+            with st.popover("Remove the demo's data", icon=":material/delete:"):
+                st.markdown("Remove the demo company's imports, its plan of record (and plans saved from it) and the "
+                            "stages only it used? Your own imports and plans stay as they are; the demo is not "
+                            "added again.")
+                st.button("Yes, remove the demo", key="actuals-remove-demo", on_click=do_remove_demo, type="primary")
     if not history:
         st.info("No imports yet.")
     for h in history:

@@ -11,14 +11,18 @@ import os
 
 import streamlit as st
 
-from sim.data.actuals import load_actuals
+from sim.data.actuals import SegmentBreakdown, load_actuals, segment_breakdown
 from sim.data.demo_data import seed_demo
+from sim.data.ingest import ImportOptions, ImportPreview, preview_import
+from sim.data.ingest.decoding import decode
+from sim.data.ingest.suggestion import Suggestion, suggest_options
+from sim.data.ingest.workbook import SheetText, read_sheet, workbook_kind
 from sim.data.location import default_db_path
 from sim.data.plan_checkin import check_in_stored
 from sim.data.plans import load_plan, stored_bands
 from sim.data.store import Store
 from sim.data.variance import PlanComparison, compare_plan
-from sim.errors import PlannerError
+from sim.errors import ImportRejected, PlannerError
 from sim.model.checkin import CheckIn
 from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import scenario_from_url_token
@@ -48,16 +52,65 @@ def store() -> Store | None:
 # with a million imported records the views take about half a second to compute.
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def actuals(path: str, version: tuple, stage_order: tuple[str, ...]) -> Actuals:
-    return load_actuals(_open(path), stage_order=stage_order)
+def actuals(path: str, version: tuple, stage_order: tuple[str, ...], segment: str | None = None) -> Actuals:
+    return load_actuals(_open(path), stage_order=stage_order, segment=segment)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def comparison(path: str, version: tuple, plan_id: int) -> tuple[PlanComparison, list]:
+def comparison(path: str, version: tuple, plan_id: int, segment: str | None = None) -> tuple[PlanComparison, list]:
     """The plan-vs-actual comparison and the plan's stored monthly arrival bands."""
     store = _open(path)
     plan = load_plan(store, plan_id)
-    return compare_plan(store, plan), stored_bands(store, plan, "arrivals")
+    return compare_plan(store, plan, segment=segment), stored_bands(store, plan, "arrivals")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def segments(path: str, version: tuple, stage_order: tuple[str, ...]) -> SegmentBreakdown:
+    """The actuals by segment."""
+    return segment_breakdown(_open(path), stage_order=stage_order)
+
+
+# The import form: an upload read (a workbook's sheet in a process of its own), the guessed
+# options and the preview, each kept for the few last uploads (keyed by their bytes).
+
+@st.cache_data(max_entries=4, show_spinner="Reading the workbook…")
+def workbook_sheets(path: str, data: bytes, name: str) -> tuple[str, ...] | str:
+    """A workbook's sheets (empty for a CSV file), or why it cannot be read."""
+    if not workbook_kind(data, name):
+        return ()
+    try:
+        return read_sheet(data, name, _open(path).staging_dir).sheets
+    except ImportRejected as exc:
+        return "; ".join(exc.problems)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def file_text(path: str, data: bytes, name: str, sheet: str | None) -> str | list[str]:
+    """The file as CSV text (a workbook: the sheet), or its problems."""
+    try:
+        if sheet is not None or workbook_kind(data, name):
+            found: SheetText = read_sheet(data, name, _open(path).staging_dir,
+                                          sheet=sheet)
+            return found.text
+        return decode(data, name)
+    except ImportRejected as exc:
+        return list(exc.problems)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def suggestion(text: str, stages: tuple[str, ...], delimiter: str | None, sheet: str | None) -> Suggestion:
+    return suggest_options(text, stages, delimiter=delimiter, sheet=sheet)
+
+
+@st.cache_data(max_entries=8, show_spinner="Checking what the import would give…")
+def import_preview(path: str, version: tuple, data: bytes, name: str, options: ImportOptions,
+                   stages: tuple[str, ...]) -> ImportPreview | list[str]:
+    """What importing the upload with ``options`` would give, or the problems it would be
+    refused for."""
+    try:
+        return preview_import(_open(path), data, name, options=options, scenario_stages=stages)
+    except ImportRejected as exc:
+        return list(exc.problems)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

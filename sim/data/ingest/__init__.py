@@ -33,9 +33,9 @@ import history and undo are in :mod:`sim.data.history`.
 """
 
 from .batch import import_csv
+from .import_preview import ImportPreview, preview_import
 from .layout import preview, read_header
 from .options import FORMATS, MAX_IMPORT_BYTES, ImportOptions
-from .import_preview import ImportPreview, preview_import
 from .writing import ImportResult
 
 __all__ = ["FORMATS", "MAX_IMPORT_BYTES", "ImportOptions", "ImportPreview", "ImportResult", "import_csv", "preview",

@@ -1,6 +1,6 @@
 """Altair charts (no Streamlit here), by family around one fan-chart helper (:mod:`.fan`):
 one forecast (:mod:`.forecast`), scenarios side by side (:mod:`.side_by_side`), a plan against
-the actuals (:mod:`.plan_vs_actual`) and a check-in (:mod:`.checkin`); colours and axes in
+the actuals (:mod:`.plan_vs_actual`), the actuals by segment (:mod:`.segments`) and a check-in (:mod:`.checkin`); colours and axes in
 :mod:`.style`.
 
 Every function returns an ``alt.Chart`` (or layer) sized by its container ("container"
@@ -10,8 +10,9 @@ width), so the same chart serves the app, a phone screen and the one-page report
 from .checkin import checkin_fan, checkin_position, rate_updates
 from .forecast import fan_chart, funnel, revenue_histogram, stage_volumes, tornado
 from .plan_vs_actual import plan_vs_actual_fan, stage_vs_plan, variance_heatmap
+from .segments import segment_bars
 from .side_by_side import side_by_side_distributions, side_by_side_p_goal
 
 __all__ = ["checkin_fan", "checkin_position", "fan_chart", "funnel", "plan_vs_actual_fan", "rate_updates",
-           "revenue_histogram", "side_by_side_distributions", "side_by_side_p_goal", "stage_volumes",
+           "revenue_histogram", "segment_bars", "side_by_side_distributions", "side_by_side_p_goal", "stage_volumes",
            "stage_vs_plan", "tornado", "variance_heatmap"]
