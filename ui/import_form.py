@@ -20,8 +20,10 @@ from sim.data.demo_content import DemoState
 from sim.data.history import ImportRecord
 from sim.data.ingest import FORMATS, MAX_IMPORT_BYTES, ImportOptions, ImportPreview
 from sim.data.ingest.decoding import display_file_name
+from sim.data.ingest.layout import parse_header, sniff_delimiter
 from sim.data.ingest.outcomes import FALSE_VALUES, TRUE_VALUES
 from sim.data.ingest.suggestion import Suggestion
+from sim.errors import ImportRejected
 from sim.model.names import fold_name
 from sim.present.markdown import escape_markdown as esc
 from ui import database as stores
@@ -64,9 +66,10 @@ def form(path: str, version: tuple, upload, stage_names: list[str], demo: DemoSt
     if isinstance(text, list):
         st.error(f"**{esc(name)}**: " + "; ".join(esc(p) for p in text), icon=":material/error:")
         return None
-    header, first = _head(text, "," if sheet else None)
-    if not header:
-        st.error(f"**{esc(name)}**: the first line is empty: it must hold the column names", icon=":material/error:")
+    try:
+        header, first = _head(text, name, "," if sheet else None)
+    except ImportRejected as exc:
+        st.error(f"**{esc(exc.source)}**: " + "; ".join(esc(p) for p in exc.problems), icon=":material/error:")
         return None
     guess = stores.suggestion(text, tuple(stage_names), "," if sheet else None, sheet)
     st.caption(f"The first rows of {esc(name)}" + (f", sheet “{esc(sheet)}”" if sheet else "") + ":")
@@ -294,15 +297,17 @@ def _distinct(header: list[str], first: list[list[str]], column: str) -> list[st
     return sorted(counts, key=lambda v: (-counts[v], v))
 
 
-def _head(text: str, delimiter: str | None) -> tuple[list[str], list[list[str]]]:
-    """The header and the first 2,000 rows of a CSV text."""
-    from sim.data.ingest.layout import sniff_delimiter
-    reader = csv.reader(io.StringIO(text[:5_000_000]), delimiter=delimiter or sniff_delimiter(text))
-    try:
-        header = [" ".join(h.split()) for h in next(reader)]
-    except (StopIteration, csv.Error):
-        return [], []
+def _head(text: str, name: str, delimiter: str | None) -> tuple[list[str], list[list[str]]]:
+    """The header (as the import reads it; :class:`ImportRejected` when it cannot be) and the
+    first 2,000 rows of a CSV text."""
+    delimiter = delimiter or sniff_delimiter(text)
+    header = parse_header(text, delimiter, name)
+    reader = csv.reader(io.StringIO(text[:5_000_000]), delimiter=delimiter)
     rows = []
+    try:
+        next(reader)
+    except (StopIteration, csv.Error):
+        return header, rows
     try:
         for row in reader:
             if row:
