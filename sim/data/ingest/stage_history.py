@@ -81,7 +81,7 @@ def read_history(b: Batch) -> RecordRows:
     lost = {fold_name(s) for s in o.lost_stages}
     for key in lost & set(crm_map):
         b.problems.add(f"CRM stage '{in_file[key][0]}' cannot be both a funnel stage and lost")
-    if not crm_map:
+    if not crm_map and not b.problems:
         b.problems.add(f"no CRM stage is mapped to a funnel stage: map them (--map \"CRM STAGE=FUNNEL STAGE\", e.g. "
                        f"--map \"Closed Won=Customers\"); the file's stages: {listing}")
     b.stop_if_problems()

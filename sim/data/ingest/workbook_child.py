@@ -59,8 +59,8 @@ def main(args: dict) -> dict:
         sheet = workbook.get_sheet_by_name(name)
     except Exception as exc:  # noqa: BLE001
         return {"error": "unreadable", "detail": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}
-    if sheet.height * max(sheet.width, 1) > args["max_cells"]:
-        return {"error": "too_big", "rows": sheet.height, "columns": sheet.width}
+    if sheet.total_height * max(sheet.width, 1) > args["max_cells"]:
+        return {"error": "too_big", "rows": sheet.total_height, "columns": sheet.width}
     rows, width, skipped = 0, 0, 0
     with open(args["out"], "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
@@ -85,7 +85,7 @@ def main(args: dict) -> dict:
                     continue
             writer.writerow(texts)
             rows += 1
-    first_row = sheet.start[0] + 1 + skipped if sheet.start else 1
+    first_row = 1 + skipped                   # iter_rows starts at the sheet's first row
     return {"sheet": name, "sheets": worksheets, "rows": rows, "columns": width, "first_row": first_row}
 
 

@@ -3,7 +3,7 @@ sentence that says what it did. Runs inside the import's one transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ...model.months import label_of
@@ -82,6 +82,11 @@ def write(tx, b: Batch, rows, digest: str, options_json: str) -> ImportResult:
                        f"FROM {rows.outcomes}", [import_id])
         if rows.segments:
             tx.execute(f"INSERT INTO record_segments SELECT ?, record_id, segment FROM {rows.segments}", [import_id])
+        if superseded:
+            still = tx.execute(f"SELECT count(*), list(DISTINCT s.import_id ORDER BY s.import_id) FROM record_stages s "
+                               f"ANTI JOIN replaced_imports USING (import_id) WHERE s.import_id <> ? "
+                               f"AND s.record_id IN (SELECT rid FROM {b.typed})", [import_id]).fetchone()
+            superseded = replace(superseded, still=(int(still[0]), tuple(still[1] or ())))
         span = tx.execute(f"SELECT min(date_trunc('month', reached)), max(date_trunc('month', reached)) "
                           f"FROM {rows.records}").fetchone()
         revenue_months = tx.execute(
@@ -116,6 +121,7 @@ class Superseded:
     facts: int
     dropped: int
     amounts: int
+    still: tuple[int, tuple[int, ...]] = (0, ())     # facts of other imports about these records, and which
 
 
 def _replace_source(tx, b: Batch, rows, source: str, import_id: int) -> Superseded | None:
@@ -174,6 +180,10 @@ def summary(b: Batch, import_id, names, new_stages, first, last, revenue_months,
                  + (f" and {superseded.amounts:,} {'revenue values' if b.format == 'monthly' else 'amounts'}"
                     if superseded.amounts else "")
                  + f" no longer count ({superseded.dropped:,} of them are not in this file).")
+        if superseded.still[0]:
+            which = ", ".join(f"#{i}" for i in superseded.still[1][:6])
+            text += (f" Still counting: {superseded.still[0]:,} (record, stage) facts about these records from "
+                     f"other imports ({which}).")
     if replaced and b.format == "monthly":
         text += f" Replaced {replaced:,} earlier value{'s' if replaced != 1 else ''}" + (
             " of other sources." if superseded else ".")
