@@ -113,8 +113,9 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame], *, date_columns: dict[str, s
     """An .xlsx workbook of ``sheets`` (xlsxwriter): ``date_columns`` (column -> format of its
     text) written as real Excel dates, ``formula_columns`` as formulas with the values cached,
     ``title_rows`` empty rows above the header; ``macros`` / ``external_link`` add those parts."""
-    import xlsxwriter
     from datetime import datetime
+
+    import xlsxwriter
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_numbers": False})
     date_style = book.add_format({"num_format": "m/d/yyyy"})

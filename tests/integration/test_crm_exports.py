@@ -161,12 +161,15 @@ def test_the_preview_says_what_the_import_will_give_and_writes_nothing(store, op
     assert {(m, s): c for m, s, c in found.counts} == want_counts
     assert dict(found.revenue) == pytest.approx(want_revenue)
     assert found.columns == ("row", "record", "counts toward", "date")
-    for (row, rid, what, day), source in zip(found.first_rows, df.head(len(found.first_rows)).itertuples()):
+    for n, ((row, rid, what, day), source) in enumerate(zip(found.first_rows, df.itertuples())):
+        assert row == n + 2                              # the header is row 1
         assert rid == source.opportunity_id
+        engaged = pd.to_datetime(source.engage_date, format="%m/%d/%Y").date() if source.engage_date else None
+        closed = pd.to_datetime(source.close_date, format="%m/%d/%Y").date() if source.close_date else None
+        assert day == (closed if source.deal_stage == "Won" else engaged)
         assert what == {"Won": "Customers: won", "Lost": f"lost after Engaged on "
                         f"{pd.to_datetime(source.close_date, format='%m/%d/%Y').date()}",
                         "Engaging": "Engaged: open", "Prospecting": "(no stage date): open"}[source.deal_stage]
-    assert row == len(found.first_rows) + 1              # the header is row 1
 
 
 # -- what is refused ------------------------------------------------------------------------------
@@ -362,7 +365,7 @@ def test_segments_split_and_filter_the_actuals(store, opportunities):
     assert {g for g, _ in split.segments} == set(df["sales_agent"])
     totals = actual(store)[0]
     summed: dict = {}
-    for m, s, g, c in split.counts:
+    for m, s, _segment, c in split.counts:
         summed[(m, s)] = summed.get((m, s), 0) + c
     assert summed == totals
 
