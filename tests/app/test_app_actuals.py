@@ -262,3 +262,82 @@ def test_undo_brings_back_the_earlier_values(db):
     assert any("#4 · leads-fix.csv" in m and "undone" in m for m in texts(history.markdown))
     revenue = next(m.value for m in at.metric if m.label.startswith(REVENUE_METRIC))
     assert revenue == f"{sum(float(r['revenue']) for r in demo_monthly()):,.0f}"
+
+
+# -- real CRM exports (issue 11) ------------------------------------------------------------------
+
+def test_an_opportunity_export_is_guessed_previewed_and_imported_into_a_clean_database(db):
+    from ..crm_exports import csv_bytes, opportunity_export
+    df = opportunity_export(600)
+    at = open_page(db)
+    upload(at, "sales_pipeline.csv", csv_bytes(df))
+    assert at.selectbox(key="actuals-id").value == "opportunity_id"
+    assert at.selectbox(key="actuals-amount").value == "close_value"
+    assert at.selectbox(key="actuals-outcome").value == "deal_stage"
+    assert at.multiselect(key="actuals-won").value == ["Won"]
+    assert at.multiselect(key="actuals-lost").value == ["Lost"]
+    assert at.text_input(key="actuals-date-format").value == "%m/%d/%Y"
+    mapping = {s.label: s.value for s in at.selectbox if s.key.startswith("actuals-map-")}
+    assert mapping["close_date"] == "Customers" and mapping["engage_date"] == "SQLs"
+    assert at.radio(key="actuals-demo-choice").value == "clean"      # the demo offered to go
+    # The preview: the outcomes and the monthly counts this file gives, before anything is written.
+    n = df["deal_stage"].value_counts()
+    preview = next(m for m in texts(at.markdown) if "rows in the records format" in m)
+    assert f"**{n['Won']:,} won** (counted as Customers)" in preview and f"**{n['Lost']:,} lost**" in preview
+    first_rows, counted, months = (d.value for d in tab(at, "Import").dataframe)
+    assert list(counted.columns) == ["row", "record", "counts toward", "date"]
+    assert list(counted["record"]) == list(df["opportunity_id"][:len(counted)])
+    won = df[df["deal_stage"] == "Won"]
+    want = pd.to_datetime(won["close_date"], format="%m/%d/%Y").dt.strftime("%Y-%m").value_counts()
+    got = months.set_index("month")["Customers"].dropna()
+    assert {m: int(c) for m, c in got.items()} == {m: int(c) for m, c in want.items()}
+    assert history_label(at) == "History (3)"                         # nothing written yet
+    click(at, "actuals-import")
+    (success,) = texts(at.success)
+    assert success.startswith("Removed the demo: 3 imports, 1 plan of record"), success
+    assert history_label(at) == "History (1)"
+    table = actuals_table(at)
+    assert {m: int(c) for m, c in table["Customers"].dropna().items()} == {m: int(c) for m, c in want.items()}
+    # Empty cells are empty, never the text "None".
+    assert not (table.astype(str) == "None").any().any()
+    # A segment filter and the breakdown chart.
+    assert at.selectbox(key="actuals-segment-filter").value == "All segments"
+    product = df["product"].iloc[0]
+    at.selectbox(key="actuals-segment-filter").set_value(product).run()
+    assert_fine(at)
+    part = won[won["product"] == product]
+    part_months = pd.to_datetime(part["close_date"], format="%m/%d/%Y").dt.strftime("%Y-%m").value_counts()
+    assert {m: int(c) for m, c in actuals_table(at)["Customers"].dropna().items()} == \
+        {m: int(c) for m, c in part_months.items()}
+    assert at.selectbox(key="actuals-segment-stage").value == "SQLs"
+    titles = [c.proto.spec for c in tab(at, "Actuals").get("vega_lite_chart")]
+    assert any("SQLs by segment, per month" in t for t in titles)
+
+
+def test_a_workbook_is_imported_from_the_chosen_sheet(empty_db):
+    from ..crm_exports import workbook_bytes
+    sheet = pd.DataFrame({"id": ["A", "B"], "Created": ["1/5/2027", "2/7/2027"], "amount": ["", ""]})
+    data = workbook_bytes({"Notes": pd.DataFrame({"x": ["y"]}), "Leads": sheet}, date_columns={"Created": "%m/%d/%Y"})
+    at = open_page(empty_db)
+    (uploader,) = [u for u in at.file_uploader if u.key and u.key.startswith(UPLOAD)]
+    uploader.set_value(("leads.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")).run()
+    assert_fine(at)
+    assert at.selectbox(key="actuals-sheet").options == ["Notes", "Leads"]
+    at.selectbox(key="actuals-sheet").set_value("Leads").run()
+    assert_fine(at)
+    mapping = {s.label: s for s in at.selectbox if s.key.startswith("actuals-map-")}
+    assert mapping["Created"].value == "Leads"
+    click(at, "actuals-import")
+    (success,) = texts(at.success)
+    assert success.startswith("Imported leads.xlsx as import #1 (records format): 2 rows"), success
+    assert "read sheet 'Leads'" in success
+    assert list(actuals_table(at)["Leads"]) == [1, 1]
+
+
+def test_the_demo_is_removed_in_one_click(db):
+    at = open_page(db)
+    click(at, "actuals-remove-demo")
+    (success,) = texts(at.success)
+    assert success.startswith("Removed the demo: 3 imports, 1 plan of record")
+    assert history_label(at) == "History (0)"
+    assert "actuals-remove-demo" not in [b.key for b in at.button]

@@ -396,3 +396,28 @@ def test_the_open_pipeline_at_a_month_end_counts_the_records_still_open(store, o
     found = open_pipeline(store, FUNNEL, as_of)
     assert found.counts == (("Engaged", int(still_open.sum())),)
     assert found.unknown == ()
+
+
+def test_the_check_in_takes_its_open_pipeline_from_the_outcomes(store, opportunities):
+    from sim.data.plan_checkin import check_in_stored
+
+    from ..conftest import small_scenario
+    df = opportunities
+    import_csv(store, csv_bytes(df), "sales_pipeline.csv", options=OPPORTUNITY_OPTIONS)
+    scenario = small_scenario(start="2017-01", months=12, goal=2_000_000.0, top={"per_month": 400, "noise_cv": 0},
+                              stages=[{"name": "Engaged", "owner": "sales"},
+                                      {"name": "Customers", "owner": "sales", "rate": {"mean": 0.6, "strength": 50},
+                                       "lag": [0.2, 0.3, 0.3, 0.2]}], trials=500)
+    end = pd.Timestamp("2017-04-01")
+    engaged = pd.to_datetime(df["engage_date"].replace("", None), format="%m/%d/%Y")
+    closed = pd.to_datetime(df["close_date"].replace("", None), format="%m/%d/%Y")
+    still_open = int(((engaged < end) & ~(closed < end)).sum())
+    check = check_in_stored(store, scenario=scenario, as_of="2017-03")
+    assert check.stages[0].open_pipeline == still_open
+    # By hand wins over the outcomes.
+    assert check_in_stored(store, scenario=scenario, as_of="2017-03",
+                           pipeline={"Engaged": 7}).stages[0].open_pipeline == 7
+    # One segment's open deals only.
+    agent = df["sales_agent"] == "Zane Levy"
+    mine = check_in_stored(store, scenario=scenario, as_of="2017-03", segment="Zane Levy")
+    assert mine.stages[0].open_pipeline == int(((engaged < end) & ~(closed < end) & agent).sum())
