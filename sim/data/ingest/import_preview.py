@@ -13,6 +13,7 @@ from .batch import Batch, read_text
 from .decoding import display_file_name
 from .options import MAX_IMPORT_BYTES, ImportOptions, check_options, check_size
 from .outcomes import LOST, OPEN, WON
+from .writing import file_revenue_sql
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -100,12 +101,8 @@ def _preview(b: Batch, found, n: int) -> ImportPreview:
         outcome_join = (f"LEFT JOIN {found.outcomes} o USING (record_id)" if found.outcomes else
                         "LEFT JOIN (SELECT NULL::VARCHAR AS record_id, NULL::VARCHAR AS outcome, "
                         "NULL::DATE AS closed LIMIT 0) o USING (record_id)")
-        revenue = b.cur.execute(
-            f"""SELECT strftime(date_trunc('month', CASE WHEN o.outcome = '{WON}' THEN coalesce(o.closed, d.booked)
-                                                         ELSE d.booked END), '{MONTH_FORMAT}') AS month, sum(a.amount)
-                FROM {found.amounts} a {outcome_join}
-                JOIN (SELECT record_id, max(reached) AS booked FROM {found.records} GROUP BY ALL) d USING (record_id)
-                WHERE o.outcome IS NULL OR o.outcome = '{WON}' GROUP BY ALL ORDER BY 1""").fetchall()
+        revenue = b.cur.execute(f"SELECT strftime(month, '{MONTH_FORMAT}'), sum(amount) "
+                                f"FROM ({file_revenue_sql(found.records, found)}) GROUP BY ALL ORDER BY 1").fetchall()
         won_name = names.get(found.won_stage) if found.won_stage else None
         columns, first_rows = _first_records(b, found, outcome_join, names, won_name, n)
     return ImportPreview(

@@ -38,15 +38,25 @@ def read_history(b: Batch) -> RecordRows:
     segment_i = b.find_column(o.segment_column, "segment column (--segment)") if o.segment_column else None
     b.stop_if_problems()
 
+    # CRM stage names folded once per distinct name (a few), not once per row (a million).
+    texts = b.temps.name("crmtexts")
+    b.cur.execute(f"CREATE TEMP TABLE {texts} AS SELECT raw, "
+                  f"lower(trim(regexp_replace(coalesce(raw, ''), '\\s+', ' ', 'g'))) AS crm "
+                  f"FROM (SELECT DISTINCT c{stage_i} AS raw FROM {b.raw})")
     typed = b.temps.name("typed")
-    parts = ["rowid + 2 AS row", f"c{id_i}", f"trim(c{id_i}) AS rid", f"c{stage_i}",
-             f"lower(trim(regexp_replace(coalesce(c{stage_i}, ''), '\\s+', ' ', 'g'))) AS crm",
+    parts = ["r.rowid + 2 AS row", f"c{id_i}", f"trim(c{id_i}) AS rid", f"c{stage_i}", "x.crm",
              f"c{date_i}", f"{b.date_sql(f'c{date_i}')} AS d{date_i}"]
     if amount_i is not None:
         parts += [f"c{amount_i}", f"{b.number_sql(f'c{amount_i}', money=True)} AS v{amount_i}"]
-    if segment_i is not None:
-        parts += [f"c{segment_i}", f"{segment_sql(f'c{segment_i}')} AS seg"]
-    b.cur.execute(f"CREATE TEMP TABLE {typed} AS SELECT {', '.join(parts)} FROM {b.raw}", b.sql_params())
+    joins = ""
+    if segment_i is not None:            # likewise the segments
+        segs = b.temps.name("segtexts")
+        b.cur.execute(f"CREATE TEMP TABLE {segs} AS SELECT raw, {segment_sql('raw')} AS seg "
+                      f"FROM (SELECT DISTINCT c{segment_i} AS raw FROM {b.raw})")
+        parts += [f"c{segment_i}", "g.seg"]
+        joins = f" LEFT JOIN {segs} g ON g.raw IS NOT DISTINCT FROM r.c{segment_i}"
+    b.cur.execute(f"CREATE TEMP TABLE {typed} AS SELECT {', '.join(parts)} FROM {b.raw} r "
+                  f"LEFT JOIN {texts} x ON x.raw IS NOT DISTINCT FROM r.c{stage_i}{joins}", b.sql_params())
     b.typed, b.history_columns = typed, (stage_i, date_i)
     check_ids(b, typed, id_i, unique=False)
     b.checks.report(typed, f"c{stage_i}", blank_sql(f"c{stage_i}"), b.sheet.label(stage_i), "is empty", "CRM stage")
@@ -116,34 +126,38 @@ def read_history(b: Batch) -> RecordRows:
     firsts = b.temps.name("firsts")
     b.cur.execute(f"CREATE TEMP TABLE {firsts} AS SELECT t.rid AS record_id, m.stage_key, min(t.{d}) AS reached, "
                   f"count(*) AS times FROM {typed} t JOIN {crm} m ON m.crm = t.crm AND NOT m.lost GROUP BY ALL")
-    outcomes = b.temps.name("outcomes")
+    # One pass per record: when it was lost, when won, its latest amount and segment.
+    amount_sql = f"arg_max(t.v{amount_i}, t.{d}) FILTER (WHERE t.v{amount_i} IS NOT NULL)" if amount_i is not None \
+        else "NULL::DOUBLE"
+    segment_sql_ = f"arg_max(t.seg, t.{d}) FILTER (WHERE t.seg IS NOT NULL)" if segment_i is not None \
+        else "NULL::VARCHAR"
+    per_record = b.temps.name("perrecord")
     b.cur.execute(
-        f"""CREATE TEMP TABLE {outcomes} AS
+        f"""CREATE TEMP TABLE {per_record} AS
             WITH e AS (
                 SELECT t.rid, max(CASE WHEN m.lost THEN t.{d} END) AS lost_on,
-                       min(CASE WHEN m.stage_key = w.stage_key THEN t.{d} END) AS won_on
+                       min(CASE WHEN m.stage_key = w.stage_key THEN t.{d} END) AS won_on,
+                       {amount_sql} AS amount, {segment_sql_} AS segment
                 FROM {typed} t LEFT JOIN {crm} m ON m.crm = t.crm CROSS JOIN {won} w GROUP BY t.rid)
             SELECT rid AS record_id,
                    CASE WHEN lost_on IS NOT NULL AND (won_on IS NULL OR lost_on > won_on) THEN '{LOST}'
                         WHEN won_on IS NOT NULL THEN '{WON}' ELSE '{OPEN}' END AS outcome,
                    CASE WHEN lost_on IS NOT NULL AND (won_on IS NULL OR lost_on > won_on) THEN lost_on
                         ELSE won_on END AS closed,
-                   (SELECT stage_key FROM {won}) AS won_stage
+                   (SELECT stage_key FROM {won}) AS won_stage, amount, segment
             FROM e""")
+    outcomes = b.temps.name("outcomes", view=True)
+    b.cur.execute(f"CREATE TEMP VIEW {outcomes} AS SELECT record_id, outcome, closed, won_stage FROM {per_record}")
     records = b.temps.name("records", view=True)
     b.cur.execute(f"CREATE TEMP VIEW {records} AS SELECT f.record_id, f.stage_key, f.reached FROM {firsts} f "
-                  f"JOIN {outcomes} o USING (record_id) WHERE f.stage_key <> o.won_stage OR o.outcome = '{WON}'")
+                  f"JOIN {per_record} o USING (record_id) WHERE f.stage_key <> o.won_stage OR o.outcome = '{WON}'")
     amounts = b.temps.name("amounts", view=True)
-    if amount_i is not None:
-        b.cur.execute(f"CREATE TEMP VIEW {amounts} AS SELECT rid AS record_id, arg_max(v{amount_i}, {d}) AS amount "
-                      f"FROM {typed} WHERE v{amount_i} IS NOT NULL GROUP BY rid")
-    else:
-        b.cur.execute(f"CREATE TEMP VIEW {amounts} AS SELECT NULL::VARCHAR AS record_id, NULL::DOUBLE AS amount LIMIT 0")
+    b.cur.execute(f"CREATE TEMP VIEW {amounts} AS SELECT record_id, amount FROM {per_record} WHERE amount IS NOT NULL")
     segments = None
     if segment_i is not None:
         segments = b.temps.name("segments", view=True)
-        b.cur.execute(f"CREATE TEMP VIEW {segments} AS SELECT rid AS record_id, arg_max(seg, {d}) AS segment "
-                      f"FROM {typed} WHERE seg IS NOT NULL GROUP BY rid")
+        b.cur.execute(f"CREATE TEMP VIEW {segments} AS SELECT record_id, segment FROM {per_record} "
+                      f"WHERE segment IS NOT NULL")
     b.stop_if_problems()
 
     repeated = b.cur.execute(f"SELECT count(*) FROM {firsts} WHERE times > 1").fetchone()[0]

@@ -72,10 +72,12 @@ def write(tx, b: Batch, rows, digest: str, options_json: str) -> ImportResult:
                           f"UNION ALL SELECT month FROM {rows.revenue})").fetchone()
         revenue_months = tx.execute(f"SELECT count(DISTINCT month) FROM {rows.revenue}").fetchone()[0]
     else:
-        replaced = tx.execute(f"SELECT count(*) FROM {rows.records} b "
-                              f"SEMI JOIN record_reached r USING (record_id, stage_key)").fetchone()[0]
-        tx.execute(f"INSERT INTO record_stages SELECT ?, record_id, stage_key, reached FROM {rows.records}",
-                   [import_id])
+        facts = b.temps.name("facts")                 # the file's facts, computed once
+        tx.execute(f"CREATE TEMP TABLE {facts} AS SELECT * FROM {rows.records}")
+        replaced = tx.execute(f"SELECT count(*) FROM {facts} b SEMI JOIN (SELECT record_id, stage_key FROM record_stages "
+                              f"ANTI JOIN replaced_imports USING (import_id)) r USING (record_id, stage_key)"
+                              ).fetchone()[0]
+        tx.execute(f"INSERT INTO record_stages SELECT ?, record_id, stage_key, reached FROM {facts}", [import_id])
         tx.execute(f"INSERT INTO record_amounts SELECT ?, record_id, amount FROM {rows.amounts}", [import_id])
         if rows.outcomes:
             tx.execute(f"INSERT INTO record_outcomes SELECT ?, record_id, outcome, closed, won_stage "
@@ -88,10 +90,8 @@ def write(tx, b: Batch, rows, digest: str, options_json: str) -> ImportResult:
                                f"AND s.record_id IN (SELECT rid FROM {b.typed})", [import_id]).fetchone()
             superseded = replace(superseded, still=(int(still[0]), tuple(still[1] or ())))
         span = tx.execute(f"SELECT min(date_trunc('month', reached)), max(date_trunc('month', reached)) "
-                          f"FROM {rows.records}").fetchone()
-        revenue_months = tx.execute(
-            f"SELECT count(DISTINCT date_trunc('month', booked)) FROM record_revenue a "
-            f"SEMI JOIN {rows.amounts} n USING (record_id) WHERE booked IS NOT NULL").fetchone()[0]
+                          f"FROM {facts}").fetchone()
+        revenue_months = tx.execute(f"SELECT count(DISTINCT month) FROM ({file_revenue_sql(facts, rows)})").fetchone()[0]
     first, last = label_of(span[0]), label_of(span[1])
     names = tuple(d for _, d in rows.stages)
     won_name = dict(rows.stages).get(getattr(rows, "won_stage", None))
@@ -104,6 +104,20 @@ def write(tx, b: Batch, rows, digest: str, options_json: str) -> ImportResult:
     return ImportResult(import_id, b.sheet.name, b.format, b.rows, names, tuple(new_stages),
                         first, last, int(revenue_months), int(replaced), False, message, tuple(b.notes),
                         source, b.outcome_counts, tuple(i for i, _ in superseded.imports) if superseded else ())
+
+
+def file_revenue_sql(facts: str, rows) -> str:
+    """SQL of the revenue a records file gives on its own, (month, amount) per record: the
+    amount of a won record in the month it was won; of a record without an outcome, in the
+    month of its latest stage date; never of a lost or open one. ``facts``: its (record, stage,
+    reached) rows."""
+    outcomes = rows.outcomes or ("(SELECT NULL::VARCHAR AS record_id, NULL::VARCHAR AS outcome, NULL::DATE AS closed "
+                                 "LIMIT 0)")
+    return (f"SELECT date_trunc('month', CASE WHEN o.outcome = 'won' THEN coalesce(o.closed, d.booked) "
+            f"ELSE d.booked END)::DATE AS month, a.amount "
+            f"FROM {rows.amounts} a LEFT JOIN {outcomes} o USING (record_id) "
+            f"JOIN (SELECT record_id, max(reached) AS booked FROM {facts} GROUP BY ALL) d USING (record_id) "
+            f"WHERE o.outcome IS NULL OR o.outcome = 'won'")
 
 
 def source_name(b: Batch) -> str:
