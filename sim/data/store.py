@@ -181,7 +181,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                SELECT date_trunc('month', r.reached)::DATE AS month, r.stage_key, g.segment, count(*) AS count
                FROM record_reached r LEFT JOIN record_segment g USING (record_id) GROUP BY ALL""",
         """CREATE OR REPLACE VIEW counts_from_records AS
-               SELECT month, stage_key, sum(count)::BIGINT AS count FROM record_counts_by_segment GROUP BY ALL""",
+               SELECT date_trunc('month', reached)::DATE AS month, stage_key, count(*) AS count
+               FROM record_reached GROUP BY ALL""",
         """CREATE VIEW counts_by_segment AS
                SELECT month, stage_key, segment, count FROM monthly_cells
                UNION ALL
@@ -204,7 +205,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                FROM record_revenue r LEFT JOIN record_segment g USING (record_id)
                WHERE r.booked IS NOT NULL GROUP BY ALL""",
         """CREATE OR REPLACE VIEW revenue_from_records AS
-               SELECT month, sum(revenue) AS revenue FROM record_revenue_by_segment GROUP BY ALL""",
+               SELECT date_trunc('month', booked)::DATE AS month, sum(amount) AS revenue
+               FROM record_revenue WHERE booked IS NOT NULL GROUP BY ALL""",
         """CREATE VIEW revenue_by_segment AS
                SELECT month, segment, revenue FROM monthly_revenue_cells
                UNION ALL
