@@ -27,12 +27,10 @@ OWN = b"id,Created,Won,amount\nA,2027-01-05,2027-02-10,500\nB,2027-01-20,,\n"
 OWN_OPTIONS = ImportOptions(mapping=(("Created", "Leads"), ("Won", "Customers")))
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    path = tmp_path_factory.mktemp("seeded") / "funnel.duckdb"
-    with Store(path) as store:
-        seed_demo(store, DATA_DIR)
-    return path
+@pytest.fixture
+def seeded(demo_db_file):
+    """The database the app seeds with the demo (made once per session; each test a copy)."""
+    return demo_db_file
 
 
 def test_the_demo_is_marked_and_removed_in_one_step(store_from, seeded):
@@ -83,16 +81,22 @@ def test_the_demo_is_never_seeded_over_real_data(store):
     assert snapshot(store) == before
 
 
-def test_a_version_1_database_is_migrated_and_its_demo_recognised(tmp_path):
-    """A database a version-1 program seeded (the demo's visits import and plan) and filled
-    (an import of the user's own): migration 2 marks the demo's, not the user's."""
-    import hashlib
-    path = tmp_path / "old.duckdb"
+def version_1_database(path):
+    """An empty database file with the schema as version 1 left it; its open connection."""
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
     for statement in MIGRATIONS[0][1]:
         con.execute(statement)
     con.execute("INSERT INTO schema_version VALUES (1, now()::TIMESTAMP)")
+    return con
+
+
+def test_a_version_1_database_is_migrated_and_its_demo_recognised(tmp_path):
+    """A database a version-1 program seeded (the demo's visits import and plan) and filled
+    (an import of the user's own): migration 2 marks the demo's, not the user's."""
+    import hashlib
+    path = tmp_path / "old.duckdb"
+    con = version_1_database(path)
     visits = hashlib.sha256((ACTUALS_DIR / "northwind-visits.csv").read_bytes()).hexdigest()
     for import_id, name, digest in ((1, "northwind-visits.csv", visits), (2, "mine.csv", "abc")):
         con.execute("INSERT INTO imports VALUES (?, ?, ?, 'monthly', '{}', now()::TIMESTAMP, 1, [], [], NULL, NULL, "
@@ -112,11 +116,7 @@ def test_a_version_1_database_is_migrated_and_its_demo_recognised(tmp_path):
 def test_a_fresh_version_1_file_migrates_with_its_rows(tmp_path):
     """The whole of migration 2 on a version-1 database holding rows: every view answers."""
     path = tmp_path / "v1.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
-    for statement in MIGRATIONS[0][1]:
-        con.execute(statement)
-    con.execute("INSERT INTO schema_version VALUES (1, now()::TIMESTAMP)")
+    con = version_1_database(path)
     con.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, 1), ('customers', 'Customers', 2, 1)")
     con.execute("""INSERT INTO imports VALUES (1, 'x.csv', 'h', 'records', '{}', now()::TIMESTAMP, 2, ['Leads'], [],
                    DATE '2027-01-01', DATE '2027-02-01', 's', NULL)""")

@@ -105,11 +105,7 @@ class OutcomeColumns:
                 b.notes.append(f"{open_dated:,} open records have a date in the won stage's column (an expected "
                                f"close date?): they do not count as won")
         if amount is not None:
-            lost_amounts = b.cur.execute(f"SELECT count(*), sum({amount}) FROM {typed} WHERE outcome = '{LOST}' "
-                                         f"AND {amount} > 0").fetchone()
-            if lost_amounts[0]:
-                b.notes.append(f"{lost_amounts[0]:,} lost rows carry a non-zero amount ({lost_amounts[1]:,.2f} in "
-                               f"all): never counted as revenue")
+            note_lost_amounts(b, f"SELECT {amount} AS amount, outcome FROM {typed}", "rows")
         b.outcome_counts = {k: int(counts.get(k, 0)) for k in (WON, LOST, OPEN)}
 
     def _values(self, typed: str) -> str:
@@ -117,6 +113,15 @@ class OutcomeColumns:
         top = self.b.cur.execute(f"SELECT c{self.outcome_i}, count(*) FROM {typed} GROUP BY ALL "
                                  f"ORDER BY 2 DESC, 1 LIMIT 8").fetchall()
         return "its values: " + ", ".join(f"{show(v)} ×{n:,}" for v, n in top)
+
+
+def note_lost_amounts(b: Batch, amounts_sql: str, what: str) -> None:
+    """The summary's note on lost ``what`` (rows, records) that carry a non-zero amount:
+    ``amounts_sql`` gives their (amount, outcome)."""
+    n, total = b.cur.execute(f"SELECT count(*), sum(amount) FROM ({amounts_sql}) WHERE outcome = '{LOST}' "
+                             f"AND amount > 0").fetchone()
+    if n:
+        b.notes.append(f"{n:,} lost {what} carry a non-zero amount ({total:,.2f} in all): never counted as revenue")
 
 
 def _quoted(values) -> str:

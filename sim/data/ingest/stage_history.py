@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...model.names import fold_name, tidy_name
-from .outcomes import LOST, OPEN, WON
+from .outcomes import LOST, OPEN, WON, note_lost_amounts
 from .records import RecordRows, check_ids
 from .segments import check_segments, segment_sql
 from .values import blank_sql
@@ -166,11 +166,7 @@ def read_history(b: Batch) -> RecordRows:
     counts = dict(b.cur.execute(f"SELECT outcome, count(*) FROM {outcomes} GROUP BY ALL").fetchall())
     b.outcome_counts = {k: int(counts.get(k, 0)) for k in (WON, LOST, OPEN)}
     if amount_i is not None:
-        lost_amounts = b.cur.execute(f"SELECT count(*), sum(a.amount) FROM {amounts} a JOIN {outcomes} o "
-                                     f"USING (record_id) WHERE o.outcome = '{LOST}' AND a.amount > 0").fetchone()
-        if lost_amounts[0]:
-            b.notes.append(f"{lost_amounts[0]:,} lost records carry a non-zero amount ({lost_amounts[1]:,.2f} in all): "
-                           f"never counted as revenue")
+        note_lost_amounts(b, f"SELECT amount, outcome FROM {per_record}", "records")
     return RecordRows(records, amounts, funnel, outcomes, segments, won_key)
 
 

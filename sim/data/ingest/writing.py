@@ -147,22 +147,14 @@ def _replace_source(tx, b: Batch, rows, source: str, import_id: int) -> Supersed
     if not earlier:
         return None
     ids = [i for i, _ in earlier]
-    if b.format == "monthly":
-        facts = tx.execute("SELECT count(*) FROM monthly_counts WHERE import_id IN (SELECT unnest(?::INTEGER[]))",
-                           [ids]).fetchone()[0]
-        dropped = tx.execute(f"SELECT count(*) FROM (SELECT DISTINCT month, stage_key FROM monthly_counts "
-                             f"WHERE import_id IN (SELECT unnest(?::INTEGER[]))) e "
-                             f"ANTI JOIN {rows.counts} n USING (month, stage_key)", [ids]).fetchone()[0]
-        amounts = tx.execute("SELECT count(*) FROM monthly_revenue WHERE import_id IN (SELECT unnest(?::INTEGER[]))",
-                             [ids]).fetchone()[0]
-    else:
-        facts = tx.execute("SELECT count(*) FROM record_stages WHERE import_id IN (SELECT unnest(?::INTEGER[]))",
-                           [ids]).fetchone()[0]
-        dropped = tx.execute(f"SELECT count(*) FROM (SELECT DISTINCT record_id, stage_key FROM record_stages "
-                             f"WHERE import_id IN (SELECT unnest(?::INTEGER[]))) e "
-                             f"ANTI JOIN {rows.records} n USING (record_id, stage_key)", [ids]).fetchone()[0]
-        amounts = tx.execute("SELECT count(*) FROM record_amounts WHERE import_id IN (SELECT unnest(?::INTEGER[]))",
-                             [ids]).fetchone()[0]
+    facts_table, keys, amounts_table, new_rows = (
+        ("monthly_counts", "month, stage_key", "monthly_revenue", rows.counts) if b.format == "monthly" else
+        ("record_stages", "record_id, stage_key", "record_amounts", rows.records))
+    of_earlier = "WHERE import_id IN (SELECT unnest(?::INTEGER[]))"
+    facts = tx.execute(f"SELECT count(*) FROM {facts_table} {of_earlier}", [ids]).fetchone()[0]
+    dropped = tx.execute(f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {facts_table} {of_earlier}) e "
+                         f"ANTI JOIN {new_rows} n USING ({keys})", [ids]).fetchone()[0]
+    amounts = tx.execute(f"SELECT count(*) FROM {amounts_table} {of_earlier}", [ids]).fetchone()[0]
     # Marked now (the view of replaced imports): the new import's id is not in the history yet.
     tx.execute("UPDATE imports SET replaced_by = ? WHERE id IN (SELECT unnest(?::INTEGER[]))", [import_id, ids])
     return Superseded(tuple(earlier), int(facts), int(dropped), int(amounts))
