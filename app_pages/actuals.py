@@ -108,15 +108,18 @@ plans = list_plans(store)
 demo = demo_state(store)
 split = stores.segments(path, version, scenario.stage_names)
 segment = None
-if not split.empty:
-    names = [ALL] + [g for g, _ in split.segments]
-    if ss.get("actuals-segment-filter") not in names:
-        ss["actuals-segment-filter"] = ALL
-    pick_col, _ = st.columns([2, 3])
-    picked_segment = pick_col.selectbox("Segment", names, key="actuals-segment-filter",
-                                        help="Only this segment's actuals (records and monthly rows of that segment), "
-                                             "e.g. against a plan made for it")
-    segment = None if picked_segment == ALL else picked_segment
+# One container above the tabs, whatever it holds: the tabs keep their place (and the tab the
+# user is on) when an import brings the first segments.
+with st.container():
+    if not split.empty:
+        names = [ALL] + [g for g, _ in split.segments]
+        if ss.get("actuals-segment-filter") not in names:
+            ss["actuals-segment-filter"] = ALL
+        pick_col, _ = st.columns([2, 3])
+        picked_segment = pick_col.selectbox("Segment", names, key="actuals-segment-filter",
+                                            help="Only this segment's actuals (records and monthly rows of that "
+                                                 "segment), e.g. against a plan made for it")
+        segment = None if picked_segment == ALL else picked_segment
 actuals = stores.actuals(path, version, scenario.stage_names, segment)
 history = import_history(store)
 active = [h for h in history if h.active]
@@ -180,7 +183,7 @@ with compare_tab:
                            + ", ".join(esc(s) for s in comparison.unplanned_stages))
             table = pd.DataFrame([r.to_dict() for r in comparison.stages])
             with st.expander("The numbers: stage by month"):
-                st.dataframe(table, hide_index=True, width="stretch", column_config={
+                st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config={
                     "variance_pct": st.column_config.NumberColumn("variance %", format="percent")})
             st.download_button("Download the comparison (CSV)", spreadsheet_csv(table), icon=":material/download:",
                                file_name="plan-vs-actual.csv", mime="text/csv", key="actuals-download-compare")
@@ -195,7 +198,7 @@ with data_tab:
         for s in actuals.stages:
             table[s] = table[s].astype("Int64")
         table["revenue"] = pd.to_numeric(table["revenue"]).astype("Float64")      # empty, never "None"
-        st.dataframe(table, hide_index=True, width="stretch",
+        st.dataframe(table, hide_index=True, width="stretch", placeholder="",
                      column_config={"month": st.column_config.TextColumn("month", pinned=True),
                                     **{s: st.column_config.NumberColumn(s, format="localized") for s in actuals.stages},
                                     "revenue": st.column_config.NumberColumn("revenue", format="localized")})
@@ -245,10 +248,9 @@ with import_tab:
         mapped = import_form.form(path, version, upload, stage_names, demo, history)
         if mapped is not None:
             options, clean = mapped
-            ready = import_form.preview(path, version, upload, options, stage_names)
+            import_form.preview(path, version, upload, options, stage_names)
             st.button("Import", type="primary", icon=":material/upload:", key="actuals-import",
-                      on_click=do_import, args=(upload_key, options, clean),
-                      help=None if ready else "The preview shows why this import would be refused")
+                      on_click=do_import, args=(upload_key, options, clean))
 
 with history_tab:
     show_message("history")

@@ -74,7 +74,7 @@ def form(path: str, version: tuple, upload, stage_names: list[str], demo: DemoSt
     guess = stores.suggestion(text, tuple(stage_names), "," if sheet else None, sheet)
     st.caption(f"The first rows of {esc(name)}" + (f", sheet “{esc(sheet)}”" if sheet else "") + ":")
     shown = header if len(set(header)) == len(header) else [f"{i + 1}: {h}" for i, h in enumerate(header)]
-    st.dataframe(pd.DataFrame(first[:5], columns=shown), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(first[:5], columns=shown), hide_index=True, width="stretch", placeholder="")
     if guess.reasons:
         st.caption("Guessed from the column names and values: " + "; ".join(esc(r) for r in guess.reasons)
                    + ". Check it below: the preview shows what the import will give.")
@@ -118,7 +118,7 @@ def _show_preview(found: ImportPreview) -> None:
     rows = pd.DataFrame([["" if v is None else str(v) for v in r] for r in found.first_rows],
                         columns=list(found.columns))
     left.caption("The first rows, and the stage each counts toward")
-    left.dataframe(rows, hide_index=True, width="stretch", key="actuals-preview-rows")
+    left.dataframe(rows, hide_index=True, width="stretch", placeholder="")
     revenue = dict(found.revenue)
     months = pd.DataFrame([{"month": m, **{s: found.count(m, s) for s in found.stages},
                             "revenue": revenue.get(m)} for m in found.months])
@@ -127,7 +127,7 @@ def _show_preview(found: ImportPreview) -> None:
             months[s] = months[s].astype("Int64")
         months["revenue"] = pd.to_numeric(months["revenue"]).astype("Float64")
     right.caption("The monthly counts this file gives (won deals only in the won stage; revenue of won deals)")
-    right.dataframe(months, hide_index=True, width="stretch", key="actuals-preview-months",
+    right.dataframe(months, hide_index=True, width="stretch", placeholder="",
                     column_config={"month": st.column_config.TextColumn("month", pinned=True),
                                    **{s: st.column_config.NumberColumn(s, format="localized") for s in found.stages},
                                    "revenue": st.column_config.NumberColumn("revenue", format="localized")})

@@ -52,10 +52,11 @@ _RUN_COUNTER = """() => {
 def settle(page, timeout: float = TIMEOUT_MS) -> None:
     """Wait until no script run is in progress and nothing is still loading."""
     page.wait_for_function(_SETTLED, timeout=timeout)
-    # Charts draw after the run ends: wait until every Vega chart has its SVG or canvas.
+    # Charts draw after the run ends: wait until every Vega chart shown has its SVG or canvas
+    # (one in a tab not shown is drawn when its tab is opened).
     page.wait_for_function(
         """() => Array.from(document.querySelectorAll("[data-testid='stVegaLiteChart']"))
-                 .every(c => c.querySelector('svg.marks, canvas'))""", timeout=timeout)
+                 .every(c => c.offsetParent === null || c.querySelector('svg.marks, canvas'))""", timeout=timeout)
 
 
 def open_app(page, url: str, expect_text: str | None = None, timeout: float = TIMEOUT_MS) -> None:

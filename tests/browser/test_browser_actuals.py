@@ -1,4 +1,5 @@
-"""The Actuals page in a real browser: plan vs actual, CSV import, the import history.
+"""The Actuals page in a real browser: plan vs actual, import (a CSV file and a CRM export with
+its guessed mapping and preview), the import history, segments.
 
 The module has its own server (the `server` fixture below overrides the suite's): a freshly
 seeded temporary database (demo actuals and plan of record), used by these tests in order.
@@ -49,14 +50,31 @@ def selected_tab(page) -> str:
     return page.get_by_role("tab", selected=True).inner_text().strip()
 
 
-def upload_and_import(page, file_name: str, content: bytes):
+def upload(page, file_name: str, content: bytes):
     with rerun_after(page):
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
             files=[{"name": file_name, "mimeType": "text/csv", "buffer": content}])
     page.locator(".st-key-actuals-import button").wait_for(state="visible")
+
+
+def keep_the_demo(page):
+    """At the first import of one's own data: keep the demo's data beside it."""
+    choice = page.locator("label", has_text="Keep the demo's data and import mine beside it")
+    if choice.count() and not choice.locator("input").is_checked():
+        with rerun_after(page):
+            choice.click()
+
+
+def click_import(page):
     with rerun_after(page):
         page.locator(".st-key-actuals-import button").click()
     assert_no_exception(page)
+
+
+def upload_and_import(page, file_name: str, content: bytes):
+    upload(page, file_name, content)
+    keep_the_demo(page)
+    click_import(page)
 
 
 def alerts(page) -> list[str]:
@@ -85,7 +103,7 @@ def test_phone_width(server, new_page):
 
 def test_import_rejects_a_bad_file_then_imports_a_good_one(server, page):
     open_actuals(page, server)
-    open_tab(page, "Import CSV")
+    open_tab(page, "Import")
     history = page.get_by_role("tab", name=re.compile(r"^History")).inner_text().strip()
 
     upload_and_import(page, "bad.csv", BAD_CSV)
@@ -94,14 +112,14 @@ def test_import_rejects_a_bad_file_then_imports_a_good_one(server, page):
     text = error.inner_text()
     assert "bad.csv" in text and "the database is unchanged" in text
     assert "row 3" in text and "'month'" in text and "'Leads'" in text
-    assert selected_tab(page) == "Import CSV", "the import sent the user to another tab"
+    assert selected_tab(page) == "Import", "the import sent the user to another tab"
     assert page.get_by_role("tab", name=re.compile(r"^History")).inner_text().strip() == history
 
     upload_and_import(page, "good.csv", GOOD_CSV)
     success = page.get_by_test_id("stAlert").filter(has_text="Imported good.csv")
     assert success.count() == 1, alerts(page)
     assert page.get_by_test_id("stAlert").filter(has_text="not imported").count() == 0
-    assert selected_tab(page) == "Import CSV", "the import sent the user to another tab"
+    assert selected_tab(page) == "Import", "the import sent the user to another tab"
     assert page.get_by_role("tab", name=re.compile(r"^History")).inner_text().strip() == "History (4)"
     full_screenshot(page, SHOTS / "actuals-import.png")
 
@@ -113,7 +131,7 @@ def test_history_lists_the_imports_and_undoes_one(server, page):
     assert panel.get_by_text("good.csv", exact=False).count() >= 1
     full_screenshot(page, SHOTS / "actuals-history.png")
 
-    panel.get_by_test_id("stPopover").first.click()                # the newest import: good.csv
+    panel.get_by_test_id("stPopover").filter(has_text="Undo").first.click()   # the newest import: good.csv
     confirm = page.get_by_role("button", name="Yes, undo it")
     confirm.wait_for(state="visible")
     with rerun_after(page):
@@ -121,3 +139,31 @@ def test_history_lists_the_imports_and_undoes_one(server, page):
     assert_no_exception(page)
     assert page.get_by_test_id("stAlert").filter(has_text="Undid import #4 (good.csv)").count() == 1, alerts(page)
     assert selected_tab(page) == "History (4)", "the undo sent the user to another tab"
+
+
+def test_a_crm_export_is_mapped_previewed_and_imported_into_a_clean_database(server, page):
+    """The opportunity export of issue 11: the mapping guessed from names and values, the
+    preview before anything is written, the demo removed at the first import of one's own data
+    (good.csv, the earlier tests' own import, was undone); then the actuals by segment."""
+    from ..crm_exports import csv_bytes, opportunity_export
+    df = opportunity_export(3000)
+    open_actuals(page, server)
+    open_tab(page, "Import")
+    upload(page, "sales_pipeline.csv", csv_bytes(df))
+    panel = page.get_by_role("tabpanel", name="Import")
+    assert panel.get_by_text("rows in the records format").count() == 1
+    assert panel.get_by_text("Remove the demo company's data, then import mine").count() == 1
+    n = df["deal_stage"].value_counts()
+    assert panel.get_by_text(f"{n['Won']:,} won").count() >= 1
+    panel.get_by_text("Preview (nothing is written until you import)").scroll_into_view_if_needed()
+    full_screenshot(page, SHOTS / "actuals-mapping.png")
+    click_import(page)
+    success = page.get_by_test_id("stAlert").filter(has_text="Removed the demo")
+    assert success.count() == 1, alerts(page)
+    assert "Imported sales_pipeline.csv as import #5" in success.inner_text()
+    assert page.get_by_role("tab", name=re.compile(r"^History")).inner_text().strip() == "History (2)"
+    open_tab(page, "Actuals")
+    panel = page.get_by_role("tabpanel", name="Actuals")
+    assert panel.get_by_test_id("stVegaLiteChart").count() == 1
+    assert panel.get_by_test_id("stDataFrame").count() == 1
+    full_screenshot(page, SHOTS / "actuals-segments.png")

@@ -27,7 +27,8 @@ class ImportPreview:
     ``new_stages``), ``won_stage``, ``outcomes`` (won / lost / open records, or None),
     ``first_rows`` (``columns``, then one tuple per row: the file's row number, the record, the
     stage it counts toward, the date, its outcome), ``counts`` (month, stage, count) and
-    ``revenue`` (month, revenue) this file alone gives, and the ``notes`` the summary would have."""
+    ``revenue`` (month, revenue) this file alone gives (a monthly file's first rows: month,
+    stage, count), and the ``notes`` the summary would have."""
 
     file_name: str
     format: str
@@ -90,10 +91,10 @@ def _preview(b: Batch, found, n: int) -> ImportPreview:
                                f"FROM {found.counts} GROUP BY ALL ORDER BY 1").fetchall()
         revenue = b.cur.execute(f"SELECT strftime(month, '{MONTH_FORMAT}'), sum(revenue) FROM {found.revenue} "
                                 f"GROUP BY ALL ORDER BY 1").fetchall()
-        columns = ("row", "month", "stage", "count")
+        columns = ("month", "stage", "count")
         first = b.cur.execute(f"SELECT strftime(month, '{MONTH_FORMAT}'), stage_key, count FROM {found.counts} "
                               f"ORDER BY month LIMIT {n}").fetchall()
-        first_rows = tuple((None, m, names.get(k, k), c) for m, k, c in first)
+        first_rows = tuple((m, names.get(k, k), c) for m, k, c in first)
         won_name = None
     else:
         counts = b.cur.execute(f"SELECT strftime(date_trunc('month', reached), '{MONTH_FORMAT}'), stage_key, "
