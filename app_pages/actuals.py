@@ -157,7 +157,7 @@ with compare_tab:
         comparison, bands = stores.comparison(path, version, plan.id, segment)
         if comparison.empty:
             st.info(f"No actuals fall in the plan's months ({plan.scenario.month_labels[0]} to "
-                    f"{plan.scenario.month_labels[-1]}) yet: import some on the “Import CSV” tab.")
+                    f"{plan.scenario.month_labels[-1]}) yet: import some on the “Import” tab.")
         else:
             done = [r for r in comparison.revenue if r.cumulative_actual is not None]
             outside = [r for r in comparison.stages if r.status != "inside"]
@@ -190,7 +190,7 @@ with compare_tab:
 
 with data_tab:
     if actuals.empty:
-        st.info("No actuals yet: import a CSV export on the “Import CSV” tab.")
+        st.info("No actuals yet: import a CRM export (CSV or workbook) on the “Import” tab.")
     else:
         revenue = dict(actuals.revenue)
         table = pd.DataFrame([{"month": m, **{s: actuals.count(m, s) for s in actuals.stages},
