@@ -76,8 +76,10 @@ estimated = run_check(())
 check = estimated
 with st.expander("Open pipeline at the check-in: "
                  + ", ".join(f"{c.open_pipeline:,} {c.name}" for c in estimated.stages[:-1] if c.open_pipeline)):
-    st.caption("Estimated from the actuals: in each stage, the units whose move to the next stage is still to "
-               "come, by the stage lags. If your CRM gives the open counts, enter them instead.")
+    st.caption("Where the imported records say won / lost / open: the records still open at the end of the month, "
+               "in the stage they last reached. Elsewhere estimated from the actuals: in each stage, the units whose "
+               "move to the next stage is still to come, by the stage lags. If your CRM gives the open counts, enter "
+               "them instead.")
     by_hand = st.toggle("Enter the open pipeline by hand", key="checkin-by-hand")
     if by_hand:
         cols = st.columns(3)
