@@ -234,14 +234,25 @@ def csv_files(draw):
 def import_options(draw, header):
     column = st.sampled_from(header) | st.sampled_from(HEADER_WORDS) | st.text(max_size=8)
     stage = st.sampled_from(STAGE_NAMES) | st.text(max_size=8)
+    value = st.sampled_from(["Won", "Lost", "closedwon", "Closed Lost", "true", ""]) | st.text(max_size=6)
     return ImportOptions(
-        format=draw(st.sampled_from([None, None, None, "monthly", "records", "weekly"])),
+        format=draw(st.sampled_from([None, None, None, "monthly", "records", "history", "weekly"])),
         mapping=tuple(draw(st.lists(st.tuples(column, stage), max_size=3))),
         id_column=draw(st.none() | column),
         amount_column=draw(st.none() | column),
         date_format=draw(st.one_of(st.sampled_from(DATE_FORMATS), st.sampled_from(DATE_FORMATS), st.text(max_size=6))),
         decimal=draw(st.sampled_from([None, None, None, None, ",", ".", "x", ""])),
         ignore=tuple(draw(st.lists(column, max_size=2))),
+        # Outcomes, stage histories and segments (issue 11).
+        outcome_column=draw(st.none() | st.none() | column),
+        won_values=tuple(draw(st.lists(value, max_size=2))),
+        lost_values=tuple(draw(st.lists(value, max_size=2))),
+        closed_column=draw(st.none() | st.none() | st.none() | column),
+        won_stage=draw(st.none() | st.none() | stage),
+        stage_column=draw(st.none() | st.none() | column),
+        date_column=draw(st.none() | st.none() | column),
+        lost_stages=tuple(draw(st.lists(value, max_size=2))),
+        segment_column=draw(st.none() | st.none() | column),
     )
 
 
