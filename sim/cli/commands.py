@@ -207,7 +207,11 @@ def checkin(args) -> int:
         if known.stages:
             doc["open_pipeline_from_outcomes"] = list(known.stages)
         return print_json(doc)
-    return print_lines(rendering.checkin_text(check, saved))
+    lines = rendering.checkin_text(check, saved)
+    if known.stages:
+        lines.append(f"Open pipeline of {', '.join(known.stages)}: the records still open at the end of {args.as_of} "
+                     f"(from their outcomes); of the other stages, estimated by the lags.")
+    return print_lines(lines)
 
 
 def demo_remove(args) -> int:

@@ -156,3 +156,19 @@ def test_compare_and_checkin_for_one_segment(tmp_path, demo_db_file):
     assert check["segment"] == "Organic"
     assert check["revenue_to_date"] == pytest.approx(55000)
     assert next(s for s in check["stages"] if s["name"] == "Visits")["actual"] == 15000
+
+
+def test_checkin_says_which_open_pipeline_comes_from_the_outcomes(tmp_path, export):
+    db, scenario = tmp_path / "f.duckdb", tmp_path / "plan.json"
+    succeeded(run_cli("import", export, "--db", db, *OPTIONS))
+    scenario.write_text(json.dumps({
+        "schema": 1, "name": "deals", "start": "2017-01", "months": 12, "goal": 900000,
+        "top": {"per_month": 200, "noise_cv": 0},
+        "stages": [{"name": "Engaged", "owner": "sales"},
+                   {"name": "Customers", "owner": "sales", "rate": {"mean": 0.6, "strength": 40}, "lag": [0.3, 0.4, 0.3]}],
+        "deal": {"median": 2000, "p90": 4000}, "trials": 500, "seed": 3}), encoding="utf-8")
+    doc = json.loads(succeeded(run_cli("checkin", scenario, "--db", db, "--as-of", "2017-03", "--json")).stdout)
+    assert doc["open_pipeline_from_outcomes"] == ["Engaged"]
+    assert "segment" not in doc
+    text = succeeded(run_cli("checkin", scenario, "--db", db, "--as-of", "2017-03")).stdout
+    assert "Open pipeline of Engaged: the records still open at the end of 2017-03 (from their outcomes)" in text
