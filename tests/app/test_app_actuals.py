@@ -341,3 +341,25 @@ def test_the_demo_is_removed_in_one_click(db):
     assert success.startswith("Removed the demo: 3 imports, 1 plan of record")
     assert history_label(at) == "History (0)"
     assert "actuals-remove-demo" not in [b.key for b in at.button]
+
+
+def test_a_stage_history_is_mapped_from_its_crm_stages(empty_db):
+    from ..crm_exports import csv_bytes, stage_history
+    df = stage_history(200)
+    at = open_page(empty_db)
+    upload(at, "deal-stage-history.csv", csv_bytes(df))
+    assert at.segmented_control(key="actuals-format").value == "history"
+    crm = {s.label: s for s in at.selectbox if s.key.startswith("actuals-crm-")}
+    assert set(crm) == set(df["stage"])
+    assert crm["closedwon"].value == "Customers"
+    assert crm["closedlost"].value == "lost (never a customer)"
+    crm["appointmentscheduled"].set_value("Leads").run()
+    assert_fine(at)
+    preview = next(m for m in texts(at.markdown) if "rows in the stage history format" in m)
+    won = df[df["stage"] == "closedwon"]["deal_id"].nunique()
+    assert f"**{won:,} won** (counted as Customers)" in preview
+    click(at, "actuals-import")
+    (success,) = texts(at.success)
+    assert success.startswith("Imported deal-stage-history.csv as import #1 (stage-history format)"), success
+    table = actuals_table(at)
+    assert int(table["Customers"].sum()) == won
