@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from sim.data.actuals import data_version
-from sim.data.demo_content import demo_state, remove_demo
+from sim.data.demo_content import demo_imports, demo_state, remove_demo
 from sim.data.history import import_history, known_stages, undo_import
 from sim.data.ingest import ImportOptions, import_csv
 from sim.data.plans import list_plans, save_plan
@@ -265,10 +265,13 @@ with history_tab:
                 st.button("Yes, remove the demo", key="actuals-remove-demo", on_click=do_remove_demo, type="primary")
     if not history:
         st.info("No imports yet.")
+    demo_ids = demo_imports(store) if demo.present else frozenset()
     for h in history:
         with st.container(border=True):
             top, action = st.columns([6, 1], vertical_alignment="center")
             badge = ":gray-badge[undone]" if h.undone_at else ":green-badge[active]"
+            if h.import_id in demo_ids:
+                badge += " :violet-badge[the demo's]"
             top.markdown(f"**#{h.import_id} · {esc(h.file_name)}** {badge}  \n"
                          f"{h.imported_at:%Y-%m-%d %H:%M} (server time) · {h.format} · {h.rows:,} rows · "
                          f"{h.first_month or '–'} to {h.last_month or '–'} · "

@@ -54,6 +54,12 @@ def demo_state(store: Store) -> DemoState:
     return DemoState(*(int(x) for x in row[:4]), bool(row[4]))
 
 
+def demo_imports(store: Store) -> frozenset[int]:
+    """The ids of the demo's imports."""
+    return frozenset(r[0] for r in store.cursor().execute(
+        "SELECT item_id FROM demo_content WHERE kind = 'import'").fetchall())
+
+
 def mark_demo(cur, kind: str, item_id: int) -> None:
     """Record that import or plan ``item_id`` is the demo's."""
     cur.execute("INSERT INTO demo_content VALUES (?, ?)", [kind, int(item_id)])

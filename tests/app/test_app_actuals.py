@@ -363,3 +363,9 @@ def test_a_stage_history_is_mapped_from_its_crm_stages(empty_db):
     assert success.startswith("Imported deal-stage-history.csv as import #1 (stage-history format)"), success
     table = actuals_table(at)
     assert int(table["Customers"].sum()) == won
+
+
+def test_the_demo_imports_are_marked_in_the_history(db):
+    at = open_page(db)
+    marked = [m for m in texts(tab(at, "History").markdown) if m.startswith("**#")]
+    assert len(marked) == 3 and all("the demo's" in m for m in marked)
