@@ -73,25 +73,13 @@ def segments(path: str, version: tuple, stage_order: tuple[str, ...]) -> Segment
 # The import form: an upload read (a workbook's sheet in a process of its own), the guessed
 # options and the preview, each kept for the few last uploads (keyed by their bytes).
 
-@st.cache_data(max_entries=4, show_spinner="Reading the workbook…")
-def workbook_sheets(path: str, data: bytes, name: str) -> tuple[str, ...] | str:
-    """A workbook's sheets (empty for a CSV file), or why it cannot be read."""
-    if not workbook_kind(data, name):
-        return ()
+@st.cache_data(max_entries=4, show_spinner="Reading the file…")
+def file_text(path: str, data: bytes, name: str, sheet: str | None) -> str | SheetText | list[str]:
+    """The upload as text: a CSV file's, or a workbook's sheet (``sheet``, else the first
+    visible one) with the workbook's sheets; or its problems."""
     try:
-        return read_sheet(data, name, _open(path).staging_dir).sheets
-    except ImportRejected as exc:
-        return "; ".join(exc.problems)
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def file_text(path: str, data: bytes, name: str, sheet: str | None) -> str | list[str]:
-    """The file as CSV text (a workbook: the sheet), or its problems."""
-    try:
-        if sheet is not None or workbook_kind(data, name):
-            found: SheetText = read_sheet(data, name, _open(path).staging_dir,
-                                          sheet=sheet)
-            return found.text
+        if workbook_kind(data, name):
+            return read_sheet(data, name, _open(path).staging_dir, sheet=sheet)
         return decode(data, name)
     except ImportRejected as exc:
         return list(exc.problems)

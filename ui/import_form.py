@@ -23,6 +23,7 @@ from sim.data.ingest.decoding import display_file_name
 from sim.data.ingest.layout import parse_header, sniff_delimiter
 from sim.data.ingest.outcomes import FALSE_VALUES, TRUE_VALUES
 from sim.data.ingest.suggestion import Suggestion
+from sim.data.ingest.workbook import SheetText
 from sim.errors import ImportRejected
 from sim.model.names import fold_name
 from sim.present.markdown import escape_markdown as esc
@@ -54,15 +55,15 @@ def form(path: str, version: tuple, upload, stage_names: list[str], demo: DemoSt
     """The mapping form for ``upload``; (the options, whether to remove the demo first) when
     the file can be mapped, else None (after saying why)."""
     data, name = upload.getvalue(), display_file_name(upload.name)
+    text = stores.file_text(path, data, name, None)
     sheet = None
-    sheets = stores.workbook_sheets(path, data, name)
-    if isinstance(sheets, str):                          # a workbook that cannot be read
-        st.error(f"**{esc(name)}**: {esc(sheets)}", icon=":material/error:")
-        return None
-    if sheets:
+    if isinstance(text, SheetText):                      # a workbook: its sheet
         c1, _ = st.columns([2, 3])
-        sheet = c1.selectbox("Sheet", sheets, key="actuals-sheet", help="The workbook's sheet to import")
-    text = stores.file_text(path, data, name, sheet)
+        sheet = c1.selectbox("Sheet", text.sheets, index=text.sheets.index(text.sheet), key="actuals-sheet",
+                             help="The workbook's sheet to import")
+        if sheet != text.sheet:
+            text = stores.file_text(path, data, name, sheet)
+        text = text.text if isinstance(text, SheetText) else text
     if isinstance(text, list):
         st.error(f"**{esc(name)}**: " + "; ".join(esc(p) for p in text), icon=":material/error:")
         return None
