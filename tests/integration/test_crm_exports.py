@@ -421,3 +421,24 @@ def test_the_check_in_takes_its_open_pipeline_from_the_outcomes(store, opportuni
     agent = df["sales_agent"] == "Zane Levy"
     mine = check_in_stored(store, scenario=scenario, as_of="2017-03", segment="Zane Levy")
     assert mine.stages[0].open_pipeline == int(((engaged < end) & ~(closed < end) & agent).sum())
+
+
+def test_a_stage_history_import_is_idempotent_and_undone_whole(store):
+    df = stage_history(300)
+    options = ImportOptions(format="history", id_column="deal_id", segment_column="source",
+                            mapping=(("appointmentscheduled", "Leads"), ("closedwon", "Customers")),
+                            lost_stages=("closedlost",))
+    before = snapshot(store)
+    first = import_csv(store, csv_bytes(df), "h.csv", options=options)
+    counts = load_actuals(store)
+    again = import_csv(store, csv_bytes(df), "h.csv", options=options)
+    assert again.already_imported and again.import_id == first.import_id
+    overlapping = import_csv(store, csv_bytes(df.head(200)), "h-part.csv", options=options)
+    assert load_actuals(store) == counts                   # each (deal, stage) once
+    assert "pairs were already known from earlier imports and count once" in overlapping.message
+    undo_import(store, overlapping.import_id)
+    undo_import(store, first.import_id)
+    after = snapshot(store)
+    assert {t: r for t, r in after.items() if t not in ("imports", "stages")} == \
+        {t: r for t, r in before.items() if t not in ("imports", "stages")}
+    assert load_actuals(store).empty
