@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim.data.actuals import data_version
-from sim.data.history import import_history, known_stages, undo_import
+from sim.data.history import undo_import
 from sim.data.ingest import FORMATS, MAX_IMPORT_BYTES, ImportOptions, import_csv, preview
-from sim.data.plans import list_plans, save_plan
+from sim.data.plans import save_plan
 from sim.errors import ImportRejected, PlannerError
 from sim.model.names import fold_name
 from sim.present import charts
@@ -30,11 +29,7 @@ MAX_UPLOAD_MB = MAX_IMPORT_BYTES // 2**20
 ss = st.session_state
 editor = access.can_edit()       # viewers read; only editors import, undo and save plans
 scenario = state.current()
-store = stores.store()
 st.subheader("Actuals")
-if store is None:
-    st.stop()
-path = str(store.path)
 
 
 def say(tab: str, kind: str, body) -> None:
@@ -60,7 +55,7 @@ def do_save_plan() -> None:
         return
     name = ss.get("actuals-plan-name") or f"{scenario.name} — plan of record"
     try:
-        plan = save_plan(store, scenario, name)
+        plan = stores.write(save_plan, scenario, name)
     except PlannerError as exc:
         say("compare", "error", ("The plan was not saved", list(exc.problems)))
         return
@@ -75,9 +70,13 @@ def do_import(key: str, options: ImportOptions) -> None:
     if upload is None or not access.can_edit():
         return
     try:
-        result = import_csv(store, upload.getvalue(), upload.name, options=options, scenario_stages=scenario.stage_names)
+        result = stores.write(import_csv, upload.getvalue(), upload.name, options=options,
+                              scenario_stages=scenario.stage_names)
     except ImportRejected as exc:
         say("import", "error", (f"{exc.source}: not imported — the database is unchanged", list(exc.problems)))
+        return
+    except PlannerError as exc:
+        say("import", "error", ("Not imported — the database is unchanged", list(exc.problems)))
         return
     say("import", "info" if result.already_imported else "success", esc(result.message))
     if not result.already_imported:
@@ -88,17 +87,16 @@ def do_undo(import_id: int) -> None:
     if not access.can_edit():
         return
     try:
-        say("history", "success", esc(undo_import(store, import_id)))
+        say("history", "success", esc(stores.write(undo_import, import_id)))
     except PlannerError as exc:
         say("history", "error", ("Nothing was undone", list(exc.problems)))
 
 
 # -- the page ---------------------------------------------------------------------------------
 
-version = data_version(store)
-plans = list_plans(store)
-actuals = stores.actuals(path, version, scenario.stage_names)
-history = import_history(store)
+overview = stores.overview()
+version, plans, history = overview.version, list(overview.plans), list(overview.history)
+actuals = stores.actuals(version, scenario.stage_names)
 active = [h for h in history if h.active]
 st.caption(f"{len(active)} import{'s' if len(active) != 1 else ''} · "
            + (f"months {actuals.months[0]} to {actuals.months[-1]}" if actuals.months else "no actuals yet")
@@ -109,6 +107,8 @@ compare_tab, data_tab, import_tab, history_tab = st.tabs(
 
 with compare_tab:
     show_message("compare")
+    for note in overview.unreadable:
+        st.caption(esc(note[:1].upper() + note[1:]) + ".")
     plan = None
     if not plans:
         st.info("No plan of record yet: save the current scenario as one (below) to compare the actuals with it.")
@@ -130,7 +130,7 @@ with compare_tab:
                        "changed afterwards.")
             st.button("Save plan", on_click=do_save_plan, type="primary", key="actuals-save-plan")
     if plan is not None:
-        comparison, bands = stores.comparison(path, version, plan.id)
+        comparison, bands = stores.comparison(version, plan.id)
         if comparison.empty:
             st.info(f"No actuals fall in the plan's months ({plan.scenario.month_labels[0]} to "
                     f"{plan.scenario.month_labels[-1]}) yet: import some on the “Import CSV” tab.")
@@ -224,7 +224,7 @@ with import_tab:
             with c2:
                 decimal = st.selectbox("Decimal separator", [AUTO, ",", "."], key="actuals-decimal",
                                        help="detect: a comma for ';'-separated files, else a point")
-            stage_names = list(dict.fromkeys(list(scenario.stage_names) + list(known_stages(store))))
+            stage_names = list(dict.fromkeys(list(scenario.stage_names) + list(overview.stages)))
             by_key = {fold_name(s): s for s in stage_names}
             id_col = amount_col = date_format = None
             if fmt == "records":

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim.data.actuals import data_version
 from sim.data.plan_checkin import save_reset
-from sim.data.plans import list_plans
 from sim.errors import PlannerError
 from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
 from sim.present import charts
@@ -22,13 +20,10 @@ MESSAGE = "checkin-message"
 
 ss = st.session_state
 scenario, token = state.current(), state.token()
-store = stores.store()
 st.subheader("Check-in")
-if store is None:
-    st.stop()
 
-plans = list_plans(store)
-path, version = str(store.path), data_version(store)
+overview = stores.overview()
+plans, version = list(overview.plans), overview.version
 choices = [p.name for p in plans] + [CURRENT]
 if ss.get("checkin-plan") not in choices:
     ss["checkin-plan"] = choices[0]
@@ -39,7 +34,7 @@ picked = top[0].selectbox("Plan", choices, key="checkin-plan",
 plan = next((p for p in plans if p.name == picked), None)
 plan_scenario = plan.scenario if plan else scenario
 months = plan_scenario.month_labels
-actuals = stores.actuals(path, version, plan_scenario.stage_names)
+actuals = stores.actuals(version, plan_scenario.stage_names)
 with_data = [m for m in months if m in set(actuals.months)]
 default = with_data[-1] if with_data else months[0]
 offered = months[:months.index(default) + 1]     # up to the last month with actuals
@@ -65,7 +60,7 @@ if not with_data:
 def run_check(pipeline: tuple[tuple[str, int], ...]):
     try:
         with st.spinner("Reforecasting the rest of the period and searching the reset…"):
-            return stores.checkin(path, version, plan.id if plan else None, "" if plan else token, as_of,
+            return stores.checkin(version, plan.id if plan else None, "" if plan else token, as_of,
                                   float(confidence), float(weight), pipeline)
     except PlannerError as exc:
         st.error(f"The check-in cannot be computed: {esc(str(exc))}")
@@ -168,8 +163,8 @@ if check.reset is not None:
                            "linked to the plan it resets.")
                 if st.button("Save plan", type="primary", key="checkin-save"):
                     try:
-                        saved = save_reset(store, check, name or f"{plan_scenario.name} — reset {check.as_of}",
-                                           plan)
+                        saved = stores.write(save_reset, check, name or f"{plan_scenario.name} — reset {check.as_of}",
+                                             plan)
                         ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
                                                   + (f", linked to “{esc(plan.name)}”." if plan else "."))
                     except PlannerError as exc:

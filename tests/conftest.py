@@ -120,6 +120,19 @@ def small_scenario(**overrides):
     return scenario_from_dict(data)
 
 
+def unchecked(scenario, *, name: str | None = None, stage_names=None):
+    """``scenario`` with another name and stage names, *not validated*: what a caller of the
+    library, or a database written before today's name rules, can still hold. The defences
+    downstream of validation (escaping, CSV neutralising, output cleaning) are tested on it."""
+    from dataclasses import replace
+    stages = scenario.stages if stage_names is None else tuple(
+        replace(stage, name=new) for stage, new in zip(scenario.stages, stage_names, strict=True))
+    renames = {old.name: new.name for old, new in zip(scenario.stages, stages)}
+    return replace(scenario, name=scenario.name if name is None else name, stages=stages,
+                   start_pipeline=tuple((renames.get(k, k), v) for k, v in scenario.start_pipeline),
+                   pipeline_lags=tuple((renames.get(k, k), v) for k, v in scenario.pipeline_lags))
+
+
 # -- databases ---------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -202,6 +215,13 @@ def snapshot(store) -> dict[str, list[tuple]]:
     assert {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages", "record_amounts",
             "plans", "plan_bands", "schema_version"} <= set(tables)
     return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+
+def snapshot_file(path: Path) -> dict[str, list[tuple]]:
+    """:func:`snapshot` of the database file ``path``, opened read-only and closed again (as
+    the app opens it: nothing holds the file between operations)."""
+    with Store(path, read_only=True) as store:
+        return snapshot(store)
 
 
 # -- what the pages show ----------------------------------------------------------------------

@@ -12,16 +12,18 @@ from pathlib import Path
 
 from ..errors import ScenarioError
 from . import rendering
-from .rendering import print_json, print_lines
+from .rendering import print_error, print_json, print_lines
 
 #: The command line reads files from disk, not uploads: a larger limit than the app's.
 CLI_MAX_IMPORT_BYTES = 2 * 1024**3
 
 
 @contextmanager
-def _store(args):
+def _store(args, *, read_only: bool = False):
+    """The database of ``--db`` (or ``$FUNNEL_DB``), for one operation: read-only for the
+    commands that only read (they work on a read-only file system and beside the app)."""
     from ..data.store import Store
-    with Store(args.db) as store:
+    with Store(args.db, read_only=read_only) as store:
         yield store
 
 
@@ -68,16 +70,17 @@ def targets(args) -> int:
 
 def import_file(args) -> int:
     from ..data.ingest import ImportOptions, import_csv
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    options = ImportOptions(format=args.format, mapping=tuple(args.map), id_column=args.id_column,
+                            amount_column=args.amount_column, date_format=args.date_format,
+                            decimal=args.decimal, ignore=tuple(args.ignore))
+    stages = _stage_names(args.scenario)
     with _store(args) as store:
-        path = Path(args.file)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-        options = ImportOptions(format=args.format, mapping=tuple(args.map), id_column=args.id_column,
-                                amount_column=args.amount_column, date_format=args.date_format,
-                                decimal=args.decimal, ignore=tuple(args.ignore))
-        result = import_csv(store, data, path.name, options=options, scenario_stages=_stage_names(args.scenario),
+        result = import_csv(store, data, path.name, options=options, scenario_stages=stages,
                             max_bytes=CLI_MAX_IMPORT_BYTES)
     if args.json:
         return print_json(result.to_dict())
@@ -86,7 +89,7 @@ def import_file(args) -> int:
 
 def actuals(args) -> int:
     from ..data.actuals import load_actuals
-    with _store(args) as store:
+    with _store(args, read_only=True) as store:
         found = load_actuals(store, stage_order=_stage_names(args.scenario))
         if args.json:
             return print_json(found.to_dict())
@@ -97,7 +100,7 @@ def actuals(args) -> int:
 
 def history(args) -> int:
     from ..data.history import import_history
-    with _store(args) as store:
+    with _store(args, read_only=True) as store:
         imports = import_history(store)
     if args.json:
         return print_json([h.to_dict() for h in imports])
@@ -114,8 +117,9 @@ def undo(args) -> int:
 
 def plan_save(args) -> int:
     from ..data.plans import save_plan
+    scenario = _scenario(args.scenario)
     with _store(args) as store:
-        plan = save_plan(store, _scenario(args.scenario), args.name)
+        plan = save_plan(store, scenario, args.name)
     if args.json:
         return print_json(plan.to_dict())
     return print_lines([f"Saved plan #{plan.id} '{plan.name}': {plan.scenario.name}, P(goal) {plan.p_goal:.1%} "
@@ -123,9 +127,11 @@ def plan_save(args) -> int:
 
 
 def plan_list(args) -> int:
-    from ..data.plans import list_plans
-    with _store(args) as store:
-        plans = list_plans(store)
+    from ..data.plans import list_plans, unreadable_plans
+    with _store(args, read_only=True) as store:
+        plans, unreadable = list_plans(store), unreadable_plans(store)
+    for note in unreadable:
+        print_error(f"note: {note}")
     if args.json:
         return print_json([p.to_dict() for p in plans])
     if not plans:
@@ -137,7 +143,7 @@ def compare(args) -> int:
     """A saved plan against the actuals (plan vs actual: the only "compare" of the project)."""
     from ..data.plans import load_plan
     from ..data.variance import compare_plan
-    with _store(args) as store:
+    with _store(args, read_only=True) as store:
         comparison = compare_plan(store, load_plan(store, args.plan))
         if args.json:
             return print_json(comparison.to_dict())
@@ -145,16 +151,20 @@ def compare(args) -> int:
 
 
 def checkin(args) -> int:
-    from ..data.plan_checkin import check_in_stored, save_reset
+    from ..data.plan_checkin import load_checkin_inputs, run_checkin, save_reset
     from ..data.plans import load_plan
-    with _store(args) as store:
-        if bool(args.scenario) == bool(args.plan):
-            raise ScenarioError("give either a scenario file or --plan NAME (one of them)")
+    if bool(args.scenario) == bool(args.plan):
+        raise ScenarioError("give either a scenario file or --plan NAME (one of them)")
+    scenario = None if args.plan else _scenario(args.scenario)
+    with _store(args, read_only=True) as store:
         plan = load_plan(store, args.plan) if args.plan else None
-        check = check_in_stored(store, plan=plan, scenario=None if plan else _scenario(args.scenario),
-                                as_of=args.as_of, confidence=args.confidence, prior_weight=args.prior_weight,
-                                trials=args.trials)
-        saved = None if args.save is None else save_reset(store, check, args.save, plan)
+        inputs = load_checkin_inputs(store, plan=plan, scenario=scenario)
+    check = run_checkin(inputs, as_of=args.as_of, confidence=args.confidence, prior_weight=args.prior_weight,
+                        trials=args.trials)
+    saved = None
+    if args.save is not None:
+        with _store(args) as store:
+            saved = save_reset(store, check, args.save, plan)
     if args.json:
         doc = check.to_dict()
         doc["saved_plan"] = None if saved is None else saved.to_dict()

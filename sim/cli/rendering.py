@@ -1,21 +1,48 @@
-"""What the command line prints: JSON documents and plain-text tables."""
+"""What the command line prints: JSON documents and plain-text tables.
+
+Names come from files and databases, some written before today's name rules: everything
+printed is made safe for a terminal first. Text loses its control and invisible characters
+(an escape sequence in a stage name could otherwise rewrite the terminal); JSON keeps them,
+written as ``\\uXXXX`` escapes (the same document for a JSON reader).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 
+from ..model.names import is_refused_character, printable
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:           # as a UTF-16 surrogate pair, as JSON writes it
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def terminal_json(doc) -> str:
+    """``doc`` as indented JSON, non-ASCII characters as they are except control and invisible
+    ones, which are escaped."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    return "".join(_json_escape(ch) if ch not in "\n" and is_refused_character(ch) else ch for ch in text)
+
 
 def print_json(doc) -> int:
-    """One JSON document on stdout; non-ASCII characters as they are."""
-    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
-    print()
+    """One JSON document on stdout (see :func:`terminal_json`)."""
+    print(terminal_json(doc))
     return 0
 
 
 def print_lines(lines) -> int:
-    print("\n".join(lines))
+    print("\n".join(printable(line) for line in lines))
     return 0
+
+
+def print_error(line: str) -> None:
+    """One line on stderr, without control or invisible characters."""
+    print(printable(line).replace("\n", " "), file=sys.stderr)
 
 
 def money(value: float) -> str:

@@ -292,9 +292,9 @@ def test_saving_the_reset_makes_a_linked_plan_of_record(db):
     assert picker.options == [name, DEMO_PLAN_NAME, CURRENT]
     assert picker.value == DEMO_PLAN_NAME                     # the page stays on the plan checked in
 
-    # The page's own store (cached per path): the new plan is linked to its parent and as-of month.
-    from ui.database import _open
-    saved = {p.name: p for p in list_plans(_open(str(db.resolve())))}
+    # In the page's database: the new plan is linked to its parent and as-of month.
+    with Store(db, read_only=True) as store:
+        saved = {p.name: p for p in list_plans(store)}
     assert saved[name].parent_id == saved[DEMO_PLAN_NAME].id and saved[name].as_of == "2027-06"
     assert saved[name].scenario.month_labels == tuple(f"2027-{m:02d}" for m in range(7, 13))
 

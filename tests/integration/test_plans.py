@@ -163,8 +163,8 @@ def test_a_duplicate_name_is_refused_and_nothing_is_written(store, scenario):
     ("   ", "needs a name"),
     (None, "needs a name"),
     ("x" * (MAX_PLAN_NAME + 1), f"at most {MAX_PLAN_NAME} characters"),
-    ("plan\x1b[31m", "control characters"),
-    ("plan\u200bB", "control characters"),
+    ("plan\x1b[31m", r"control or invisible characters \(U\+001B\)"),
+    ("plan\u200bB", r"control or invisible characters \(U\+200B\)"),
 ])
 def test_bad_names_are_refused(store, scenario, name, message):
     with pytest.raises(ScenarioError, match=message):

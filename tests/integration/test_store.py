@@ -149,13 +149,13 @@ def test_lock_down_holds_inside_a_transaction(store, tmp_path):
 # Opening problems
 # ------------------------------------------------------------------------------------------
 
-def test_second_process_is_refused_with_a_store_error(store, db_path):
-    code = f"from sim.data.store import Store; Store({str(db_path)!r})"
+def test_second_process_waits_then_is_refused_with_a_store_error(store, db_path):
+    code = f"from sim.data.store import Store; Store({str(db_path)!r}, wait=0.5)"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("sim.errors.StoreError"), proc.stderr
+    assert last.startswith("sim.errors.StoreBusy"), proc.stderr
     assert "in use by another process" in last
     # The holder is unaffected.
     assert store.schema_version() == SCHEMA_VERSION
@@ -227,23 +227,38 @@ def test_transaction_rolls_back_a_failing_statement(store):
     assert store.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 0
 
 
-def test_stale_staged_uploads_are_removed_when_the_store_opens(tmp_path):
-    """A process killed mid-import leaves its staged copy behind; the next open removes copies
-    older than an hour and keeps recent ones (an import may be running in another store)."""
+def test_staged_uploads_left_by_a_killed_import_are_removed_when_a_writer_opens(tmp_path):
+    """Finding 9: a process killed mid-import leaves its staged copy behind. When a writer
+    opens the database and no other store of it is open (DuckDB's lock keeps other processes
+    out, so no import of it is running), every copy of this database is removed, however
+    recent; another database's copies in the same folder, and other files, are left alone;
+    copies named before the per-database tags go when older than an hour."""
     import os
     import time as clock
 
     from sim.data.store import STALE_UPLOAD_SECONDS
-    Store(tmp_path / "funnel.duckdb").close()
+    db, other_db = tmp_path / "funnel.duckdb", tmp_path / "other.duckdb"
+    with Store(db) as store:
+        mine = store.staging_path("a1b2c3")
+    with Store(other_db) as store:
+        theirs = store.staging_path("d4e5f6")
     staging = tmp_path / "uploads"
-    old, recent, other = staging / "import-old.csv", staging / "import-recent.csv", staging / "notes.csv"
-    for f in (old, recent, other):
+    old_untagged, new_untagged, notes = (staging / "import-0123456789ab.csv", staging / "import-ba9876543210.csv",
+                                         staging / "notes.csv")
+    for f in (mine, theirs, old_untagged, new_untagged, notes):
         f.write_text("month,Leads\n")
     past = clock.time() - STALE_UPLOAD_SECONDS - 60
-    os.utime(old, (past, past))
-    os.utime(other, (past, past))
-    Store(tmp_path / "funnel.duckdb").close()
-    assert not old.exists() and recent.exists() and other.exists()
+    for f in (old_untagged, notes):
+        os.utime(f, (past, past))
+    with Store(db, read_only=True):
+        assert mine.exists()                            # a reader removes nothing
+    with Store(db) as store:
+        assert not mine.exists() and theirs.exists() and not old_untagged.exists()
+        assert new_untagged.exists() and notes.exists()
+        again = store.staging_path("0f0f0f")
+        again.write_text("x")
+        with Store(db):                                 # another store of it is open: an import may run
+            assert again.exists()
 
 
 def test_every_planner_error_has_one_root():

@@ -81,7 +81,7 @@ class Batch:
         self.cur, self.options = cur, options
         self.problems = Problems(limit=MAX_PROBLEMS)
         self.temps = TempTables(cur)
-        self.staging_file = store.staging_dir / f"import-{self.temps.tag}.csv"
+        self.staging_file = store.staging_path(self.temps.tag)
         self.stages = StageNames(cur, scenario_stages, self.problems)
         self.notes: list[str] = []
         self.sheet = Sheet.read(text, name)
