@@ -118,7 +118,7 @@ with compare_tab:
             ss["actuals-plan"] = names[0]
         pick_col, _ = st.columns([2, 3])
         picked = pick_col.selectbox("Plan of record", names, key="actuals-plan", help="Saved plans, newest first")
-        plan = next(p for p in plans if p.name == picked)
+        plan = next((p for p in plans if p.name == picked), plans[0])      # a forged name: the newest
         st.caption(f"Scenario “{esc(plan.scenario.name)}”, saved {plan.saved_at:%Y-%m-%d %H:%M}: goal "
                    f"{plan.scenario.goal:,.0f}, P(goal) at plan time {plan.p_goal:.1%} "
                    f"({plan.trials:,} trials, seed {plan.seed}).")

@@ -69,8 +69,8 @@ def run_check(pipeline: tuple[tuple[str, int], ...]):
 
 estimated = run_check(())
 check = estimated
-with st.expander("Open pipeline at the check-in: "
-                 + ", ".join(f"{c.open_pipeline:,} {c.name}" for c in estimated.stages[:-1] if c.open_pipeline)):
+with st.expander("Open pipeline at the check-in: "        # stage names are user text: shown literally
+                 + ", ".join(f"{c.open_pipeline:,} {esc(c.name)}" for c in estimated.stages[:-1] if c.open_pipeline)):
     st.caption("Estimated from the actuals: in each stage, the units whose move to the next stage is still to "
                "come, by the stage lags. If your CRM gives the open counts, enter them instead.")
     by_hand = st.toggle("Enter the open pipeline by hand", key="checkin-by-hand")
@@ -99,7 +99,7 @@ bottleneck = next((c for c in check.stages if c.name == check.bottleneck), None)
 if bottleneck is None:
     cols[2].metric("Largest shortfall", "none", help="No stage is below the plan's median so far.")
 else:
-    cols[2].metric("Largest shortfall", bottleneck.name,
+    cols[2].metric("Largest shortfall", esc(bottleneck.name),
                    delta=f"{bottleneck.actual - bottleneck.plan_p50:+,.0f} vs plan median "
                          f"(≈ {-bottleneck.revenue_effect:+,.0f} revenue)", delta_color="normal",
                    help=f"The stage ({bottleneck.owner}) whose shortfall against the plan's median costs the most "

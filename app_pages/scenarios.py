@@ -43,8 +43,11 @@ with keep:
                                             "name." if reserved else "already saved: choose another name "
                                             "or delete the saved one first."))
         else:
-            saved[name] = names.renamed(scenario, name).to_url_token()
-            st.success(f"Saved the current inputs as “{esc(name)}”.")
+            try:
+                saved[name] = names.renamed(scenario, name).to_url_token()
+                st.success(f"Saved the current inputs as “{esc(name)}”.")
+            except ScenarioError as exc:
+                st.error(f"Not saved: {esc(str(exc))}.")
 
     st.markdown(f"**Saved scenarios** ({len(saved)})")
     if not saved:

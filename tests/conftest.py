@@ -79,6 +79,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, folder))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_app_guards():
+    """Every test starts with no uploads held and no wrong passwords counted: the app's guards
+    keep them per process (ui.uploads, ui.access), and every AppTest session has the same id."""
+    uploads, access = sys.modules.get("ui.uploads"), sys.modules.get("ui.access")
+    if uploads is not None:
+        for session_id in list(uploads._SPOOL.files):
+            uploads._SPOOL.drop(session_id)
+    if access is not None:
+        access._LIMITER = type(access._LIMITER)()
+    yield
+
+
 # -- scenarios ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -167,8 +167,8 @@ def _lower_checkpoint_threshold(threshold: str) -> None:
 
     connect = store_module._connect
 
-    def patched(path):
-        con = connect(path)
+    def patched(path, **kwargs):
+        con = connect(path, **kwargs)
         con.execute("SET checkpoint_threshold = ?", [threshold])
         return con
 

@@ -463,13 +463,16 @@ def test_the_app_opens_a_hostile_link_on_the_demo_with_a_warning(demo, token, fr
 
 
 @pytest.mark.app         # the pages, through AppTest
-def test_the_app_ignores_a_1_mb_link(demo):
-    """Streamlit itself drops a query string over 524,288 characters (it logs "Ignoring query
-    string ..."): the page opens on the demo, without the link's warning and without a traceback."""
+def test_the_app_says_a_1_mb_link_is_too_long(demo):
+    """Finding 12: Streamlit itself drops a query string over 524,288 characters (it logs
+    "Ignoring query string ..."); the page opened the demo without a word. It now says why (from
+    the server's second script run on; ``python -m ui.serve`` from the first)."""
+    open_link("")
     at = open_link(LINKS["a 1 MB token"][0]())
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["scenario"] == demo
-    assert not [w.value for w in at.warning if "could not be opened" in w.value]
+    (warning,) = [plain(w.value) for w in at.warning if "too long" in w.value]
+    assert warning.startswith("This link is too long to open") and "Showing the demo scenario instead" in warning
 
 
 # ------------------------------------------------------------------------------------------
