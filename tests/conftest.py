@@ -87,6 +87,7 @@ def _fresh_app_guards():
     if uploads is not None:
         for session_id in list(uploads._SPOOL.files):
             uploads._SPOOL.drop(session_id)
+        uploads._SPOOL.allowed.clear()
     if access is not None:
         access._LIMITER = type(access._LIMITER)()
     yield

@@ -147,15 +147,19 @@ def allow_uploads(allowed: bool) -> None:
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
     install()
     ctx = get_script_run_ctx()
-    if ctx is None:
-        return
+    if ctx is not None:
+        allow(ctx.uploaded_file_mgr, ctx.session_id, allowed)
+
+
+def allow(manager: MemoryUploadedFileManager, session_id: str, allowed: bool) -> None:
+    """Let session ``session_id`` of ``manager`` upload files, or not (its files are dropped)."""
     with _SPOOL.lock:
         if allowed:
-            _SPOOL.allowed.add(ctx.session_id)
+            _SPOOL.allowed.add(session_id)
         else:
-            _SPOOL.allowed.discard(ctx.session_id)
-    if not allowed:
-        ctx.uploaded_file_mgr.remove_session_files(ctx.session_id)
+            _SPOOL.allowed.discard(session_id)
+    if not allowed and session_id in _SPOOL.files:
+        manager.remove_session_files(session_id)
 
 
 def sweep(now: float | None = None, is_active=None) -> None:

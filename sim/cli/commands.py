@@ -7,6 +7,7 @@ scipy nor DuckDB.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,12 +19,21 @@ from .rendering import print_error, print_json, print_lines
 CLI_MAX_IMPORT_BYTES = 2 * 1024**3
 
 
+#: Seconds a command waits while another process (the app, another command) writes the
+#: database, before it gives up; ``$FUNNEL_DB_WAIT`` sets another.
+WAIT_ENV = "FUNNEL_DB_WAIT"
+
+
 @contextmanager
 def _store(args, *, read_only: bool = False):
     """The database of ``--db`` (or ``$FUNNEL_DB``), for one operation: read-only for the
     commands that only read (they work on a read-only file system and beside the app)."""
-    from ..data.store import Store
-    with Store(args.db, read_only=read_only) as store:
+    from ..data.store import DEFAULT_WAIT, Store
+    try:
+        wait = float(os.environ.get(WAIT_ENV, DEFAULT_WAIT))
+    except ValueError:
+        raise ScenarioError(f"${WAIT_ENV} must be a number of seconds") from None
+    with Store(args.db, read_only=read_only, wait=wait) as store:
         yield store
 
 

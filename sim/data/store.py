@@ -221,7 +221,8 @@ class Store:
                     raise
                 try:
                     cur.commit()
-                except duckdb.IOException as exc:
+                except duckdb.Error as exc:       # e.g. the disk is full: DuckDB rolls back
+                    _rollback_quietly(cur)
                     raise StoreError(f"cannot write the database {self.path}: {_first_line(exc)}; "
                                      f"nothing was changed") from None
             except duckdb.IOException as exc:
@@ -351,7 +352,10 @@ def _left(deadline: float) -> float:
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0].removeprefix("IO Error: ")
+    line = (str(exc).splitlines() or [type(exc).__name__])[0]
+    for prefix in ("IO Error: ", "TransactionContext Error: ", "Failed to commit: "):
+        line = line.removeprefix(prefix)
+    return line
 
 
 def _rollback_quietly(cur) -> None:

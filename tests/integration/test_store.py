@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from sim.data.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError
+from sim.errors import StoreBusy
 
 from ..conftest import ROOT
 
@@ -269,3 +270,102 @@ def test_every_planner_error_has_one_root():
         error = kind(["a is wrong", "b is missing"], source="f.csv")
         assert str(error) == "f.csv: a is wrong; b is missing" and error.problems == ("a is wrong", "b is missing")
     assert not issubclass(ImportRejected, ScenarioError) and not issubclass(StoreError, ScenarioError)
+
+
+# ------------------------------------------------------------------------------------------
+# One operation per store: opening again, reading only, sharing the file
+# ------------------------------------------------------------------------------------------
+
+def _holder(db_path, *, read_only: bool, seconds: float) -> subprocess.Popen:
+    """Another process holding the database (read-only or for writing) for ``seconds``."""
+    code = (f"import sys, time; from sim.data.store import Store; s = Store({str(db_path)!r}, read_only={read_only}); "
+            f"print('held', flush=True); time.sleep({seconds}); s.close()")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_opening_again_in_one_process_is_idempotent(db_path):
+    """Finding 2: a client's ``clear_cache`` dropped the app's cached store and it was opened
+    again while the first connection lived: DuckDB handed back the same, locked-down database
+    and ``SET allowed_directories`` failed ("the configuration has been locked"). The lock-down
+    is now checked instead of set twice, for writers and readers alike."""
+    first = Store(db_path)
+    try:
+        with Store(db_path) as second, Store(db_path, read_only=True) as reader:
+            with second.transaction() as cur:
+                cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
+            assert reader.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 1
+            with pytest.raises(duckdb.Error):
+                reader.cursor().execute("SELECT * FROM read_text('/etc/hostname')").fetchall()
+    finally:
+        first.close()
+
+
+def test_a_reader_changes_nothing_on_disk_and_cannot_write(db_path):
+    Store(db_path).close()
+    before = db_path.read_bytes(), db_path.stat().st_mtime_ns
+    with Store(db_path, read_only=True) as reader:
+        assert reader.read_only and not reader.is_new
+        with pytest.raises(StoreError, match="reading only"):
+            with reader.transaction():
+                pass
+        with pytest.raises(duckdb.Error):
+            reader.cursor().execute("INSERT INTO stages VALUES ('x', 'X', 1, NULL)")
+    assert (db_path.read_bytes(), db_path.stat().st_mtime_ns) == before
+    assert not db_path.with_name(db_path.name + ".wal").exists()
+
+
+def test_a_reader_of_a_missing_database_gets_a_new_empty_one(db_path):
+    with Store(db_path, read_only=True) as reader:
+        assert reader.schema_version() == SCHEMA_VERSION
+        assert reader.cursor().execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
+def test_a_writer_waits_for_readers_of_this_process_and_readers_join_a_writer(db_path):
+    Store(db_path).close()
+    order = []
+    reader = Store(db_path, read_only=True)
+
+    def write():
+        with Store(db_path) as writer:
+            order.append("writer in")
+            with writer.transaction() as cur:
+                cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(0.5)
+    assert order == [] and thread.is_alive(), "a read-write open waits while a read-only one is open"
+    order.append("reader out")
+    reader.close()
+    thread.join(30)
+    assert order == ["reader out", "writer in"]
+    with Store(db_path) as writer, Store(db_path, read_only=True) as joined:
+        with writer.transaction() as cur:
+            cur.execute("INSERT INTO stages VALUES ('mqls', 'MQLs', 2, NULL)")
+            assert joined.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 1, "whole transactions"
+        assert joined.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 2
+
+
+def test_a_reader_waits_for_another_process_writing_then_reads(db_path):
+    Store(db_path).close()
+    holder = _holder(db_path, read_only=False, seconds=1.0)
+    try:
+        with Store(db_path, read_only=True, wait=30) as reader:
+            assert reader.schema_version() == SCHEMA_VERSION
+    finally:
+        holder.wait(30)
+
+
+def test_readers_of_two_processes_share_the_file_and_a_writer_waits_for_them(db_path):
+    Store(db_path).close()
+    holder = _holder(db_path, read_only=True, seconds=1.0)
+    try:
+        with Store(db_path, read_only=True, wait=0) as reader:       # at once: readers share
+            assert reader.schema_version() == SCHEMA_VERSION
+        with pytest.raises(StoreBusy, match="in use by another process"):
+            Store(db_path, wait=0.2)
+        with Store(db_path, wait=30) as writer:                       # after the other reader
+            assert not writer.read_only
+    finally:
+        holder.wait(30)
