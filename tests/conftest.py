@@ -231,6 +231,17 @@ def snapshot(store) -> dict[str, list[tuple]]:
     return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
 
 
+def holding_process(path: Path, *, read_only: bool, seconds: float) -> subprocess.Popen:
+    """Another process holding the database ``path`` (read-only, or for writing) for
+    ``seconds``, as the app or a command does during one operation; started and holding when
+    this returns."""
+    code = (f"import time; from sim.data.store import Store; s = Store({str(path)!r}, read_only={read_only}); "
+            f"print('held', flush=True); time.sleep({seconds}); s.close()")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
 def snapshot_file(path: Path) -> dict[str, list[tuple]]:
     """:func:`snapshot` of the database file ``path``, opened read-only and closed again (as
     the app opens it: nothing holds the file between operations)."""

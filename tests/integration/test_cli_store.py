@@ -34,6 +34,7 @@ from ..conftest import (
     HOSTILE_DIR,
     ROOT,
     CliRun,
+    holding_process,
     refused,
     run_cli,
     run_cli_process,
@@ -261,36 +262,19 @@ def test_a_database_written_by_another_process_too_long(tmp_path):
     assert "in use by another process" in line and "--db / $FUNNEL_DB" in line
 
 
-def _holding(db, *, read_only: bool, seconds: float):
-    """Another process holding ``db`` (read-only, or for writing) for ``seconds``."""
-    code = (f"import time; from sim.data.store import Store; s = Store({str(db)!r}, read_only={read_only}); "
-            f"print('held', flush=True); time.sleep({seconds}); s.close()")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "held"
-    return proc
-
-
-@pytest.fixture(scope="module")
-def seeded_db_file(tmp_path_factory):
-    db = tmp_path_factory.mktemp("seeded") / "funnel.duckdb"
-    with Store(db) as store:
-        seed_demo(store, DATA_DIR)
-    return db
-
-
 READING_COMMANDS = [["history"], ["actuals"], ["plan", "list"], ["compare", "--plan", DEMO_PLAN_NAME],
                     ["checkin", "--plan", DEMO_PLAN_NAME, "--as-of", "2027-03", "--trials", "500"]]
 
 
-def test_reading_commands_open_read_only_beside_another_reader(seeded_db_file, tmp_path):
+def test_reading_commands_open_read_only_beside_another_reader(demo_db_file, tmp_path):
     """Finding 11: ``history``, ``actuals``, ``compare`` needed write access (they failed on a
     read-only file system and while the app held the file). They open read-only now: they run
     while another process has the file open read-only (DuckDB would refuse a writer then), and
     the file is left byte for byte as it was."""
     db = tmp_path / "funnel.duckdb"
-    shutil.copyfile(seeded_db_file, db)
+    shutil.copyfile(demo_db_file, db)
     before = db.read_bytes()
-    holder = _holding(db, read_only=True, seconds=120)
+    holder = holding_process(db, read_only=True, seconds=120)
     try:
         for command in READING_COMMANDS:
             succeeded(run_cli_process(*command, "--json", "--db", str(db), env={WAIT_ENV: "0"}))
@@ -300,10 +284,10 @@ def test_reading_commands_open_read_only_beside_another_reader(seeded_db_file, t
     assert db.read_bytes() == before and not db.with_name(db.name + ".wal").exists()
 
 
-def test_a_command_waits_for_a_writer_then_runs(seeded_db_file, tmp_path):
+def test_a_command_waits_for_a_writer_then_runs(demo_db_file, tmp_path):
     db = tmp_path / "funnel.duckdb"
-    shutil.copyfile(seeded_db_file, db)
-    holder = _holding(db, read_only=False, seconds=1.5)
+    shutil.copyfile(demo_db_file, db)
+    holder = holding_process(db, read_only=False, seconds=1.5)
     try:
         out = succeeded(run_cli_process("history", "--json", "--db", str(db)))
     finally:
@@ -326,11 +310,11 @@ def _legacy_names(db) -> None:
         cur.execute("UPDATE plans SET name = ? WHERE id = 1", [f"FY{ESC}27"])
 
 
-def test_terminal_escapes_in_stored_names_never_reach_the_terminal(seeded_db_file, tmp_path):
+def test_terminal_escapes_in_stored_names_never_reach_the_terminal(demo_db_file, tmp_path):
     """Finding 7: escape sequences in names reached the command line's output. Text output
     drops control characters; JSON keeps them as \\u001b escapes (the same data)."""
     db = tmp_path / "funnel.duckdb"
-    shutil.copyfile(seeded_db_file, db)
+    shutil.copyfile(demo_db_file, db)
     _legacy_names(db)
     for command in (["history"], ["actuals"], ["plan", "list"], ["compare", "--plan", f"FY{ESC}27"]):
         text = succeeded(run_cli(*command, "--db", str(db)))

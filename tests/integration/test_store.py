@@ -15,7 +15,7 @@ import pytest
 from sim.data.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError
 from sim.errors import StoreBusy
 
-from ..conftest import ROOT
+from ..conftest import ROOT, holding_process
 
 # Tables the first migration creates (the views are checked through them elsewhere).
 CORE_TABLES = {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages",
@@ -276,15 +276,6 @@ def test_every_planner_error_has_one_root():
 # One operation per store: opening again, reading only, sharing the file
 # ------------------------------------------------------------------------------------------
 
-def _holder(db_path, *, read_only: bool, seconds: float) -> subprocess.Popen:
-    """Another process holding the database (read-only or for writing) for ``seconds``."""
-    code = (f"import sys, time; from sim.data.store import Store; s = Store({str(db_path)!r}, read_only={read_only}); "
-            f"print('held', flush=True); time.sleep({seconds}); s.close()")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "held"
-    return proc
-
-
 def test_opening_again_in_one_process_is_idempotent(db_path):
     """Finding 2: a client's ``clear_cache`` dropped the app's cached store and it was opened
     again while the first connection lived: DuckDB handed back the same, locked-down database
@@ -349,7 +340,7 @@ def test_a_writer_waits_for_readers_of_this_process_and_readers_join_a_writer(db
 
 def test_a_reader_waits_for_another_process_writing_then_reads(db_path):
     Store(db_path).close()
-    holder = _holder(db_path, read_only=False, seconds=1.0)
+    holder = holding_process(db_path, read_only=False, seconds=1.0)
     try:
         with Store(db_path, read_only=True, wait=30) as reader:
             assert reader.schema_version() == SCHEMA_VERSION
@@ -359,7 +350,7 @@ def test_a_reader_waits_for_another_process_writing_then_reads(db_path):
 
 def test_readers_of_two_processes_share_the_file_and_a_writer_waits_for_them(db_path):
     Store(db_path).close()
-    holder = _holder(db_path, read_only=True, seconds=1.0)
+    holder = holding_process(db_path, read_only=True, seconds=1.0)
     try:
         with Store(db_path, read_only=True, wait=0) as reader:       # at once: readers share
             assert reader.schema_version() == SCHEMA_VERSION
