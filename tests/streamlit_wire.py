@@ -60,8 +60,10 @@ class WireClient:
         self.cookie = cookie or xsrf_cookie(server_url)
         ws_url = server_url.replace("http://", "ws://") + "/_stcore/stream"
         protocols = ["streamlit", self.cookie] + ([resume] if resume else [])
-        self.ws = connect(ws_url, subprotocols=protocols, max_size=None, open_timeout=30,
-                          additional_headers={"Cookie": f"{XSRF_COOKIE}={self.cookie}", "Origin": server_url})
+        self._connection = connect(ws_url, subprotocols=protocols, max_size=None, open_timeout=30,
+                                   additional_headers={"Cookie": f"{XSRF_COOKIE}={self.cookie}",
+                                                       "Origin": server_url})
+        self.ws = self._connection.__enter__()
         self.session_id: str | None = None
 
     def send(self, msg: BackMsg) -> None:
@@ -105,7 +107,7 @@ class WireClient:
         return run
 
     def close(self) -> None:
-        self.ws.close()
+        self._connection.__exit__(None, None, None)
 
     def __enter__(self) -> WireClient:
         return self

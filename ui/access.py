@@ -130,9 +130,9 @@ def _source(access: dict) -> str:
     return st.context.ip_address or "unknown"
 
 
-def _session_role() -> str | None:
+def _session_role(quiet: bool = False) -> str | None:
     """The role the password form granted to this session, if this browser was the one that
-    typed it and it has not expired."""
+    typed it and it has not expired (``quiet``: do not log a refusal)."""
     ss = st.session_state
     role, grant = ss.get(ROLE), ss.get(GRANT)
     if role is None or not grant:
@@ -143,7 +143,8 @@ def _session_role() -> str | None:
         ss.pop(GRANT, None)
         return None
     if not hmac.compare_digest(browser, _browser_key()):
-        _log.warning("a signed-in session was used from another browser: its role was not granted there")
+        if not quiet:
+            _log.warning("a signed-in session was used from another browser: its role was not granted there")
         return None
     return role
 
@@ -232,7 +233,7 @@ def can_edit() -> bool:
     if mode == OPEN:
         return True
     if mode == PASSWORD:
-        return _session_role() == EDITOR
+        return _session_role(quiet=True) == EDITOR
     return bool(st.user.is_logged_in) and role_for_email(st.user.get("email"), access,
                                                          st.user.get("email_verified")) == EDITOR
 

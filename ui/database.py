@@ -47,7 +47,7 @@ BUSY = ("The actuals database is busy: an import is being written to it right no
         "Try again in a moment.")
 UNAVAILABLE = ("The actuals database cannot be opened right now. The planning pages work without it; "
                "the server's log says why.")
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("funnel.database")
 _prepared: set[str] = set()
 _prepare_lock = threading.Lock()
 

@@ -24,12 +24,19 @@ def redact(text: str) -> str:
     return UUID.sub("<id>", text)
 
 
+#: The app's own loggers (``funnel.access``, ``funnel.database``, ...) are below this one.
+APP_LOGGER = "funnel"
+
+
 def install() -> None:
-    """Redact ids in every log record made from now on, by any logger (once per process)."""
+    """Redact ids in every log record made from now on, by any logger, and write the app's own
+    log lines as Streamlit writes its lines (once per process)."""
     global _installed
     with _lock:
         if _installed:
             return
+        from streamlit.logger import get_logger
+        get_logger(APP_LOGGER)          # its handler and format, at the level Streamlit is set to
         make_record = logging.getLogRecordFactory()
 
         def redacting_record(*args, **kwargs):
