@@ -76,7 +76,7 @@ with st.expander("Open pipeline at the check-in: "        # stage names are user
     by_hand = st.toggle("Enter the open pipeline by hand", key="checkin-by-hand")
     if by_hand:
         cols = st.columns(3)
-        pipeline = tuple((c.name, int(cols[k % 3].number_input(c.name, 0, 10**9, int(c.open_pipeline), step=1,
+        pipeline = tuple((c.name, int(cols[k % 3].number_input(esc(c.name), 0, 10**9, int(c.open_pipeline), step=1,
                                                                  key=f"checkin-pipe-{k}")))
                          for k, c in enumerate(estimated.stages[:-1]))
         check = run_check(pipeline)

@@ -110,7 +110,7 @@ def _browser_key() -> str:
     XSRF protection off, or AppTest)."""
     raw = st.context.cookies.get(XSRF_COOKIE) if st.context.cookies else None
     token = b""
-    if raw:
+    if isinstance(raw, str) and raw:
         try:
             from streamlit.web.server.starlette.starlette_app_utils import decode_xsrf_token_string
             token = decode_xsrf_token_string(raw)[0] or b""
@@ -125,9 +125,10 @@ def _source(access: dict) -> str:
     header = access.get("client_ip_header")
     if header:
         value = st.context.headers.get(str(header)) if st.context.headers else None
-        if value:
+        if isinstance(value, str) and value.strip():
             return value.split(",")[-1].strip()[:64] or "unknown"
-    return st.context.ip_address or "unknown"
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "unknown"
 
 
 def _session_role(quiet: bool = False) -> str | None:
