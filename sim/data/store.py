@@ -176,8 +176,15 @@ class Store:
         writable, first = self._gate.enter(self.read_only, deadline, self.path)
         self._entered = True
         try:
-            self._con = _connect(self.path, read_only=not writable, deadline=deadline)
-            _lock_down(self._con, self.staging_dir)
+            # One connection at a time is made and locked down in this process: a second one to
+            # the same database must find the first's lock-down complete, not half done.
+            if not self._gate.setup_lock.acquire(timeout=_left(deadline)):
+                raise StoreBusy(_busy_text(self.path))
+            try:
+                self._con = _connect(self.path, read_only=not writable, deadline=deadline)
+                _lock_down(self._con, self.staging_dir)
+            finally:
+                self._gate.setup_lock.release()
             if not self.read_only:
                 self._migrate()
             else:
@@ -303,6 +310,7 @@ class _Gate:
         self.users = 0
         self.writers_waiting = 0
         self.write_lock = threading.RLock()
+        self.setup_lock = threading.Lock()
 
     def enter(self, read_only: bool, deadline: float, path: Path) -> tuple[bool, bool]:
         """Wait for a turn; (whether the connection is read-write, whether this store is the
