@@ -18,8 +18,9 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test check lint chromium
 
+# ui.serve: `streamlit run app.py` with the app's server guards in place before the first request.
 run: $(VENV)/.installed-requirements.txt
-	$(VPY) -m streamlit run app.py --server.port $(PORT)
+	$(VPY) -m ui.serve --server.port $(PORT)
 
 test: $(VENV)/.installed-requirements-dev.txt chromium lint
 	$(VPY) -m pytest -q

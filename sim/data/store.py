@@ -274,12 +274,15 @@ class Store:
 
     # -- schema ------------------------------------------------------------------------------
     def schema_version(self) -> int:
+        """The schema's version (0: a database without one yet). Read from the table itself, not
+        the catalogue (``duckdb_tables()`` costs more than the rest of an open)."""
         cur = self.cursor()
-        exists = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version' "
-                             "AND schema_name = 'main'").fetchone()[0]
-        if not exists:
+        try:
+            return int(cur.execute("SELECT coalesce(max(version), 0) FROM main.schema_version").fetchone()[0])
+        except duckdb.CatalogException:
             return 0
-        return int(cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+        finally:
+            cur.close()
 
     def _migrate(self) -> None:
         with self._write_lock:
