@@ -14,7 +14,7 @@ server_log.install()             # no session ids in the log (python -m ui.serve
 state.install_guards()           # a link too long for Streamlit is said so (idem)
 st.set_page_config(page_title="Funnel SLA Planner", page_icon=":material/query_stats:", layout="wide")
 
-uploads.allow_uploads(access.can_edit())     # only an editor's session may hold an upload
+uploads.allow_uploads(access.current_role() is not None)     # no upload before a sign-in
 role = access.gate()             # stops here until signed in, when access is restricted
 state.sync_from_url()
 state.write_url()

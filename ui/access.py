@@ -81,11 +81,13 @@ def _allowed(email: str, patterns) -> bool:
 
 def role_for_email(email: str | None, access: dict, verified: bool | None = True) -> str | None:
     """The role of a signed-in e-mail address by the allow-lists; None for an address the
-    identity provider has not verified (``verified``: its ``email_verified`` claim), unless
+    identity provider has not verified (``verified``: its ``email_verified`` claim, true or
+    "true" as some providers send it), unless
     ``[access] require_verified_email = false`` (for a provider that never sends the claim)."""
     if not email:
         return None
-    if verified is not True and access.get("require_verified_email", True) is not False:
+    is_verified = verified is True or (isinstance(verified, str) and verified.strip().lower() == "true")
+    if not is_verified and access.get("require_verified_email", True) is not False:
         return None
     if _allowed(email, access.get("editors")):
         return EDITOR
@@ -228,15 +230,21 @@ def gate() -> str:
     return role
 
 
-def can_edit() -> bool:
-    """May this session change stored data (import, undo, save plans)?"""
+def current_role() -> str | None:
+    """This session's role now (None: not signed in), checked as on every write."""
     mode, access = settings()
     if mode == OPEN:
-        return True
+        return EDITOR
     if mode == PASSWORD:
-        return _session_role(quiet=True) == EDITOR
-    return bool(st.user.is_logged_in) and role_for_email(st.user.get("email"), access,
-                                                         st.user.get("email_verified")) == EDITOR
+        return _session_role(quiet=True)
+    if not st.user.is_logged_in:
+        return None
+    return role_for_email(st.user.get("email"), access, st.user.get("email_verified"))
+
+
+def can_edit() -> bool:
+    """May this session change stored data (import, undo, save plans)?"""
+    return current_role() == EDITOR
 
 
 def account_bar(role: str) -> None:

@@ -1,4 +1,4 @@
-"""What uploads may hold on the server: only editors' sessions, few files, on disk, not for long.
+"""What uploads may hold on the server: only signed-in sessions, few files, on disk, not for long.
 
 Streamlit 1.67 accepts a file at ``/_stcore/upload_file/<session>/<file>`` for any active
 session, before the app's own log-in (a self-made XSRF cookie and header pass), keeps every
@@ -8,8 +8,9 @@ It has no setting for any of this, so :func:`install` bounds its upload manager
 (``MemoryUploadedFileManager``, one per server, used by the upload route and the widgets):
 
 * a file is accepted only for a session the app has marked as allowed to upload
-  (:func:`allow_uploads`, called on every script run with the session's right to edit:
-  a visitor who has not signed in as an editor cannot store a byte);
+  (:func:`allow_uploads`, called on every script run: a session signed in, as a viewer or an
+  editor; a visitor who has not signed in, or a session resumed from another browser, cannot
+  store a byte; only editors' uploads can reach the database, the import checks the role);
 * at most :data:`MAX_FILES_PER_SESSION` files and :data:`MAX_BYTES_PER_SESSION` bytes per
   session, :data:`MAX_BYTES_TOTAL` for the whole server (refused with HTTP 413);
 * files are written to a spool folder on disk, not kept in memory, and read back when a page
@@ -87,7 +88,7 @@ def _add_file(self, session_id: str, file: UploadedFileRec) -> None:
     with _SPOOL.lock:
         _SPOOL.manager = self
         if session_id not in _SPOOL.allowed:
-            raise HTTPException(status_code=403, detail="Uploads need an editor's sign-in.")
+            raise HTTPException(status_code=403, detail="Uploads need a sign-in.")
         held = _SPOOL.files.get(session_id, {})
         replaced = held.get(file.file_id)
         count = len(held) + (0 if replaced else 1)
@@ -142,8 +143,8 @@ def install() -> None:
 
 
 def allow_uploads(allowed: bool) -> None:
-    """Let the current session upload files (an editor's), or not (anyone else): called on
-    every script run, so a sign-out or a session resumed from another browser loses it."""
+    """Let the current session upload files (a signed-in one), or not: called on every script
+    run, so a sign-out or a session resumed from another browser loses it."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
     install()
     ctx = get_script_run_ctx()

@@ -140,7 +140,7 @@ def test_role_helpers():
     assert role_for_email(None, access) is None
 
 
-@pytest.mark.parametrize("verified", [False, None, "true"])
+@pytest.mark.parametrize("verified", [False, None, "false", "yes"])
 def test_oidc_an_unverified_address_is_not_on_any_list(verified):
     """Finding 12: the allow-lists trust an address only when the identity provider says it
     has verified it (``email_verified`` true): anyone can create an account showing any
@@ -149,6 +149,11 @@ def test_oidc_an_unverified_address_is_not_on_any_list(verified):
     at = app({"access": LISTS, "auth": OIDC_AUTH}, user=user).run()
     assert any("not on the list" in e.value for e in at.error) and not at.metric
     assert role_for_email("ana@example.com", LISTS, verified) is None
+
+
+@pytest.mark.parametrize("verified", [True, "true", "True"])
+def test_oidc_a_verified_address_as_providers_send_it(verified):
+    assert role_for_email("ana@example.com", LISTS, verified) == EDITOR
 
 
 def test_oidc_a_provider_without_the_claim_can_be_trusted_explicitly():
