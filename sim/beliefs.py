@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, stats
 
 from .errors import ScenarioError
 
-#: z-score of the 90th percentile of a standard normal distribution.
-Z90 = float(stats.norm.ppf(0.9))
+#: z-score of the 90th percentile of a standard normal distribution (``scipy.stats.norm.ppf(0.9)``,
+#: written out so that importing this module does not import scipy; a test checks the value).
+Z90 = 1.2815515655446004
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ class RateBelief:
         """Quantile(s) of the belief."""
         if self.is_fixed:
             return np.full(np.shape(q), self.fixed_value) if np.ndim(q) else self.fixed_value
+        from scipy import stats
         return stats.beta.ppf(q, self.alpha, self.beta)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -103,6 +104,7 @@ class RateBelief:
 @lru_cache(maxsize=1024)
 def _fit_beta_quantiles(p10: float, p90: float) -> tuple[float, float]:
     """Solve beta.ppf(0.1)=p10, beta.ppf(0.9)=p90 for (alpha, beta), in log-parameter space."""
+    from scipy import optimize, stats
     # Start from the normal approximation: mean in the middle, sd from the 10-90 width.
     m = (p10 + p90) / 2.0
     sd = (p90 - p10) / (2.0 * Z90)
@@ -170,7 +172,8 @@ class DealValue:
         return self.kind == "monthly_recurring"
 
     def ppf(self, q):
-        return np.exp(self.mu + self.sigma * stats.norm.ppf(q))
+        from scipy import special
+        return np.exp(self.mu + self.sigma * special.ndtri(q))
 
     def to_dict(self) -> dict:
         return {"median": self.median, "p90": self.p90, "kind": self.kind}

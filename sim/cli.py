@@ -362,10 +362,9 @@ _STORE_COMMANDS = {"import": _import, "actuals": _actuals, "history": _history, 
 def _forecast(scenario, args) -> int:
     trials = args.trials or scenario.trials
     seed = scenario.seed if args.seed is None else args.seed
-    from .engine import make_rng
-    result = simulate(scenario, trials, make_rng(seed))
+    result = simulate(scenario, trials=trials, seed=seed)
     sens_trials = args.sensitivity_trials or min(trials, 20_000)
-    rows = sensitivity(scenario, sens_trials, seed)
+    rows = sensitivity(scenario, trials=sens_trials, seed=seed).rows
     if args.json:
         doc = result.to_dict()
         doc["seed"] = seed
@@ -376,8 +375,8 @@ def _forecast(scenario, args) -> int:
         return 0
     out = [f"{scenario.name}: {scenario.month_labels[0]} to {scenario.month_labels[-1]}, "
            f"goal {_money(scenario.goal)}, {trials:,} trials, seed {seed}",
-           f"P(goal) = {result.p_goal:.1%}  (95% Monte Carlo interval {result.p_goal_ci[0]:.1%} to "
-           f"{result.p_goal_ci[1]:.1%})",
+           f"P(goal) = {result.p_goal:.1%}  (95% Monte Carlo interval {result.p_goal_ci.low:.1%} to "
+           f"{result.p_goal_ci.high:.1%})",
            f"Revenue: mean {_money(result.revenue.mean)}, P10 {_money(result.revenue.p10)}, "
            f"P50 {_money(result.revenue.p50)}, P90 {_money(result.revenue.p90)}",
            f"Still in the pipeline at the end: {result.late_customers.mean:.1f} customers expected, "
@@ -399,7 +398,7 @@ def _forecast(scenario, args) -> int:
 
 
 def _targets(scenario, args) -> int:
-    result = required_volumes(scenario, args.confidence, args.trials, args.seed)
+    result = required_volumes(scenario, args.confidence, trials=args.trials, seed=args.seed)
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()

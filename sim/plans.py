@@ -17,11 +17,12 @@ from importlib import metadata
 
 import numpy as np
 
-from .engine import draw, make_rng
+from .engine import draw
 from .errors import ScenarioError
 from .forecast import DETAIL_TRIALS, Distribution, Forecast, distributions, summarise
 from .scenario import Scenario, normalise_stage_name, scenario_from_json
 from .store import SCHEMA_VERSION, Store
+from .work_budget import check_run_budget
 
 MAX_PLAN_NAME = 100
 MEASURES = ("arrivals", "cumulative_arrivals", "revenue", "cumulative_revenue")
@@ -86,7 +87,8 @@ def plan_bands(scenario: Scenario, trials: int | None = None, seed: int | None =
     the bands a plan of record stores. The numbers equal ``simulate(scenario)``'s."""
     trials = scenario.trials if trials is None else int(trials)
     seed = scenario.seed if seed is None else int(seed)
-    draws = draw(scenario, trials, make_rng(seed), DETAIL_TRIALS)
+    check_run_budget(scenario, trials=trials, detail_trials=DETAIL_TRIALS)
+    draws = draw(scenario, trials=trials, seed=seed, detail_trials=DETAIL_TRIALS)
     forecast = summarise(scenario, draws, seed)
     T, K = scenario.months, len(scenario.stages)
     bands: list[Band] = []

@@ -138,7 +138,7 @@ def report_html(forecast: Forecast, targets: Targets,
     esc = html.escape
     name, period = esc(sc.name), esc(period_text(sc))
     v = verdict(forecast)
-    lo, hi = forecast.p_goal_ci
+    lo, hi = forecast.p_goal_ci.low, forecast.p_goal_ci.high
     r = forecast.revenue
     gap = forecast.gap
     conf = f"{targets.confidence:.0%}"

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from sim.engine import make_rng
 from sim.forecast import simulate
 from sim.scenario import load_scenario
 from sim.targets import required_volumes
@@ -25,8 +24,8 @@ def test_forecast_json_matches_the_library():
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     sc = load_scenario(DEMO_PATH)
-    f = simulate(sc, 4000, make_rng(7))
-    assert doc["p_goal"] == f.p_goal and doc["p_goal_ci"] == list(f.p_goal_ci)
+    f = simulate(sc, trials=4000, seed=7)
+    assert doc["p_goal"] == f.p_goal and doc["p_goal_ci"] == f.p_goal_ci.to_list()
     assert (doc["trials"], doc["seed"]) == (4000, 7)
     assert doc["revenue"] == {"mean": f.revenue.mean, "p10": f.revenue.p10, "p50": f.revenue.p50,
                               "p90": f.revenue.p90}

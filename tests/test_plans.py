@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from sim.engine import draw, make_rng
+from sim.engine import draw
 from sim.errors import ScenarioError
 from sim.forecast import DETAIL_TRIALS, simulate
 from sim.plans import (MAX_PLAN_NAME, MEASURES, list_plans, load_plan, load_plan_by_id, save_plan,
@@ -122,7 +122,7 @@ def test_cumulative_arrival_bands(store, scenario, forecast):
     assert len(cumulative) == K * T
     # The same sample as simulate(): the stage-by-stage detail sample for all stages but the
     # last, all trials' new customers for the last one.
-    draws = draw(scenario, scenario.trials, make_rng(scenario.seed), DETAIL_TRIALS)
+    draws = draw(scenario, trials=scenario.trials, seed=scenario.seed, detail_trials=DETAIL_TRIALS)
     for k in range(K):
         name = scenario.stages[k].name
         rows = cumulative[k * T:(k + 1) * T]

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from sim.engine import draw, make_rng
+from sim.engine import draw
 from sim.errors import ScenarioError
 from sim.forecast import simulate
 from sim.scenario import scenario_from_dict, scenario_from_json, scenario_from_url_token
@@ -60,7 +60,7 @@ def scenarios(draw_):
 @SETTINGS
 @given(scenarios())
 def test_counts_are_never_negative_and_never_exceed_the_funnel(sc):
-    d = draw(sc, 300, make_rng(sc.seed), detail_trials=300)
+    d = draw(sc, trials=300, seed=sc.seed, detail_trials=300)
     rev, arrivals = d.revenue, d.arrivals
     pipeline = np.array(sc.pipeline_counts())
     assert rev.new_customers.min() >= 0 and arrivals.min() >= 0 and d.late_customers.min() >= 0
@@ -79,7 +79,7 @@ def test_counts_are_never_negative_and_never_exceed_the_funnel(sc):
 @SETTINGS
 @given(scenarios(), st.floats(1.01, 3))
 def test_p_goal_falls_as_the_goal_rises(sc, factor):
-    low, high = simulate(sc, 300), simulate(replace(sc, goal=sc.goal * factor), 300)
+    low, high = simulate(sc, trials=300), simulate(replace(sc, goal=sc.goal * factor), trials=300)
     assert high.p_goal <= low.p_goal
     assert high.revenue == low.revenue      # the goal does not change the draws
 
@@ -102,7 +102,7 @@ def test_certain_funnel_delivers_exactly_the_plan(sc):
         stage["rate"], stage["lag"] = {"fixed": 1.0}, [1.0]
     d["top"]["noise_cv"] = 0
     certain = scenario_from_dict(d)
-    draws = draw(certain, 50, make_rng(1), detail_trials=50)
+    draws = draw(certain, trials=50, seed=1, detail_trials=50)
     expected = np.rint(certain.top.monthly).astype(int)
     expected[0] += sum(certain.pipeline_counts())
     assert np.all(draws.revenue.new_customers[:certain.months] == expected[:, None])
