@@ -33,8 +33,9 @@ from scipy import special
 
 #: n·p·q at or above which the corrected normal approximation (with its error bound) is used.
 LARGE_VARIANCE = 25.0
-#: The approximation is trusted only this many error bounds away from a cell boundary.
-SAFETY = 2.0
+#: The approximation is trusted this many error bounds away from a cell boundary (the bound is
+#: a theorem; ``tests/test_binomial_quantile.py`` checks it holds on a dense grid).
+SAFETY = 1.0
 _COMPACT_EVERY = 4
 
 
@@ -138,37 +139,62 @@ def _exact_cdf(x, n, p):
 
 
 def _corrected_normal(v, n, p) -> np.ndarray:
-    """min{x : F(x) >= v} for n·p·q >= 25: Cornish–Fisher candidate, accepted when v is farther
-    than SAFETY × Uspensky's bound from G at both ends of its cell, else exact."""
+    """min{x : F(x) >= v} for n·p·q >= 25: Cornish–Fisher candidate x, accepted when v lies
+    farther than SAFETY × Uspensky's bound from G at both ends of its cell; where it does not,
+    the doubtful end is evaluated exactly (one betainc) and the search moves on from there."""
     q = 1.0 - p
     mean = n * p
     sigma = np.sqrt(mean * q)
     skew = q - p
     w = special.ndtri(v)
     x = np.clip(np.ceil(mean - 0.5 + sigma * w + skew * (w * w - 1.0) / 6.0), 0.0, n)
-    bound = SAFETY * uspensky_bound(n, p)
-    g_hi = _edgeworth_cdf(x, mean, sigma, skew)
-    g_lo = _edgeworth_cdf(x - 1.0, mean, sigma, skew)
-    sure = (g_lo + bound < v) & (g_hi - bound >= v)
-    doubt = np.flatnonzero(~sure)
+    bound = SAFETY * uspensky_bound(n, p) + 1e-12
+    low_sure = _edgeworth_cdf(x - 1.0, mean, sigma, skew) + bound < v     # F(x-1) < v
+    high_sure = _edgeworth_cdf(x, mean, sigma, skew) - bound >= v         # F(x) >= v
+    doubt = np.flatnonzero(~(low_sure & high_sure))
     if doubt.size:
-        x[doubt] = _walk_exact(x[doubt], v[doubt], n[doubt], p[doubt])
+        x[doubt] = _resolve(x[doubt], v[doubt], n[doubt], p[doubt], low_sure[doubt], high_sure[doubt],
+                            mean[doubt], sigma[doubt], skew[doubt], bound[doubt])
     return x
 
 
-def _walk_exact(x, v, n, p) -> np.ndarray:
-    """From a candidate x, the exact answer by evaluating F with betainc and stepping."""
-    idx = np.arange(x.size)
-    cdf = _exact_cdf(x, n, p)
-    act = idx[(cdf < v) & (x < n)]                 # move up while F(x) < v
-    while act.size:
-        x[act] += 1.0
-        cdf[act] = _exact_cdf(x[act], n[act], p[act])
-        act = act[(cdf[act] < v[act]) & (x[act] < n[act])]
-    prev = _exact_cdf(x - 1.0, n, p)
-    act = idx[(prev >= v) & (x > 0)]               # move down while F(x - 1) >= v
-    while act.size:
-        x[act] -= 1.0
-        prev[act] = _exact_cdf(x[act] - 1.0, n[act], p[act])
-        act = act[(prev[act] >= v[act]) & (x[act] > 0)]
+def _resolve(x, v, n, p, low_sure, high_sure, mean, sigma, skew, bound) -> np.ndarray:
+    """Settle the doubtful candidates: each step evaluates one end of the cell exactly and
+    either accepts x (the other end being certain) or moves x by one cell, keeping what is
+    known of the end it shares with the next cell."""
+    x = x.copy()
+    low_known = np.where(low_sure, 1, 0)      # 1: F(x-1) < v is established
+    high_known = np.where(high_sure, 1, 0)    # 1: F(x) >= v is established
+    active = np.arange(x.size)
+    while active.size:
+        xa = x[active]
+        lk, hk = low_known[active], high_known[active]
+        # Evaluate the upper end where it is unknown, else the lower end.
+        upper = hk == 0
+        at = np.where(upper, xa, xa - 1.0)
+        f = _exact_cdf(at, n[active], p[active])
+        reaches = f >= v[active]
+        # Upper end evaluated: F(x) >= v -> known; F(x) < v -> the answer is above x.
+        go_up = upper & ~reaches
+        hk = np.where(upper & reaches, 1, hk)
+        # Lower end evaluated: F(x-1) < v -> known; F(x-1) >= v -> the answer is below x.
+        go_down = ~upper & reaches
+        lk = np.where(~upper & ~reaches, 1, lk)
+        new_x = np.where(go_up, xa + 1.0, np.where(go_down, xa - 1.0, xa))
+        # After a move the shared end is known exactly; the other end: approximation first.
+        lk = np.where(go_up, 1, np.where(go_down, 0, lk))
+        hk = np.where(go_down, 1, np.where(go_up, 0, hk))
+        moved = go_up | go_down
+        if moved.any():
+            i = active[moved]
+            xm = new_x[moved]
+            g_hi = _edgeworth_cdf(xm, mean[i], sigma[i], skew[i]) - bound[i] >= v[i]
+            g_lo = _edgeworth_cdf(xm - 1.0, mean[i], sigma[i], skew[i]) + bound[i] < v[i]
+            hk[moved] = np.where(go_up[moved] & g_hi, 1, hk[moved])
+            lk[moved] = np.where(go_down[moved] & g_lo, 1, lk[moved])
+        # The ends of the range are known: F(-1) = 0 < v, F(n) = 1 >= v.
+        lk = np.where(new_x <= 0, 1, lk)
+        hk = np.where(new_x >= n[active], 1, hk)
+        x[active], low_known[active], high_known[active] = new_x, lk, hk
+        active = active[(lk == 0) | (hk == 0)]
     return x

@@ -94,7 +94,9 @@ def bulk_table(sigma: float):
     e1, var, third = truncated_moments(sigma, _ZT)
     lam = np.log(e1)
     cv = np.sqrt(var) / e1
-    skew = third / var ** 1.5
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        skew = np.where(var > 0, third / (np.sqrt(var) * var), 0.0)
+    skew = np.clip(np.nan_to_num(skew, nan=0.0), -30.0, 3e4)
     c = _C_GRID[:, None]
     q = _pearson_quantiles(skew[None, :] / np.sqrt(c))                 # (C, ZT, ZB)
     relative = np.maximum(1.0 + (cv[None, :, None] / np.sqrt(c)[..., None]) * q, 1e-12)
@@ -141,31 +143,43 @@ class ValueSums:
         point (for splitting the bulk over months)."""
         counts = np.asarray(counts, dtype=np.float64).ravel()
         states = np.asarray(states, dtype=np.uint64).ravel()
-        total = np.zeros(counts.size)
-        tops = np.zeros((counts.size, EXACT_TOP)) if details else None
+        size = counts.size
+        tops = np.zeros((size, EXACT_TOP)) if details else None
         if self.sigma == 0.0:
             total = counts * self.median
-            return (total, tops, np.zeros(counts.size), np.ones(counts.size)) if details else total
-        idx = np.flatnonzero(counts > 0)
-        m = counts[idx]
-        st = states[idx]
-        log_l = np.zeros(idx.size)
-        z = np.zeros(idx.size)
-        sub = np.arange(idx.size)
+            return (total, tops, np.zeros(size), np.ones(size)) if details else total
+        total = np.zeros(size)
+        # Work on the cells still drawing (m > r), compacted only when many have stopped.
+        cells = np.flatnonzero(counts > 0) if not (counts > 0).all() else None
+        m = counts if cells is None else counts[cells]
+        st = states if cells is None else states[cells]
+        value_sum = np.zeros(m.size)
+        top_values = np.zeros((m.size, EXACT_TOP)) if details else None
+        log_l = np.zeros(m.size)
+        z = np.zeros(m.size)
+        where = np.arange(m.size)          # positions in the arrays above of the cells drawing
         for r in range(EXACT_TOP):
-            if r:
-                sub = sub[m[sub] > r]
-            if sub.size == 0:
-                break
-            v = uniforms_at(st[sub], r)
-            log_l[sub] += np.log(v) / (m[sub] - r)
-            z[sub] = -special.ndtri(-np.expm1(log_l[sub]))
-            value = np.exp(self.sigma * z[sub])
-            total[idx[sub]] += value
+            drawing = m[where] > r if r else None
+            if r and not drawing.all():
+                where = where[drawing]
+                if where.size == 0:
+                    break
+            dense = where.size == m.size
+            mw = m if dense else m[where]
+            v = uniforms_at(st if dense else st[where], r)
+            ll = (log_l if dense else log_l[where]) + np.log(v) / (mw - r)
+            zz = -special.ndtri(-np.expm1(ll))
+            value = np.exp(self.sigma * zz)
+            if dense:
+                log_l, z = ll, zz
+                value_sum += value
+            else:
+                log_l[where], z[where] = ll, zz
+                value_sum[where] += value
             if details:
-                tops[idx[sub], r] = value
-        bulk = np.zeros(counts.size) if details else None
-        shape = np.ones(counts.size) if details else None
+                top_values[where, r] = value
+        bulk = np.zeros(size) if details else None
+        shape = np.ones(size) if details else None
         big = np.flatnonzero(m > EXACT_TOP)
         if big.size:
             c = m[big] - EXACT_TOP
@@ -173,11 +187,21 @@ class ValueSums:
             log_mean_w = special.log_ndtr(zt - self.sigma) - log_l[big] + self.sigma ** 2 / 2
             zb = special.ndtri(uniforms_at(st[big], EXACT_TOP))
             value = _bulk(self.sigma, c, zt, log_mean_w, zb)
-            total[idx[big]] += value
+            value_sum[big] += value
             if details:
-                bulk[idx[big]] = value
-                e1, var, _ = truncated_moments(self.sigma, zt)
-                shape[idx[big]] = e1 * e1 / var
+                at = big if cells is None else cells[big]
+                bulk[at] = value
+                e1 = np.exp(log_mean_w)
+                e2 = np.exp(2 * self.sigma ** 2 + special.log_ndtr(zt - 2 * self.sigma) - log_l[big])
+                shape[at] = e1 * e1 / np.maximum(e2 - e1 * e1, 1e-300 * e1 * e1)
+        if cells is None:
+            total = value_sum
+            if details:
+                tops = top_values
+        else:
+            total[cells] = value_sum
+            if details:
+                tops[cells] = top_values
         total *= self.median
         if details:
             return total, tops * self.median, bulk * self.median, shape

@@ -149,6 +149,14 @@ class _Model:
                 delay = _convolve_lags([sc.pipeline_lag(j)] + [s.lag for s in sc.stages[j + 2:]])
                 self.cohorts.append(self._cohort(self.T + j, 0, j, count, delay))
         self.weights = (self.T - np.arange(self.T)) if sc.deal.recurring else np.ones(self.T, dtype=np.int64)
+        # For placing customers by binomials: each cohort's first month and pmf (padded to D).
+        C = len(self.cohorts)
+        self.starts = np.array([c.start for c in self.cohorts], dtype=np.int64)
+        self.D = max((c.month_pmf.size for c in self.cohorts), default=1)
+        self.pmf = np.zeros((C, self.D))
+        for c, cohort in enumerate(self.cohorts):
+            self.pmf[c, :cohort.month_pmf.size] = cohort.month_pmf
+        self.months_of = np.array([c.month_pmf.size for c in self.cohorts], dtype=np.int64)
         deal = sc.deal
         self.values = ValueSums(deal.median, 0.0 if deal.is_fixed else deal.sigma)
 
@@ -206,52 +214,71 @@ def _cohort_counts(model: _Model, source: RandomSource, start: int, n: int):
 
 
 def _cohort_uniforms(source, purpose, start, n, model):
+    """(n, C) positional uniforms, one per trial and cohort (columns fixed by the model)."""
     columns = [c.column for c in model.cohorts]
     u = source.block_rows(purpose, start, n, lambda g, rows: g.random((rows, model.T + model.K - 1)))
     return u[:, columns]
 
 
-def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won: np.ndarray) -> np.ndarray:
+def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won: np.ndarray,
+                    coupled: bool) -> np.ndarray:
     """(n, T) customers closing in each month, from each cohort's customers within the period
     ``won`` (n, C). The first INDIVIDUAL customers of a cohort each get their month from their
-    own uniform; the rest are split by conditional binomials over the months (exact inversion).
-    Adding a customer to a cohort never moves another one: the counts per month rise with it."""
+    own uniform; the rest, when ``coupled`` (recurring deals, where the months enter the
+    revenue), by conditional binomials over the months (exact inversion from positional
+    uniforms: adding a customer to a cohort never moves another, the counts per month rise
+    with it), else by numpy's multinomial."""
     n, T = won.shape[0], model.T
+    C = won.shape[1]
     out = np.zeros(n * T, dtype=np.int64)
-    states = source.cell_states(pr.MONTH_SPLIT, trials[:, None], np.arange(len(model.cohorts)))
-    for c, cohort in enumerate(model.cohorts):
-        count = won[:, c]
-        if not count.any():
-            continue
-        months = cohort.month_pmf.size
-        if months == 1:
-            out[np.arange(n) * T + cohort.start] += count
-            continue
-        first = np.minimum(count, INDIVIDUAL)
-        rows = np.repeat(np.arange(n), first)
-        if rows.size:
-            offsets = np.cumsum(first) - first
-            j = np.arange(rows.size) - np.repeat(offsets, first)
-            u = uniforms_at(states[rows, c], j)
-            delay = np.searchsorted(cohort.month_cdf[:-1], u, side="right")
-            out += np.bincount(rows * T + cohort.start + delay, minlength=n * T)
-        rest_rows = np.flatnonzero(count > INDIVIDUAL)
-        if rest_rows.size:
-            # Conditional binomials: of those not yet placed, the share closing after delay d.
-            remaining = (count[rest_rows] - INDIVIDUAL).astype(np.float64)
-            ex_states = source.cell_states(pr.EXCESS_SPLIT, trials[rest_rows], c)
-            base = rest_rows * T + cohort.start
-            tail = 1.0
-            for d in range(months):
-                share = cohort.month_pmf[d]
-                if d == months - 1:
-                    moved = remaining
-                else:
-                    p = min(1.0, share / tail) if tail > 0 else 1.0
-                    moved = binomial_quantile(uniforms_at(ex_states, d), remaining, p).astype(np.float64)
-                out[base + d] += moved.astype(np.int64)
-                remaining = remaining - moved
-                tail -= share
+    first = np.minimum(won.T, INDIVIDUAL)                      # (C, n): cohort-major order
+    per_cohort = first.sum(axis=1)
+    first = first.ravel()
+    cells = np.repeat(np.arange(C * n), first)
+    if cells.size:
+        # Customer j of cell (cohort c, trial i): uniform j of the cell's stream.
+        offsets = np.cumsum(first) - first
+        j = np.arange(cells.size) - np.repeat(offsets, first)
+        states = source.cell_states(pr.MONTH_SPLIT, trials[None, :], np.arange(C)[:, None]).ravel()
+        u = uniforms_at(states[cells], j)
+        index = (cells % n) * T
+        bounds = np.concatenate([[0], np.cumsum(per_cohort)])
+        for c, cohort in enumerate(model.cohorts):
+            lo, hi = bounds[c], bounds[c + 1]
+            if hi > lo:
+                index[lo:hi] += cohort.start + np.searchsorted(cohort.month_cdf[:-1], u[lo:hi], side="right")
+        out += np.bincount(index, minlength=n * T)
+    rest = np.flatnonzero(won.ravel() > INDIVIDUAL)
+    if rest.size == 0:
+        return out.reshape(n, T)
+    cohort = rest % C
+    row = rest // C
+    remaining = (won.ravel()[rest] - INDIVIDUAL).astype(np.float64)
+    base = row * T + model.starts[cohort]
+    if not coupled:
+        # Not needed for P(goal) (one-time deals): numpy's exact multinomial, per cohort.
+        gen = source.block_generator(pr.EXCESS_SPLIT, int(trials[0]) // BLOCK)
+        for c in np.unique(cohort):
+            at = cohort == c
+            split = gen.multinomial(remaining[at].astype(np.int64), model.cohorts[c].month_pmf)
+            idx = (base[at][:, None] + np.arange(split.shape[1])).ravel()
+            out += np.bincount(idx, weights=split.ravel(), minlength=n * T).astype(np.int64)
+        return out.reshape(n, T)
+    # Coupled (recurring deals): conditional binomials by exact inversion, positional uniforms:
+    # of those not yet placed, the share closing after delay d.
+    states = source.cell_states(pr.EXCESS_SPLIT, trials[row], cohort)
+    last = model.months_of[cohort] - 1
+    tail = np.ones(rest.size)
+    for d in range(model.D):
+        share = model.pmf[cohort, d]
+        live = d <= last
+        if not live.any():
+            break
+        p = np.where(d == last, 1.0, np.minimum(1.0, share / np.maximum(tail, 1e-300)))
+        moved = np.where(live, binomial_quantile(uniforms_at(states, d), remaining * live, p), 0)
+        out += np.bincount(base[live] + d, weights=moved[live], minlength=n * T).astype(np.int64)
+        remaining = remaining - moved
+        tail = tail - share
     return out.reshape(n, T)
 
 
@@ -268,7 +295,7 @@ def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outp
     values = model.values
     fixed = values.sigma == 0.0
     if recurring or outputs:
-        by_month = _split_by_month(model, source, trials, won)             # (n, T)
+        by_month = _split_by_month(model, source, trials, won, coupled=recurring)   # (n, T)
     if recurring:
         weights = model.weights
         if fixed:
@@ -289,12 +316,13 @@ def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outp
         revenue, tops, bulk, shape = values.sums(total, states, details=True)
         monthly = _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) if not fixed \
             else by_month * values.median
-    # After the period: the rest of each cohort, with the conditional probability.
-    left = size - won
+    # After the period (an output, not part of P(goal)): the rest of each cohort, with the
+    # conditional probability, by numpy's binomial.
+    left = (size - won).astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         q_after = np.where(q_in < 1.0, (ever - q_in) / (1.0 - q_in), 0.0)
-    u_after = _cohort_uniforms(source, pr.COHORT_AFTER, start, n, model)
-    late = binomial_quantile(u_after, left, np.clip(q_after, 0.0, 1.0)).sum(axis=1)
+    gen = source.block_generator(pr.COHORT_AFTER, start // BLOCK)
+    late = gen.binomial(left, np.clip(q_after, 0.0, 1.0)).sum(axis=1)
     late_value = values.sums(late, source.cell_states(pr.LATE_VALUES, trials, 0))
     customers = np.empty((n, T + 1), dtype=np.int64)
     customers[:, :T] = by_month

@@ -87,11 +87,11 @@ def test_p_goal_falls_as_the_goal_rises(sc, factor):
 @SETTINGS
 @given(scenarios())
 def test_p_goal_rises_with_the_top_volume(sc):
+    # Monotone coupling: for one seed, more volume never lowers P(goal) (not even by noise).
     trials = 2_000
-    base = simulate(sc, trials).p_goal
-    more = simulate(sc.with_top_scaled(3.0), trials).p_goal
-    se = np.sqrt(max(base * (1 - base), 1 / trials) / trials)
-    assert more >= base - 4 * se
+    base = simulate(sc, trials=trials).p_goal
+    more = simulate(sc.with_top_scaled(3.0), trials=trials).p_goal
+    assert more >= base
 
 
 @SETTINGS
