@@ -18,9 +18,10 @@ branch serves an element never changes the answer.
   σ² >= 25 (the theorem bounds P(a <= X <= b); for a CDF the lower end contributes a term of
   at most Φ(−5)-size, included below). The candidate x from the Cornish–Fisher expansion is
   accepted without any exact evaluation when u lies farther than ``SAFETY`` times that bound
-  from G at both of its cell's boundaries; otherwise (a fraction of about 1.3·SAFETY/σ of the
-  elements) the CDF is evaluated exactly with ``scipy.special.betainc`` and the answer found
-  by walking from the candidate. ``tests/test_binomial_quantile.py`` checks the bound on a
+  (plus the floating-point error of evaluating G) from G at both of its cell's boundaries;
+  otherwise (a fraction of about 1.3·SAFETY/σ of the elements) the doubtful end of the cell is
+  evaluated exactly with ``scipy.special.betaincc`` and the answer found by walking from the
+  candidate. ``tests/test_binomial_quantile.py`` checks the bound on a
   dense grid of (n, p) and the whole function against ``scipy.stats.binom.ppf``.
 """
 
@@ -67,38 +68,28 @@ def binomial_quantile(u, n, p) -> np.ndarray:
     out = np.zeros(u.size, dtype=np.int64)
     full = (p >= 1.0) & (n > 0)
     out[full] = n[full].astype(np.int64)
-    live = np.flatnonzero((n > 0) & (p > 0.0) & ~full)
-    if live.size:
-        uu, nn, pp = u[live], n[live], p[live]
+    live = (n > 0) & (p > 0.0) & ~full
+    large = live & (n * p * (1.0 - p) >= LARGE_VARIANCE)
+    small = np.flatnonzero(live & ~large)
+    if small.size:
+        # Searched from the near tail: X = n - Y, Y ~ Bin(n, 1 - p) where p > 1/2, and then
+        # x = n - min{y : F_Y(y) > 1 - u} (F(y) > v  <=>  F(y) >= the next double above v).
+        uu, nn, pp = u[small], n[small], p[small]
         mirror = pp > 0.5
-        qq = np.where(mirror, 1.0 - pp, pp)         # success probability of the searched variable
-        vv = np.where(mirror, 1.0 - uu, uu)
-        y = _quantile_at_most_half(vv, nn, qq, mirror)
-        out[live] = np.where(mirror, nn - y, y).astype(np.int64)
+        vv = np.where(mirror, np.nextafter(1.0 - uu, 2.0), uu)
+        y = _search_from_zero(vv, nn, np.where(mirror, 1.0 - pp, pp))
+        out[small] = np.where(mirror, nn - y, y).astype(np.int64)
+    large = np.flatnonzero(large)
+    if large.size:
+        out[large] = _corrected_normal(u[large], n[large], p[large]).astype(np.int64)
     return out.reshape(shape)
-
-
-def _quantile_at_most_half(v, n, p, strict) -> np.ndarray:
-    """For p <= 1/2: min{y : F(y) > v} where ``strict``, else min{y : F(y) >= v} (float64)."""
-    # F(y) > v  <=>  F(y) >= the next double above v: one comparison serves both cases.
-    v = np.where(strict, np.nextafter(v, 2.0), v)
-    var = n * p * (1.0 - p)
-    small = var < LARGE_VARIANCE
-    if small.all():
-        return _search_from_zero(v, n, p)
-    y = np.empty(v.size)
-    idx = np.flatnonzero(small)
-    if idx.size:
-        y[idx] = _search_from_zero(v[idx], n[idx], p[idx])
-    idx = np.flatnonzero(~small)
-    y[idx] = _corrected_normal(v[idx], n[idx], p[idx])
-    return y
 
 
 def _search_from_zero(v, n, p) -> np.ndarray:
     """min{y : F(y) >= v} by the pmf recurrence, all elements in step: y counts the steps k at
-    which F(k) < v (F is nondecreasing, so that count is the answer). n·p < 50 here, so
-    (1-p)^n does not underflow. The elements still searching are compacted every few steps."""
+    which F(k) < v (F is nondecreasing, so that count is the answer). n·p·q < 25 and p <= 1/2
+    here, so n·p < 50 and (1-p)^n does not underflow. The elements still searching are
+    compacted every few steps."""
     result = np.zeros(v.size)
     pmf = np.exp(n * np.log1p(-p))
     cdf = pmf.copy()
@@ -131,70 +122,91 @@ def _search_from_zero(v, n, p) -> np.ndarray:
 
 
 def _exact_cdf(x, n, p):
-    """P(Bin(n, p) <= x) for whole x (float arrays): 0 below 0, 1 from n."""
+    """P(Bin(n, p) <= x) for whole x (float arrays): 0 below 0, 1 from n. The complemented
+    incomplete beta of p itself, as ``scipy.stats.binom.cdf`` computes it."""
     xc = np.clip(x, 0.0, n)
     inside = (x >= 0) & (x < n)
-    val = special.betainc(np.where(inside, n - xc, 1.0), xc + 1.0, 1.0 - p)
+    val = special.betaincc(xc + 1.0, np.where(inside, n - xc, 1.0), p)
     return np.where(x < 0, 0.0, np.where(x >= n, 1.0, val))
 
 
-def _corrected_normal(v, n, p) -> np.ndarray:
-    """min{x : F(x) >= v} for n·p·q >= 25: Cornish–Fisher candidate x, accepted when v lies
-    farther than SAFETY × Uspensky's bound from G at both ends of its cell; where it does not,
-    the doubtful end is evaluated exactly (one betainc) and the search moves on from there."""
+def _corrected_normal(u, n, p) -> np.ndarray:
+    """min{x : F(x) >= u} for n·p·q >= 25 (any p): Cornish–Fisher candidate x, accepted when u
+    lies farther than SAFETY × Uspensky's bound (plus the rounding of G) from G at both ends of
+    its cell; where it does not, the doubtful end is evaluated exactly."""
     q = 1.0 - p
     mean = n * p
     sigma = np.sqrt(mean * q)
     skew = q - p
-    w = special.ndtri(v)
+    w = special.ndtri(np.minimum(u, 1.0 - 2.0 ** -53))
     x = np.clip(np.ceil(mean - 0.5 + sigma * w + skew * (w * w - 1.0) / 6.0), 0.0, n)
-    bound = SAFETY * uspensky_bound(n, p) + 1e-12
-    low_sure = _edgeworth_cdf(x - 1.0, mean, sigma, skew) + bound < v     # F(x-1) < v
-    high_sure = _edgeworth_cdf(x, mean, sigma, skew) - bound >= v         # F(x) >= v
+    # The bound, plus the rounding of G itself: of n·p and x + 1/2 (a shift of z by up to
+    # (n·p + x)·2**-52 / sigma, moving G by at most 0.4 times that), and of the sums in G.
+    bound = SAFETY * uspensky_bound(n, p) + 1e-12 + 0.4 * (mean + x + 1.0) * 2.3e-16 / sigma
+    low_sure = (_edgeworth_cdf(x - 1.0, mean, sigma, skew) + bound < u) | (x <= 0)    # F(x-1) < u
+    high_sure = (_edgeworth_cdf(x, mean, sigma, skew) - bound >= u) | (x >= n)       # F(x) >= u
     doubt = np.flatnonzero(~(low_sure & high_sure))
     if doubt.size:
-        x[doubt] = _resolve(x[doubt], v[doubt], n[doubt], p[doubt], low_sure[doubt], high_sure[doubt],
-                            mean[doubt], sigma[doubt], skew[doubt], bound[doubt])
+        x[doubt] = _resolve(x[doubt], u[doubt], n[doubt], p[doubt], low_sure[doubt], high_sure[doubt])
     return x
 
 
-def _resolve(x, v, n, p, low_sure, high_sure, mean, sigma, skew, bound) -> np.ndarray:
-    """Settle the doubtful candidates: each step evaluates one end of the cell exactly and
-    either accepts x (the other end being certain) or moves x by one cell, keeping what is
-    known of the end it shares with the next cell."""
+_WALK_STEPS = 3
+
+
+def _resolve(x, u, n, p, low_known, high_known) -> np.ndarray:
+    """Settle doubtful candidates with exact CDF values: evaluate the unknown end of the cell
+    (the upper one first); accept x when both ends are settled, else move one cell (the shared
+    end is then known). Candidates still unsettled after a few steps are found by bisection."""
     x = x.copy()
-    low_known = np.where(low_sure, 1, 0)      # 1: F(x-1) < v is established
-    high_known = np.where(high_sure, 1, 0)    # 1: F(x) >= v is established
+    lk, hk = low_known.copy(), high_known.copy()
     active = np.arange(x.size)
-    while active.size:
-        xa = x[active]
-        lk, hk = low_known[active], high_known[active]
-        # Evaluate the upper end where it is unknown, else the lower end.
-        upper = hk == 0
-        at = np.where(upper, xa, xa - 1.0)
-        f = _exact_cdf(at, n[active], p[active])
-        reaches = f >= v[active]
-        # Upper end evaluated: F(x) >= v -> known; F(x) < v -> the answer is above x.
+    for _ in range(_WALK_STEPS):
+        active = active[~(lk[active] & hk[active])]
+        if active.size == 0:
+            return x
+        xa, na = x[active], n[active]
+        upper = ~hk[active]
+        f = _exact_cdf(np.where(upper, xa, xa - 1.0), na, p[active])
+        reaches = f >= u[active]
         go_up = upper & ~reaches
-        hk = np.where(upper & reaches, 1, hk)
-        # Lower end evaluated: F(x-1) < v -> known; F(x-1) >= v -> the answer is below x.
         go_down = ~upper & reaches
-        lk = np.where(~upper & ~reaches, 1, lk)
         new_x = np.where(go_up, xa + 1.0, np.where(go_down, xa - 1.0, xa))
-        # After a move the shared end is known exactly; the other end: approximation first.
-        lk = np.where(go_up, 1, np.where(go_down, 0, lk))
-        hk = np.where(go_down, 1, np.where(go_up, 0, hk))
-        moved = go_up | go_down
-        if moved.any():
-            i = active[moved]
-            xm = new_x[moved]
-            g_hi = _edgeworth_cdf(xm, mean[i], sigma[i], skew[i]) - bound[i] >= v[i]
-            g_lo = _edgeworth_cdf(xm - 1.0, mean[i], sigma[i], skew[i]) + bound[i] < v[i]
-            hk[moved] = np.where(go_up[moved] & g_hi, 1, hk[moved])
-            lk[moved] = np.where(go_down[moved] & g_lo, 1, lk[moved])
-        # The ends of the range are known: F(-1) = 0 < v, F(n) = 1 >= v.
-        lk = np.where(new_x <= 0, 1, lk)
-        hk = np.where(new_x >= n[active], 1, hk)
-        x[active], low_known[active], high_known[active] = new_x, lk, hk
-        active = active[(lk == 0) | (hk == 0)]
+        # What is known about the (new) cell's ends.
+        hk[active] = np.where(go_down, True, np.where(go_up, new_x >= na, hk[active] | (upper & reaches)))
+        lk[active] = np.where(go_up, True, np.where(go_down, new_x <= 0, lk[active] | (~upper & ~reaches)))
+        x[active] = new_x
+    active = active[~(lk[active] & hk[active])]
+    if active.size:
+        x[active] = _bisect(u[active], n[active], p[active], x[active])
     return x
+
+
+def _bisect(u, n, p, guess) -> np.ndarray:
+    """min{x : F(x) >= u} by galloping from ``guess`` to a bracket, then bisection (exact CDF)."""
+    step = np.ones(u.size)
+    lo = guess - 1.0                        # lo: F(lo) < u (or lo = -1); hi: F(hi) >= u
+    hi = guess.copy()
+    while True:
+        bad = (lo >= 0) & (_exact_cdf(lo, n, p) >= u)
+        if not bad.any():
+            break
+        hi = np.where(bad, lo, hi)
+        lo = np.where(bad, np.maximum(lo - step, -1.0), lo)
+        step *= 2
+    step = np.ones(u.size)
+    while True:
+        bad = (hi < n) & (_exact_cdf(hi, n, p) < u)
+        if not bad.any():
+            break
+        lo = np.where(bad, hi, lo)
+        hi = np.where(bad, np.minimum(hi + step, n), hi)
+        step *= 2
+    while True:
+        open_ = hi - lo > 1
+        if not open_.any():
+            return hi
+        mid = np.floor((lo + hi) / 2)
+        ok = _exact_cdf(mid, n, p) >= u
+        hi = np.where(open_ & ok, mid, hi)
+        lo = np.where(open_ & ~ok, mid, lo)
