@@ -8,8 +8,10 @@ quantiles at u = k / GRID (k = 0 .. GRID), interpolated linearly:
 
 * **Error bound.** For u in [k/GRID, (k+1)/GRID] the interpolated rate lies between Q(k/GRID)
   and Q((k+1)/GRID), so P(rate <= x) differs from the Beta CDF F(x) by at most 1/GRID
-  (= 2**-14 ≈ 6.1e-5) for every x: the distribution of the drawn rates is the belief's within
-  that Kolmogorov distance (``tests/test_rate_quantile_table.py`` measures it).
+  (= 2**-14 ≈ 6.1e-5) for every x from the smallest normal double (2.2e-308) up: the drawn
+  rates follow the belief within that Kolmogorov distance (``tests/test_rate_quantile_table.py``
+  computes it exactly). Quantiles below 2.2e-308 (a belief with mass that close to 0) are
+  drawn as 0.
 * **Order.** Two beliefs whose tables are ordered at every grid point give ordered rates for
   every uniform (the interpolation weights are the same): raising a belief never lowers a rate.
 
@@ -36,6 +38,8 @@ def beta_quantile_table(alpha: float, beta: float) -> np.ndarray:
     inner = special.betaincinv(float(alpha), float(beta), levels)
     table = np.concatenate([[0.0], inner, [1.0]])
     table = np.clip(np.nan_to_num(table, nan=0.0), 0.0, 1.0)
+    # Quantiles below the smallest normal double come back as that number: they are 0 here.
+    table[table <= np.finfo(np.float64).tiny] = 0.0
     table = np.maximum.accumulate(table)     # betaincinv can wobble by an ulp in far tails
     table.setflags(write=False)
     return table
