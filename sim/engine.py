@@ -152,6 +152,9 @@ class _Model:
         # For placing customers by binomials: each cohort's first month and pmf (padded to D).
         C = len(self.cohorts)
         self.starts = np.array([c.start for c in self.cohorts], dtype=np.int64)
+        # A cohort's streams are addressed by its column (month t, or T + stage j), never by
+        # its position in the list, which changes when another open pipeline appears.
+        self.columns = np.array([c.column for c in self.cohorts], dtype=np.int64)
         self.D = max((c.month_pmf.size for c in self.cohorts), default=1)
         self.pmf = np.zeros((C, self.D))
         for c, cohort in enumerate(self.cohorts):
@@ -239,7 +242,7 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
         # Customer j of cell (cohort c, trial i): uniform j of the cell's stream.
         offsets = np.cumsum(first) - first
         j = np.arange(cells.size) - np.repeat(offsets, first)
-        states = source.cell_states(pr.MONTH_SPLIT, trials[None, :], np.arange(C)[:, None]).ravel()
+        states = source.cell_states(pr.MONTH_SPLIT, trials[None, :], model.columns[:, None]).ravel()
         u = uniforms_at(states[cells], j)
         index = (cells % n) * T
         bounds = np.concatenate([[0], np.cumsum(per_cohort)])
@@ -266,7 +269,7 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
         return out.reshape(n, T)
     # Coupled (recurring deals): conditional binomials by exact inversion, positional uniforms:
     # of those not yet placed, the share closing after delay d.
-    states = source.cell_states(pr.EXCESS_SPLIT, trials[row], cohort)
+    states = source.cell_states(pr.EXCESS_SPLIT, trials[row], model.columns[cohort])
     last = model.months_of[cohort] - 1
     tail = np.ones(rest.size)
     for d in range(model.D):

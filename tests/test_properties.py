@@ -18,8 +18,8 @@ SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
 
 
 @st.composite
-def lags(draw_):
-    weights = draw_(st.lists(st.integers(0, 5), min_size=1, max_size=4).filter(any))
+def lags(draw_, entries=4):
+    weights = draw_(st.lists(st.integers(0, 5), min_size=1, max_size=entries).filter(any))
     return [w / sum(weights) for w in weights]
 
 
