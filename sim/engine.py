@@ -226,15 +226,18 @@ def _cohort_uniforms(source, purpose, start, n, model):
 def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won: np.ndarray,
                     coupled: bool) -> np.ndarray:
     """(n, T) customers closing in each month, from each cohort's customers within the period
-    ``won`` (n, C). The first INDIVIDUAL customers of a cohort each get their month from their
-    own uniform; the rest, when ``coupled`` (recurring deals, where the months enter the
-    revenue), by conditional binomials over the months (exact inversion from positional
-    uniforms: adding a customer to a cohort never moves another, the counts per month rise
-    with it), else by numpy's multinomial."""
+    ``won`` (n, C). When ``coupled`` (recurring deals, where the months enter the revenue),
+    the first INDIVIDUAL customers of a cohort each get their month from their own uniform and
+    the rest are split by conditional binomials over the months (exact inversion from
+    positional uniforms: adding a customer to a cohort never moves another, the counts per
+    month rise with it). Otherwise a cohort of at most INDIVIDUAL customers is placed one by
+    one and a larger one by numpy's multinomial."""
     n, T = won.shape[0], model.T
     C = won.shape[1]
     out = np.zeros(n * T, dtype=np.int64)
-    first = np.minimum(won.T, INDIVIDUAL)                      # (C, n): cohort-major order
+    # One by one: the first INDIVIDUAL customers (coupled), or all of a cohort's when they are
+    # at most INDIVIDUAL (not coupled: larger cohorts go to the multinomial whole).
+    first = np.minimum(won.T, INDIVIDUAL) if coupled else np.where(won.T <= INDIVIDUAL, won.T, 0)
     per_cohort = first.sum(axis=1)
     first = first.ravel()
     cells = np.repeat(np.arange(C * n), first)
@@ -256,7 +259,7 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
         return out.reshape(n, T)
     cohort = rest % C
     row = rest // C
-    remaining = (won.ravel()[rest] - INDIVIDUAL).astype(np.float64)
+    remaining = (won.ravel()[rest] - (INDIVIDUAL if coupled else 0)).astype(np.float64)
     base = row * T + model.starts[cohort]
     if not coupled:
         # Not needed for P(goal) (one-time deals): numpy's exact multinomial, per cohort.
