@@ -199,31 +199,34 @@ def floor_draws(sc: Scenario, trials: int, seed: int) -> None:
         if model.gamma_shape is not None:
             volumes = np.rint(volumes * rng.standard_gamma(model.gamma_shape, (n, T)) / model.gamma_shape)
         volumes = volumes.astype(np.int64)
-        by_month = np.zeros((n, T), dtype=np.int64)
+        by_month = np.zeros((n, T), dtype=np.int64)      # kept only where the values need it
+        total = np.zeros(n, dtype=np.int64)
         late = np.zeros(n, dtype=np.int64)
         for c in model.cohorts:
             size = volumes[:, c.column] if c.count == 0 else np.full(n, c.count)
             p = to_customer[:, c.stage]
             won = rng.binomial(size, p * c.in_share)
             late += rng.binomial(size - won, np.clip(p * (1 - c.in_share) / np.maximum(1 - p * c.in_share, 1e-300), 0, 1))
+            total += won
             months = c.month_pmf.size
             if months == 1:
-                by_month[:, c.start] += won
+                if deal.recurring:
+                    by_month[:, c.start] += won
                 continue
             small = won <= INDIVIDUAL
             picks = rng.choice(months, size=int(won[small].sum()), p=c.month_pmf)
-            rows = np.repeat(np.flatnonzero(small), won[small])
-            np.add.at(by_month, (rows, c.start + picks), 1)
-            if (~small).any():
-                by_month[~small, c.start:c.start + months] += rng.multinomial(won[~small], c.month_pmf)
+            split = rng.multinomial(won[~small], c.month_pmf) if (~small).any() else None
+            if deal.recurring:          # the months decide the value sums: count them
+                rows = np.repeat(np.flatnonzero(small), won[small])
+                by_month += np.bincount(rows * T + c.start + picks, minlength=n * T).reshape(n, T)
+                if split is not None:
+                    by_month[~small, c.start:c.start + months] += split
         if deal.recurring:
             value_sums(rng, by_month)
         else:
-            total = by_month.sum(axis=1)
             value_sums(rng, total)
-            if lognormal:
-                bulk = np.maximum(by_month - EXACT_TOP / T, 0)[total > EXACT_TOP]
-                rng.standard_gamma(np.where(bulk > 0, bulk, 1.0))
+            if lognormal:                # the bulk's split over the months: a Gamma per month
+                rng.standard_gamma(np.maximum(total[total > EXACT_TOP] / T, 1e-3), (T, int((total > EXACT_TOP).sum())))
         value_sums(rng, late)
 
     run_parallel([(lambda s=s, n=n: chunk(s, n)) for s, n in _chunks(trials)])

@@ -81,8 +81,8 @@ class RateBelief:
         """Quantile(s) of the belief."""
         if self.is_fixed:
             return np.full(np.shape(q), self.fixed_value) if np.ndim(q) else self.fixed_value
-        from scipy import stats
-        return stats.beta.ppf(q, self.alpha, self.beta)
+        from scipy import special          # stats.beta.ppf's own function, without scipy.stats
+        return special.betaincinv(self.alpha, self.beta, q)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` independent draws of the rate (float64)."""
@@ -104,7 +104,7 @@ class RateBelief:
 @lru_cache(maxsize=1024)
 def _fit_beta_quantiles(p10: float, p90: float) -> tuple[float, float]:
     """Solve beta.ppf(0.1)=p10, beta.ppf(0.9)=p90 for (alpha, beta), in log-parameter space."""
-    from scipy import optimize, stats
+    from scipy import optimize, special
     # Start from the normal approximation: mean in the middle, sd from the 10-90 width.
     m = (p10 + p90) / 2.0
     sd = (p90 - p10) / (2.0 * Z90)
@@ -116,13 +116,13 @@ def _fit_beta_quantiles(p10: float, p90: float) -> tuple[float, float]:
 
     def residual(x):
         a, b = np.exp(np.clip(x, -20, 20))
-        q = stats.beta.ppf([0.1, 0.9], a, b)
+        q = special.betaincinv(a, b, [0.1, 0.9])
         q = np.clip(q, 1e-300, 1.0 - 1e-16)
         return np.log(q / (1.0 - q)) - logit_target
 
     sol = optimize.least_squares(residual, x0, method="lm", xtol=1e-14, ftol=1e-14)
     a, b = (float(v) for v in np.exp(sol.x))
-    got = stats.beta.ppf([0.1, 0.9], a, b)
+    got = special.betaincinv(a, b, [0.1, 0.9])
     if not np.allclose(got, target, rtol=1e-4, atol=1e-9):
         raise ScenarioError(f"no Beta distribution has P10={p10:g} and P90={p90:g}")
     return a, b

@@ -242,11 +242,15 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
     first = first.ravel()
     cells = np.repeat(np.arange(C * n), first)
     if cells.size:
-        # Customer j of cell (cohort c, trial i): uniform j of the cell's stream.
-        offsets = np.cumsum(first) - first
-        j = np.arange(cells.size) - np.repeat(offsets, first)
-        states = source.cell_states(pr.MONTH_SPLIT, trials[None, :], model.columns[:, None]).ravel()
-        u = uniforms_at(states[cells], j)
+        if coupled:
+            # Customer j of cell (cohort c, trial i): uniform j of the cell's stream.
+            offsets = np.cumsum(first) - first
+            j = np.arange(cells.size) - np.repeat(offsets, first)
+            states = source.cell_states(pr.MONTH_SPLIT, trials[None, :], model.columns[:, None]).ravel()
+            u = uniforms_at(states[cells], j)
+        else:
+            # Outputs only: the block's stream, in order (cheaper than positional uniforms).
+            u = source.block_generator(pr.MONTH_SPLIT, int(trials[0]) // BLOCK).random(cells.size)
         index = (cells % n) * T
         bounds = np.concatenate([[0], np.cumsum(per_cohort)])
         for c, cohort in enumerate(model.cohorts):
