@@ -13,12 +13,16 @@ closes after the sum of the stage lags (the convolution of the lag vectors). Thi
 binomial count through independent stages is again binomial, so the customers of a *cohort*
 (the top of the funnel's volume of month t, or the open pipeline of stage j) that close
 within the period are one Binomial(N, P·F) draw, F the probability of closing by the end of
-the period, and those closing after it one more binomial of the rest. Per cohort, customers
-are placed in their closing months (the first ``INDIVIDUAL`` one by one, the rest by
-conditional binomials over the months), and the deal values of each sum (one per trial for
-one-time deals, one per trial and closing month for recurring deals) are drawn by
-:mod:`sim.deal_value_sums` (exact top values, validated bulk). None of this grows with the
-number of customers.
+the period, and those closing after it (an output only) one more binomial of the rest, with
+numpy's sampler. Per cohort, customers are placed in their closing months: for recurring
+deals, whose revenue depends on the month, the first ``INDIVIDUAL`` one by one from their own
+positional uniforms and the rest by conditional binomials over the months, by inversion; for
+one-time deals (the months are outputs only) a cohort of at most ``INDIVIDUAL`` one by one,
+a larger one by numpy's multinomial. The deal values of each sum (one per trial for one-time
+deals, one per trial and closing month for recurring deals) are drawn by
+:mod:`sim.deal_value_sums` (exact top values, validated bulk); for one-time deals the sum is
+then spread over the months (each exact value to a random customer's month, the bulk by a
+Dirichlet split). None of this grows with the number of customers beyond those caps.
 
 **The stage-detail sample** (``detail_trials`` trials, the volume of every stage month by
 month): the straightforward stage-by-stage chain with numpy's binomial sampler, one binomial
@@ -32,8 +36,10 @@ drawn by exact inversion (:mod:`sim.binomial_quantile`), rates by inversion of t
 (:mod:`sim.rate_quantile_table`), value sums are nondecreasing in the count. So, for one seed
 and number of trials, each trial's revenue never decreases when a top-of-funnel volume, an
 open-pipeline count, a rate belief or the baseline rises, and P(goal) never decreases either
-(nor increases when the goal rises). The numbers depend on the seed and the trial count only,
-not on threads or chunking.
+(nor increases when the goal rises). A cohort's streams are addressed by its column (month t,
+or T + stage j), so a new open pipeline moves nobody else. The work is done in chunks of
+``BLOCK`` trials, the unit of positional addressing, on a pool of two threads: the numbers
+depend on the seed and the trial count only, not on the threads.
 
 **Exact sums.** Revenue is summed in float64; with a fixed deal it is the whole number of
 deals (weighted by the months they count for) times the deal, one rounding.
@@ -55,7 +61,8 @@ from .rate_quantile_table import beta_quantile_table, rates_from_uniforms
 from .run_cancellation import stop_check
 from .scenario import Scenario
 
-#: Trials per chunk of work (a multiple of the positional block).
+#: Trials per chunk of work: the positional block (the numpy streams of the outputs-only
+#: draws are per block, so the two must stay equal).
 CHUNK = BLOCK
 #: Customers of a cohort placed in their closing month one by one; the rest by binomials.
 INDIVIDUAL = 16
