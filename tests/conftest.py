@@ -98,6 +98,29 @@ json_values = st.recursive(
     max_leaves=30)
 
 
+# Scenario parts (hypothesis): the property tests of the model and of the monotone coupling.
+@st.composite
+def lags(draw_, entries=4):
+    """A lag distribution of at most ``entries`` months."""
+    weights = draw_(st.lists(st.integers(0, 5), min_size=1, max_size=entries).filter(any))
+    return [w / sum(weights) for w in weights]
+
+
+@st.composite
+def rates(draw_):
+    """A conversion rate in any of the four forms."""
+    kind = draw_(st.sampled_from(["fixed", "mean", "counts", "range"]))
+    if kind == "fixed":
+        return {"fixed": draw_(st.sampled_from([0.0, 0.05, 0.3, 0.7, 1.0]))}
+    if kind == "mean":
+        return {"mean": draw_(st.floats(0.02, 0.98)), "strength": draw_(st.floats(1, 500))}
+    if kind == "counts":
+        trials = draw_(st.integers(0, 300))
+        return {"successes": draw_(st.integers(0, trials)), "trials": trials}
+    lo = draw_(st.floats(0.01, 0.8))
+    return {"p10": lo, "p90": draw_(st.floats(lo + 0.02, 0.95))}
+
+
 def small_scenario(**overrides):
     """A valid two-stage scenario (Top -> Won), overridden field by field."""
     base = {

@@ -33,4 +33,4 @@ def targets(token: str, confidence: float) -> Targets:
 @st.cache_data(max_entries=32, show_spinner=False)
 def sensitivity_rows(token: str) -> tuple[SensitivityRow, ...]:
     scenario = scenario_from_url_token(token)
-    return sensitivity(scenario, trials=min(scenario.trials, SENSITIVITY_TRIALS))
+    return sensitivity(scenario, trials=min(scenario.trials, SENSITIVITY_TRIALS)).rows

@@ -198,7 +198,7 @@ def headline(forecast: Forecast, *, with_goal: bool = False, with_delta: bool = 
     """P(goal) with its Monte Carlo error, expected revenue and the gap to the goal (and the
     goal itself, ``with_goal``); ``with_delta``: P(goal)'s change since the last scenario."""
     sc = forecast.scenario
-    lo, hi = forecast.p_goal_ci
+    lo, hi = forecast.p_goal_ci.low, forecast.p_goal_ci.high
     last = st.session_state.get("last-headline")
     delta = None
     if with_delta and last and last[0] != state.token():

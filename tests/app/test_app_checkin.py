@@ -119,7 +119,7 @@ def assert_chance(at: AppTest, check: CheckIn) -> None:
     (plan_time,) = percents(re.search(r"At plan time [\d.]+%", m.help).group())
     lo, hi = percents(re.search(r"interval [\d.]+%–[\d.]+%", m.help).group())
     assert plan_time == pytest.approx(check.p_goal_plan * 100, abs=0.05)
-    assert (lo, hi) == pytest.approx([x * 100 for x in check.p_goal_now_ci], abs=0.05)
+    assert (lo, hi) == pytest.approx([x * 100 for x in check.p_goal_now_ci.to_list()], abs=0.05)
     assert f"{len(check.months_left)} months left" in m.help
 
 

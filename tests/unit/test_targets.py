@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.model.engine import draw_stage_arrivals, make_rng
+from sim.model.engine import draw_stage_arrivals
 from sim.model.forecast import simulate
 from sim.model.targets import deterministic_targets, expected_arrivals, p_goal_at_scale, required_volumes
 from sim.model.validation import scenario_from_dict
@@ -58,11 +58,11 @@ def test_deterministic_volumes_reproduce_the_goal_at_the_mean(demo, kind):
     assert plan.expected_revenue == pytest.approx(sc.goal, rel=1e-9)
     # Independent check: simulate the scaled plan with every input at its mean.
     scaled = at_the_mean(sc.with_top_scaled(plan.scale))
-    f = simulate(scaled, 40_000, make_rng(3))
+    f = simulate(scaled, trials=40_000, seed=3)
     se = (f.revenue.p90 - f.revenue.p10) / 2.563 / np.sqrt(40_000)
     assert abs(f.revenue.mean - sc.goal) <= 4 * se
     # ... and each stage's monthly volume is the mean of the stage-by-stage simulation.
-    arrivals, _ = draw_stage_arrivals(scaled, 8_000, make_rng(4))
+    arrivals, _ = draw_stage_arrivals(scaled, trials=8_000, seed=4)
     for k, stage in enumerate(plan.stages):
         sim_mean = arrivals[:, k].mean(axis=0)
         sim_se = arrivals[:, k].std(axis=0) / np.sqrt(8_000) + 1e-9
@@ -91,11 +91,11 @@ def test_confidence_search_brackets_the_confidence(demo):
     scale = t.at_confidence.scale
     assert scale > t.deterministic.scale        # the mean plan gives ~50%, 80% needs more
     assert t.at_confidence.p_goal >= 0.8
-    assert t.at_confidence.p_goal == p_goal_at_scale(demo, scale, 20_000, demo.seed)
+    assert t.at_confidence.p_goal == p_goal_at_scale(demo, scale, trials=20_000, seed=demo.seed)
     # One tolerance step lower is below the confidence (same random numbers).
-    assert p_goal_at_scale(demo, scale / 1.011, 20_000, demo.seed) < 0.8
+    assert p_goal_at_scale(demo, scale / 1.011, trials=20_000, seed=demo.seed) < 0.8
     # The reported plan is the simulated scenario: same P(goal) from simulate().
-    assert simulate(demo.with_top_scaled(scale), 20_000).p_goal == t.at_confidence.p_goal
+    assert simulate(demo.with_top_scaled(scale), trials=20_000).p_goal == t.at_confidence.p_goal
     top = t.at_confidence.stages[0]
     assert top.monthly == pytest.approx([v * scale for v in demo.top.monthly])
 
