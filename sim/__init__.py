@@ -33,7 +33,7 @@ _EXPORTS = {
     "RunCancelled": "sim.model.run_cancellation",
     "Sensitivity": "sim.model.sensitivity", "SensitivityRow": "sim.model.sensitivity",
     "sensitivity": "sim.model.sensitivity",
-    "Targets": "sim.model.targets", "deterministic_targets": "sim.model.targets",
+    "Targets": "sim.model.targets", "expected_value_plan": "sim.model.targets",
     "expected_arrivals": "sim.model.targets", "required_volumes": "sim.model.targets",
     "WorkBudgetExceeded": "sim.model.work_budget", "estimate_run": "sim.model.work_budget",
     "max_trials_within_budget": "sim.model.work_budget",
@@ -63,5 +63,5 @@ if TYPE_CHECKING:       # for type checkers and editors: the same names, eagerly
     from .model.scenario import Scenario, Stage, TopOfFunnel
     from .model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
     from .model.sensitivity import Sensitivity, SensitivityRow, sensitivity
-    from .model.targets import Targets, deterministic_targets, expected_arrivals, required_volumes
+    from .model.targets import Targets, expected_arrivals, expected_value_plan, required_volumes
     from .model.work_budget import WorkBudgetExceeded, estimate_run, max_trials_within_budget

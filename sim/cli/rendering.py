@@ -75,7 +75,7 @@ def forecast_text(scenario, result, seed: int, trials: int, sens_trials: int, ro
 
 
 def targets_text(scenario, result) -> list[str]:
-    expected_value, at_confidence = result.deterministic, result.at_confidence   # the expected-value plan
+    expected_value, at_confidence = result.expected_value, result.at_confidence
     out = [f"{scenario.name}: goal {money(scenario.goal)}",
            f"Expected-value plan: top-of-funnel plan x {expected_value.scale:.3f} "
            f"(expected revenue {money(expected_value.expected_revenue)})"]

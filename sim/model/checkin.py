@@ -42,7 +42,7 @@ from .forecast import ConfidenceInterval, Forecast, simulate
 from .monthly_actuals import Actuals
 from .names import fold_name
 from .scenario import Scenario, Stage, TopOfFunnel
-from .targets import Targets, deterministic_targets, expected_arrivals, required_volumes
+from .targets import Targets, expected_arrivals, expected_value_plan, required_volumes
 
 #: The reset is searched only up to this multiple of the plan's own remaining volume.
 RESET_CAP = 100.0
@@ -324,7 +324,7 @@ def _reset(scenario: Scenario, reforecast: Scenario, confidence: float) -> tuple
     """The targets search on the reforecast (the reset), or why there is none; and a note when
     the confidence is out of reach."""
     try:
-        expected_value = deterministic_targets(reforecast)       # the expected-value plan
+        expected_value = expected_value_plan(reforecast)       # the expected-value plan
     except ScenarioError:
         return None, ("No volume in the remaining months can reach the goal: with the stages' lags, nothing "
                       "that enters the funnel now closes before the period ends.")

@@ -1,6 +1,6 @@
 """The reverse funnel: from the revenue goal to the volume each stage must deliver per month.
 
-* :func:`deterministic_targets` is the spreadsheet answer made exact: with mean rates, the mean
+* :func:`expected_value_plan` (the expected-value plan) is the spreadsheet answer made exact: with mean rates, the mean
   deal value and the lag distributions, the expected revenue is proportional to the top-of-funnel
   plan, so the plan is scaled until the expected revenue equals the goal. Stage volumes are the
   expected arrivals per month under that plan, so they are shifted by the lags and respect the
@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ScenarioError
+from .confidence import DEFAULT_CONFIDENCE
 from .engine import period_revenue
 from .scenario import Scenario
 from .work_budget import check_run_budget
 
-DEFAULT_CONFIDENCE = 0.8
 MAX_SCALE = 100.0          # never search beyond 100x the volume the expected-value plan needs
 COARSE_TRIALS = 16_384     # the first trials of the full run (same random numbers): a first bracket
 #: Runs of all trials a search is budgeted for (bracket checks and bisection steps).
@@ -63,7 +63,7 @@ class TargetPlan:
 @dataclass(frozen=True)
 class Targets:
     confidence: float
-    deterministic: TargetPlan
+    expected_value: TargetPlan           # the expected-value plan ("deterministic" in the JSON)
     at_confidence: TargetPlan
     reachable: bool          # False: even MAX_SCALE x the plan gives P(goal) < confidence
     trials: int
@@ -71,7 +71,7 @@ class Targets:
 
     def to_dict(self) -> dict:
         return {"confidence": self.confidence, "trials": self.trials, "seed": self.seed,
-                "reachable": self.reachable, "deterministic": self.deterministic.to_dict(),
+                "reachable": self.reachable, "deterministic": self.expected_value.to_dict(),
                 "at_confidence": self.at_confidence.to_dict()}
 
 
@@ -114,7 +114,7 @@ def _plan(scenario: Scenario, scale: float, p_goal: float | None = None) -> Targ
     return TargetPlan(float(scale), stages, revenue, p_goal)
 
 
-def deterministic_targets(scenario: Scenario) -> TargetPlan:
+def expected_value_plan(scenario: Scenario) -> TargetPlan:
     """The plan scaled so that the expected revenue (mean rates, mean deal value) equals the goal."""
     T = scenario.months
     from_pipeline = _expected_revenue(scenario, expected_arrivals(scenario, 0.0)[-1, :T])
@@ -139,7 +139,7 @@ def p_goal_at_scale(scenario: Scenario, scale: float, *, trials: int, seed, shou
 def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE, *,
                      trials: int | None = None, seed=None, tolerance: float = 0.01,
                      max_scale: float = MAX_SCALE, progress=None, should_stop=None) -> Targets:
-    """Deterministic targets and the targets that give P(goal) >= ``confidence``.
+    """The expected-value plan and the plan that gives P(goal) >= ``confidence``.
 
     The reported scale is the smallest (within ``tolerance``, relative) with P(goal) >=
     confidence on all ``trials`` trials for ``seed`` (an int or a ``numpy.random.Generator``,
@@ -157,8 +157,8 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(0, 2 ** 53))
     seed = scenario.seed if seed is None else int(seed)
-    det = deterministic_targets(scenario)
-    cap = max_scale * (det.scale if det.scale > 0 else 1.0)
+    expected_value = expected_value_plan(scenario)
+    cap = max_scale * (expected_value.scale if expected_value.scale > 0 else 1.0)
     check_run_budget(scenario.with_top_scaled(cap), trials=trials, months_detail=False,
                      runs=SEARCH_RUNS, what="the confidence search")
     report = progress or (lambda fraction: None)
@@ -171,7 +171,7 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
 
     def done(scale, reachable=True):
         report(1.0)
-        return Targets(confidence, det, _plan(scenario, scale, p(scale, trials)), reachable, trials, seed)
+        return Targets(confidence, expected_value, _plan(scenario, scale, p(scale, trials)), reachable, trials, seed)
 
     def bisect(lo, hi, n, ratio):
         """Narrow [lo, hi] with P(lo) < confidence <= P(hi) until hi/lo <= ratio (lo may be 0)."""
@@ -199,7 +199,7 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
     if p(0.0, n_coarse) >= confidence and p(0.0, trials) >= confidence:
         return done(0.0)
     # A first bracket on the first trials, narrowed to 5%.
-    start = min(det.scale or cap * 1e-3, cap)
+    start = min(expected_value.scale or cap * 1e-3, cap)
     lo, hi = _bracket(lambda sc: p(sc, n_coarse) >= confidence, start, cap)
     if hi is None:
         lo, hi = cap / 2, cap

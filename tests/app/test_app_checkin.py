@@ -26,8 +26,8 @@ from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
 from sim.data.plans import all_bands, list_plans, load_plan, stored_bands
 from sim.data.store import Store
 from sim.model.checkin import CheckIn, check_in
+from sim.model.confidence import DEFAULT_CONFIDENCE
 from sim.model.scenario_io import scenario_from_url_token
-from sim.model.targets import DEFAULT_CONFIDENCE
 
 from ..conftest import DATA_DIR, ROOT, plain
 from .apptest import open_app, small_demo

@@ -27,7 +27,7 @@ from sim.model.engine import make_rng
 from sim.model.forecast import simulate
 from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import load_scenario
-from sim.model.targets import deterministic_targets
+from sim.model.targets import expected_value_plan
 
 from ..conftest import DEMO_PATH, small_scenario
 
@@ -143,7 +143,7 @@ def test_zero_activity_with_one_month_left_is_out_of_reach():
     assert check.reset is None
     assert check.reset_note.startswith("Out of reach") and "beyond the cap" in check.reset_note
     # The expected-value plan indeed needs more than the cap (an independent call of the targets).
-    assert deterministic_targets(check.reforecast).scale > RESET_CAP
+    assert expected_value_plan(check.reforecast).scale > RESET_CAP
     assert all(s.status == BELOW for s in check.stages)
     assert check.bottleneck is not None
 

@@ -28,7 +28,7 @@ from sim.model.engine import draw, draw_stage_arrivals
 from sim.model.forecast import simulate
 from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import scenario_from_json, scenario_from_url_token
-from sim.model.targets import deterministic_targets, expected_arrivals
+from sim.model.targets import expected_arrivals, expected_value_plan
 from sim.model.validation import scenario_from_dict
 
 from ..conftest import small_scenario
@@ -298,7 +298,7 @@ def test_the_own_lag_gives_exactly_the_default(demo, demo_dict, which):
     arr_b, late_b = draw_stage_arrivals(lagged, trials=5_000, seed=7)
     assert np.array_equal(arr_a, arr_b) and np.array_equal(late_a, late_b)
     assert np.array_equal(expected_arrivals(plain), expected_arrivals(lagged))
-    assert deterministic_targets(plain) == deterministic_targets(lagged)
+    assert expected_value_plan(plain) == expected_value_plan(lagged)
 
 
 def test_a_pipeline_lag_past_the_period_moves_those_customers_after_it(demo, demo_dict):
