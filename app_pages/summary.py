@@ -38,11 +38,10 @@ def report_file(forecast: Forecast, targets: Targets, token: str, share_url: str
 scenario = state.current()
 token = state.token()
 confidence = state.confidence()
-forecast = compute.forecast(token)
-answer = verdict(forecast)
-
 st.subheader(f"{escape_markdown(scenario.name)}: are we on track?")
 st.caption(period_text(scenario))
+forecast = widgets.forecast_or_stop(token)
+answer = verdict(forecast)
 _CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail}")
 
 widgets.headline(forecast, with_goal=True, with_delta=False)

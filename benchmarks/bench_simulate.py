@@ -237,7 +237,7 @@ def run(args, log) -> dict:
         f"{visits.get('peak', 0) / MIB:.0f} MiB, {visits.get('error') or 'ran'}")
     report["targets"].append(judge("demo at 10^7 visits a month runs", "ran" if "p_goal" in visits else visits.get("error", "?"),
                                    "p_goal" in visits, "runs", f"{visits.get('seconds', 0):.2f} s"))
-    from tests.slow.test_work_budget import worst_case_link
+    from tests.conftest import worst_case_link
     worst = probe(worst_case_link())
     report["worst_case_link"] = worst
     log(f"worst-case link (2M trials, 36 months, 12 stages, 13-month lags): {worst.get('error', 'ran')[:90]} "

@@ -121,6 +121,19 @@ def rates(draw_):
     return {"p10": lo, "p90": draw_(st.floats(lo + 0.02, 0.95))}
 
 
+def worst_case_link(trials=2_000_000, months=36, stages=12, lag_entries=13) -> dict:
+    """The scenario document of the share link that kept the server busy for 32 minutes (issue
+    10): every limit at its maximum. The work budget refuses it before any work."""
+    lag = [1 / lag_entries] * lag_entries
+    return {"schema": 1, "name": "worst case", "start": "2027-01", "months": months, "goal": 1e13,
+            "top": {"per_month": 1e9, "noise_cv": 2.0},
+            "stages": [{"name": "S0"}] + [{"name": f"S{i}", "rate": {"mean": 0.5, "strength": 10}, "lag": lag}
+                                          for i in range(1, stages)],
+            "deal": {"median": 1000, "p90": 22000, "kind": "monthly_recurring"},
+            "start_pipeline": {f"S{i}": 1_000_000_000 for i in range(stages - 1)},
+            "trials": trials, "seed": 1}
+
+
 def small_scenario(**overrides):
     """A valid two-stage scenario (Top -> Won), overridden field by field."""
     base = {

@@ -25,21 +25,9 @@ from sim.model.work_budget import (
     max_trials_within_budget,
 )
 
-from ..conftest import ROOT
+from ..conftest import ROOT, worst_case_link
 
 GIB = 2 ** 30
-
-
-def worst_case_link(trials=2_000_000, months=36, stages=12, lag_entries=13):
-    """The share link that kept the server busy for 32 minutes: every limit at its maximum."""
-    lag = [1 / lag_entries] * lag_entries
-    return {"schema": 1, "name": "worst case", "start": "2027-01", "months": months, "goal": 1e13,
-            "top": {"per_month": 1e9, "noise_cv": 2.0},
-            "stages": [{"name": "S0"}] + [{"name": f"S{i}", "rate": {"mean": 0.5, "strength": 10}, "lag": lag}
-                                          for i in range(1, stages)],
-            "deal": {"median": 1000, "p90": 22000, "kind": "monthly_recurring"},
-            "start_pipeline": {f"S{i}": 1_000_000_000 for i in range(stages - 1)},
-            "trials": trials, "seed": 1}
 
 
 def run_child(code: str) -> dict:
