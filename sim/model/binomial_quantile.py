@@ -21,7 +21,7 @@ branch serves an element never changes the answer.
   (plus the floating-point error of evaluating G) from G at both of its cell's boundaries;
   otherwise (a fraction of about 1.3·SAFETY/σ of the elements) the doubtful end of the cell is
   evaluated exactly with ``scipy.special.betainc`` and the answer found by walking from the
-  candidate. ``tests/test_binomial_quantile.py`` checks the bound on a
+  candidate. ``tests/unit/test_binomial_quantile.py`` checks the bound on a
   dense grid of (n, p) and the whole function against ``scipy.stats.binom.ppf``.
 """
 
@@ -35,7 +35,7 @@ from scipy import special
 #: n·p·q at or above which the corrected normal approximation (with its error bound) is used.
 LARGE_VARIANCE = 25.0
 #: The approximation is trusted this many error bounds away from a cell boundary (the bound is
-#: a theorem; ``tests/test_binomial_quantile.py`` checks it holds on a dense grid).
+#: a theorem; ``tests/unit/test_binomial_quantile.py`` checks it holds on a dense grid).
 SAFETY = 1.0
 _COMPACT_EVERY = 4
 

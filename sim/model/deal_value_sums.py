@@ -19,7 +19,7 @@ does w, and the bulk's table value is nondecreasing in c and in w. Adding a deal
 lowers the sum, which the engine's monotone coupling needs.
 
 Accuracy (``scripts/validate_deal_value_sums.py``, table in ``VALIDATION``, rechecked in
-part by ``tests/test_deal_value_sums.py``): the Kolmogorov–Smirnov distance between this
+part by ``tests/slow/test_deal_value_sums.py``): the Kolmogorov–Smirnov distance between this
 sum and the exact sum of m lognormals (brute force for small m, the exact distribution by
 :mod:`sim.model.lognormal_sum_cdf` for large m) measured at most 0.23% (at the level of the
 measurement's own noise) for p90/median from 1.05 to 30 and m from 5 to 10^6, below the

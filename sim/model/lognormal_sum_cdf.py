@@ -14,7 +14,7 @@ of n values:
   ``outside`` is the mass that lands in the upper half of the window, which the caller keeps
   negligible by choosing [x_lo, x_hi] around the sum's range).
 
-The lattice error shrinks with h²: ``tests/test_deal_value_sums.py`` checks this oracle
+The lattice error shrinks with h²: ``tests/slow/test_deal_value_sums.py`` checks this oracle
 against brute-force sums and against a finer lattice.
 """
 

@@ -9,7 +9,7 @@ quantiles at u = k / GRID (k = 0 .. GRID), interpolated linearly:
 * **Error bound.** For u in [k/GRID, (k+1)/GRID] the interpolated rate lies between Q(k/GRID)
   and Q((k+1)/GRID), so P(rate <= x) differs from the Beta CDF F(x) by at most 1/GRID
   (= 2**-14 ≈ 6.1e-5) for every x from the smallest normal double (2.2e-308) up: the drawn
-  rates follow the belief within that Kolmogorov distance (``tests/test_rate_quantile_table.py``
+  rates follow the belief within that Kolmogorov distance (``tests/unit/test_rate_quantile_table.py``
   computes it exactly). Quantiles below 2.2e-308 (a belief with mass that close to 0) are
   drawn as 0.
 * **Order.** Two beliefs whose tables are ordered at every grid point give ordered rates for

@@ -6,7 +6,7 @@ placed one by one, exact top deal values), never beyond: :func:`estimate_run` ad
 terms up with per-operation costs measured on the development machine (2 cores, numpy 2.4),
 in CPU-seconds, and the run's peak memory in bytes (the arrays it keeps for every trial, the
 chunks in flight, the stage-detail sample and the tables). Both are upper-bound estimates, not
-promises (``tests/test_work_budget.py`` checks them against measured runs).
+promises (``tests/slow/test_work_budget.py`` checks them against measured runs).
 
 A run whose estimate exceeds ``WORK_BUDGET_SECONDS`` of CPU or ``MEMORY_BUDGET_BYTES`` is
 refused before it starts, with :class:`WorkBudgetExceeded`: a :class:`ScenarioError` whose
