@@ -32,13 +32,13 @@ with left:
 with right:
     try:
         with st.spinner("Testing each assumption at its P10 and P90…"):
-            rows = compute.sensitivity_rows(token)
+            tornado = compute.sensitivity(token)
     except WorkBudgetExceeded as exc:
         widgets.too_large(exc)
         st.stop()
-    if rows:
-        st.altair_chart(charts.tornado(rows, forecast.p_goal), width="stretch")
-        st.caption(f"Each input held at its P10 and P90 ({compute.SENSITIVITY_TRIALS:,} trials each, same "
+    if tornado.rows:
+        st.altair_chart(charts.tornado(tornado.rows, forecast.p_goal), width="stretch")
+        st.caption(f"Each input held at its P10 and P90 ({tornado.trials:,} trials each, same "
                    "random numbers); the dashed line is the forecast. Rates are held at the P10/P90 of "
                    "their belief, the deal value at the P10/P90 of the period's average deal, the "
                    "volume at the P10/P90 of the period's total.")

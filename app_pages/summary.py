@@ -24,7 +24,7 @@ def report_file(forecast: Forecast, targets: Targets, token: str, share_url: str
     failure gives a short page saying so, never a broken download."""
     try:
         try:
-            rows = compute.sensitivity_rows(token)
+            rows = compute.sensitivity(token).rows
         except Exception:  # the report is still useful without the sensitivity chart
             logging.getLogger(__name__).exception("sensitivity for the report failed")
             rows = None
