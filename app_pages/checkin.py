@@ -89,7 +89,7 @@ else:
     cols[0].metric("Chance of hitting the goal now", f"{check.p_goal_now:.0%}",
                    delta=f"{(check.p_goal_now - check.p_goal_plan) * 100:+.1f} pts vs plan",
                    help=f"At plan time {check.p_goal_plan:.1%}. 95% Monte Carlo interval "
-                        f"{check.p_goal_now_ci[0]:.1%}–{check.p_goal_now_ci[1]:.1%}; {left_n} month"
+                        f"{check.p_goal_now_ci.low:.1%}–{check.p_goal_now_ci.high:.1%}; {left_n} month"
                         f"{'s' if left_n != 1 else ''} left.")
 lo, mid, hi = check.revenue_band
 cols[1].metric(f"Revenue to date (through {check.as_of})", f"{check.revenue_to_date:,.0f}",

@@ -112,6 +112,42 @@ json_values = st.recursive(
     max_leaves=30)
 
 
+# Scenario parts (hypothesis): the property tests of the model and of the monotone coupling.
+@st.composite
+def lags(draw_, entries=4):
+    """A lag distribution of at most ``entries`` months."""
+    weights = draw_(st.lists(st.integers(0, 5), min_size=1, max_size=entries).filter(any))
+    return [w / sum(weights) for w in weights]
+
+
+@st.composite
+def rates(draw_):
+    """A conversion rate in any of the four forms."""
+    kind = draw_(st.sampled_from(["fixed", "mean", "counts", "range"]))
+    if kind == "fixed":
+        return {"fixed": draw_(st.sampled_from([0.0, 0.05, 0.3, 0.7, 1.0]))}
+    if kind == "mean":
+        return {"mean": draw_(st.floats(0.02, 0.98)), "strength": draw_(st.floats(1, 500))}
+    if kind == "counts":
+        trials = draw_(st.integers(0, 300))
+        return {"successes": draw_(st.integers(0, trials)), "trials": trials}
+    lo = draw_(st.floats(0.01, 0.8))
+    return {"p10": lo, "p90": draw_(st.floats(lo + 0.02, 0.95))}
+
+
+def worst_case_link(trials=2_000_000, months=36, stages=12, lag_entries=13) -> dict:
+    """The scenario document of the share link that kept the server busy for 32 minutes (issue
+    10): every limit at its maximum. The work budget refuses it before any work."""
+    lag = [1 / lag_entries] * lag_entries
+    return {"schema": 1, "name": "worst case", "start": "2027-01", "months": months, "goal": 1e13,
+            "top": {"per_month": 1e9, "noise_cv": 2.0},
+            "stages": [{"name": "S0"}] + [{"name": f"S{i}", "rate": {"mean": 0.5, "strength": 10}, "lag": lag}
+                                          for i in range(1, stages)],
+            "deal": {"median": 1000, "p90": 22000, "kind": "monthly_recurring"},
+            "start_pipeline": {f"S{i}": 1_000_000_000 for i in range(stages - 1)},
+            "trials": trials, "seed": 1}
+
+
 def small_scenario(**overrides):
     """A valid two-stage scenario (Top -> Won), overridden field by field."""
     base = {

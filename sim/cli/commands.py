@@ -49,15 +49,14 @@ def _stage_names(path) -> tuple[str, ...]:
 # -- scenario commands -------------------------------------------------------------------------
 
 def forecast(args) -> int:
-    from ..model.engine import make_rng
     from ..model.forecast import simulate
     from ..model.sensitivity import sensitivity
     scenario = _scenario(args.scenario)
     trials = args.trials or scenario.trials
     seed = scenario.seed if args.seed is None else args.seed
-    result = simulate(scenario, trials, make_rng(seed))
+    result = simulate(scenario, trials=trials, seed=seed)
     sens_trials = args.sensitivity_trials or min(trials, 20_000)
-    rows = sensitivity(scenario, sens_trials, seed)
+    rows = sensitivity(scenario, trials=sens_trials, seed=seed).rows
     if args.json:
         doc = result.to_dict()
         doc["seed"] = seed
@@ -70,7 +69,7 @@ def forecast(args) -> int:
 def targets(args) -> int:
     from ..model.targets import required_volumes
     scenario = _scenario(args.scenario)
-    result = required_volumes(scenario, args.confidence, args.trials, args.seed)
+    result = required_volumes(scenario, args.confidence, trials=args.trials, seed=args.seed)
     if args.json:
         return print_json(result.to_dict())
     return print_lines(rendering.targets_text(scenario, result))

@@ -128,7 +128,7 @@ def _sla_tables(forecast: Forecast, targets: Targets, columns) -> list[dict]:
 def _metrics(forecast: Forecast) -> list[dict]:
     """The four headline numbers; each note is a list of parts, some kept on one line."""
     sc, r, gap = forecast.scenario, forecast.revenue, forecast.gap
-    lo, hi = forecast.p_goal_ci
+    lo, hi = forecast.p_goal_ci.low, forecast.p_goal_ci.high
 
     def note(*parts):
         return [{"text": text, "nowrap": nowrap} for text, nowrap in parts]

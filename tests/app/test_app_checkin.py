@@ -27,9 +27,9 @@ from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
 from sim.data.plans import all_bands, list_plans, load_plan, stored_bands
 from sim.data.store import Store
 from sim.model.checkin import CheckIn, check_in
+from sim.model.confidence import DEFAULT_CONFIDENCE
 from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import scenario_from_url_token
-from sim.model.targets import DEFAULT_CONFIDENCE
 from ui import database as stores
 
 from ..conftest import DATA_DIR, ROOT, plain, unchecked
@@ -122,7 +122,7 @@ def assert_chance(at: AppTest, check: CheckIn) -> None:
     (plan_time,) = percents(re.search(r"At plan time [\d.]+%", m.help).group())
     lo, hi = percents(re.search(r"interval [\d.]+%–[\d.]+%", m.help).group())
     assert plan_time == pytest.approx(check.p_goal_plan * 100, abs=0.05)
-    assert (lo, hi) == pytest.approx([x * 100 for x in check.p_goal_now_ci], abs=0.05)
+    assert (lo, hi) == pytest.approx([x * 100 for x in check.p_goal_now_ci.to_list()], abs=0.05)
     assert f"{len(check.months_left)} months left" in m.help
 
 

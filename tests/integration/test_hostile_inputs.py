@@ -638,7 +638,7 @@ def test_spreadsheet_cells_lose_control_and_invisible_characters():
 
 def test_the_sla_csv_neutralises_formula_names_and_keeps_numbers(hostile_scenario):
     sc = hostile_scenario
-    text = sla_csv(required_volumes(sc, 0.8, trials=1000), simulate(sc, 1000))
+    text = sla_csv(required_volumes(sc, 0.8, trials=1000), simulate(sc, trials=1000))
     rows = assert_spreadsheet_safe(text, {"confidence", "commitment", "expected_value_plan", "current_plan_p10",
                                           "current_plan_p50", "current_plan_p90"})
     assert {r["stage"] for r in rows} == {"'=SUM(A1)", "'+SQLs", "'@Customers"}
