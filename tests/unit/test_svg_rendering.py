@@ -54,7 +54,7 @@ from sim.present.report import report_html
 sc = load_scenario("data/scenarios/demo.json")
 stages = tuple(replace(s, name=s.name + ch) for s, ch in zip(sc.stages, ["\\x01", "\\x1b", "", "", "", ""]))
 sc = replace(sc, stages=stages, start_pipeline=(), trials=1000)
-page = report_html(simulate(sc), required_volumes(sc, 0.8, trials=1000), sensitivity_rows=sensitivity(sc, trials=300))
+page = report_html(simulate(sc), required_volumes(sc, 0.8, trials=1000), sensitivity_rows=sensitivity(sc, trials=300).rows)
 print(page.count("<svg"), "Which assumption moves P(goal) most" in page, "no-chart" in page)
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
