@@ -3,7 +3,7 @@
 #   make test   install the test requirements into .venv and Chromium (for the browser tests,
 #               Debian's `chromium` package via apt-get), then lint (ruff) and run the whole
 #               test suite: every tier (what CI runs)
-#   make check  lint and run the fast tiers (unit, integration, app): a minute or less
+#   make check  lint and run the fast tiers (unit, integration, app): a minute or two
 # Each creates .venv with `$(PYTHON) -m venv` if it is missing. A stamp file per requirements
 # file records what is installed: a second run installs nothing, a changed file reinstalls.
 
@@ -18,8 +18,9 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test check lint chromium
 
+# ui.serve: `streamlit run app.py` with the app's server guards in place before the first request.
 run: $(VENV)/.installed-requirements.txt
-	$(VPY) -m streamlit run app.py --server.port $(PORT)
+	$(VPY) -m ui.serve --server.port $(PORT)
 
 test: $(VENV)/.installed-requirements-dev.txt chromium lint
 	$(VPY) -m pytest -q

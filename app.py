@@ -8,10 +8,13 @@ multipage mode). The simulation is in sim/.
 import streamlit as st
 
 from sim.present.markdown import escape_markdown
-from ui import access, state
+from ui import access, server_log, state, uploads, widget_guard
 
+server_log.install()             # no session ids in the log (python -m ui.serve does it at start)
+state.install_guards()           # a link too long for Streamlit is said so (idem)
 st.set_page_config(page_title="Funnel SLA Planner", page_icon=":material/query_stats:", layout="wide")
 
+uploads.allow_uploads(access.current_role() is not None)     # no upload before a sign-in
 role = access.gate()             # stops here until signed in, when access is restricted
 state.sync_from_url()
 state.write_url()
@@ -27,4 +30,4 @@ access.account_bar(role)
 notice = state.pop_notice()
 if notice:
     st.warning(escape_markdown(notice), icon=":material/link_off:")   # it quotes the link's text
-pg.run()
+widget_guard.run_page(pg)      # a forged widget value: refused quietly, not a traceback

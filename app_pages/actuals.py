@@ -6,11 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim.data.actuals import data_version
 from sim.data.demo_content import demo_imports, demo_state, remove_demo
-from sim.data.history import import_history, known_stages, undo_import
+from sim.data.history import undo_import
 from sim.data.ingest import ImportOptions, import_csv
-from sim.data.plans import list_plans, save_plan
+from sim.data.plans import save_plan
 from sim.errors import ImportRejected, PlannerError
 from sim.present import charts
 from sim.present.markdown import escape_markdown
@@ -28,11 +27,7 @@ ALL = "All segments"
 ss = st.session_state
 editor = access.can_edit()       # viewers read; only editors import, undo and save plans
 scenario = state.current()
-store = stores.store()
 st.subheader("Actuals")
-if store is None:
-    st.stop()
-path = str(store.path)
 
 
 def say(tab: str, kind: str, body) -> None:
@@ -58,7 +53,7 @@ def do_save_plan() -> None:
         return
     name = ss.get("actuals-plan-name") or f"{scenario.name} — plan of record"
     try:
-        plan = save_plan(store, scenario, name)
+        plan = stores.write(save_plan, scenario, name)
     except PlannerError as exc:
         say("compare", "error", ("The plan was not saved", list(exc.problems)))
         return
@@ -73,10 +68,13 @@ def do_import(key: str, options: ImportOptions, clean: bool) -> None:
     if upload is None or not access.can_edit():
         return
     try:
-        result = import_csv(store, upload.getvalue(), upload.name, options=options, scenario_stages=scenario.stage_names,
-                            remove_demo=clean)
+        result = stores.write(import_csv, upload.getvalue(), upload.name, options=options,
+                              scenario_stages=scenario.stage_names, remove_demo=clean)
     except ImportRejected as exc:
         say("import", "error", (f"{exc.source}: not imported — the database is unchanged", list(exc.problems)))
+        return
+    except PlannerError as exc:
+        say("import", "error", ("Not imported — the database is unchanged", list(exc.problems)))
         return
     say("import", "info" if result.already_imported else "success", esc(result.message))
     if not result.already_imported:
@@ -87,7 +85,7 @@ def do_remove_demo() -> None:
     if not access.can_edit():
         return
     try:
-        say("history", "success", esc(remove_demo(store)))
+        say("history", "success", esc(stores.write(remove_demo)))
     except PlannerError as exc:
         say("history", "error", ("The demo was not removed", list(exc.problems)))
 
@@ -96,17 +94,17 @@ def do_undo(import_id: int) -> None:
     if not access.can_edit():
         return
     try:
-        say("history", "success", esc(undo_import(store, import_id)))
+        say("history", "success", esc(stores.write(undo_import, import_id)))
     except PlannerError as exc:
         say("history", "error", ("Nothing was undone", list(exc.problems)))
 
 
 # -- the page ---------------------------------------------------------------------------------
 
-version = data_version(store)
-plans = list_plans(store)
-demo = demo_state(store)
-split = stores.segments(path, version, scenario.stage_names)
+overview = stores.overview()
+version, plans, history = overview.version, list(overview.plans), list(overview.history)
+demo = stores.read_or_stop(demo_state)
+split = stores.segments(version, scenario.stage_names)
 segment = None
 # One container above the tabs, whatever it holds: the tabs keep their place (and the tab the
 # user is on) when an import brings the first segments.
@@ -120,8 +118,7 @@ with st.container():
                                             help="Only this segment's actuals (records and monthly rows of that "
                                                  "segment), e.g. against a plan made for it")
         segment = None if picked_segment == ALL else picked_segment
-actuals = stores.actuals(path, version, scenario.stage_names, segment)
-history = import_history(store)
+actuals = stores.actuals(version, scenario.stage_names, segment)
 active = [h for h in history if h.active]
 st.caption(f"{len(active)} import{'s' if len(active) != 1 else ''} · "
            + (f"months {actuals.months[0]} to {actuals.months[-1]}" if actuals.months else "no actuals yet")
@@ -133,6 +130,8 @@ compare_tab, data_tab, import_tab, history_tab = st.tabs(
 
 with compare_tab:
     show_message("compare")
+    for note in overview.unreadable:
+        st.caption(esc(note[:1].upper() + note[1:]) + ".")
     plan = None
     if not plans:
         st.info("No plan of record yet: save the current scenario as one (below) to compare the actuals with it.")
@@ -142,7 +141,7 @@ with compare_tab:
             ss["actuals-plan"] = names[0]
         pick_col, _ = st.columns([2, 3])
         picked = pick_col.selectbox("Plan of record", names, key="actuals-plan", help="Saved plans, newest first")
-        plan = next(p for p in plans if p.name == picked)
+        plan = next((p for p in plans if p.name == picked), plans[0])      # a forged name: the newest
         st.caption(f"Scenario “{esc(plan.scenario.name)}”, saved {plan.saved_at:%Y-%m-%d %H:%M}: goal "
                    f"{plan.scenario.goal:,.0f}, P(goal) at plan time {plan.p_goal:.1%} "
                    f"({plan.trials:,} trials, seed {plan.seed}).")
@@ -154,7 +153,7 @@ with compare_tab:
                        "changed afterwards.")
             st.button("Save plan", on_click=do_save_plan, type="primary", key="actuals-save-plan")
     if plan is not None:
-        comparison, bands = stores.comparison(path, version, plan.id, segment)
+        comparison, bands = stores.comparison(version, plan.id, segment)
         if comparison.empty:
             st.info(f"No actuals fall in the plan's months ({plan.scenario.month_labels[0]} to "
                     f"{plan.scenario.month_labels[-1]}) yet: import some on the “Import” tab.")
@@ -244,11 +243,11 @@ with import_tab:
         upload = None
         access.read_only_note("import files")
     if upload is not None:
-        stage_names = list(dict.fromkeys(list(scenario.stage_names) + list(known_stages(store))))
-        mapped = import_form.form(path, version, upload, stage_names, demo, history)
+        stage_names = list(dict.fromkeys(list(scenario.stage_names) + list(overview.stages)))
+        mapped = import_form.form(upload, stage_names, demo, history)
         if mapped is not None:
             options, clean = mapped
-            import_form.preview(path, version, upload, options, stage_names)
+            import_form.preview(version, upload, options, stage_names)
             st.button("Import", type="primary", icon=":material/upload:", key="actuals-import",
                       on_click=do_import, args=(upload_key, options, clean))
 
@@ -265,7 +264,7 @@ with history_tab:
                 st.button("Yes, remove the demo", key="actuals-remove-demo", on_click=do_remove_demo, type="primary")
     if not history:
         st.info("No imports yet.")
-    demo_ids = demo_imports(store) if demo.present else frozenset()
+    demo_ids = stores.read_or_stop(demo_imports) if demo.present else frozenset()
     for h in history:
         with st.container(border=True):
             top, action = st.columns([6, 1], vertical_alignment="center")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim.data.actuals import data_version
 from sim.data.plan_checkin import save_reset
-from sim.data.plans import list_plans
 from sim.errors import PlannerError
 from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
 from sim.present import charts
@@ -22,13 +20,10 @@ MESSAGE = "checkin-message"
 
 ss = st.session_state
 scenario, token = state.current(), state.token()
-store = stores.store()
 st.subheader("Check-in")
-if store is None:
-    st.stop()
 
-plans = list_plans(store)
-path, version = str(store.path), data_version(store)
+overview = stores.overview()
+plans, version = list(overview.plans), overview.version
 choices = [p.name for p in plans] + [CURRENT]
 if ss.get("checkin-plan") not in choices:
     ss["checkin-plan"] = choices[0]
@@ -39,7 +34,7 @@ picked = top[0].selectbox("Plan", choices, key="checkin-plan",
 plan = next((p for p in plans if p.name == picked), None)
 plan_scenario = plan.scenario if plan else scenario
 months = plan_scenario.month_labels
-actuals = stores.actuals(path, version, plan_scenario.stage_names)
+actuals = stores.actuals(version, plan_scenario.stage_names)
 with_data = [m for m in months if m in set(actuals.months)]
 default = with_data[-1] if with_data else months[0]
 offered = months[:months.index(default) + 1]     # up to the last month with actuals
@@ -65,7 +60,7 @@ if not with_data:
 def run_check(pipeline: tuple[tuple[str, int], ...]):
     try:
         with st.spinner("Reforecasting the rest of the period and searching the reset…"):
-            return stores.checkin(path, version, plan.id if plan else None, "" if plan else token, as_of,
+            return stores.checkin(version, plan.id if plan else None, "" if plan else token, as_of,
                                   float(confidence), float(weight), pipeline)
     except PlannerError as exc:
         st.error(f"The check-in cannot be computed: {esc(str(exc))}")
@@ -74,8 +69,8 @@ def run_check(pipeline: tuple[tuple[str, int], ...]):
 
 estimated = run_check(())
 check = estimated
-with st.expander("Open pipeline at the check-in: "
-                 + ", ".join(f"{c.open_pipeline:,} {c.name}" for c in estimated.stages[:-1] if c.open_pipeline)):
+with st.expander("Open pipeline at the check-in: "        # stage names are user text: shown literally
+                 + ", ".join(f"{c.open_pipeline:,} {esc(c.name)}" for c in estimated.stages[:-1] if c.open_pipeline)):
     st.caption("Where the imported records say won / lost / open: the records still open at the end of the month, "
                "in the stage they last reached. Elsewhere estimated from the actuals: in each stage, the units whose "
                "move to the next stage is still to come, by the stage lags. If your CRM gives the open counts, enter "
@@ -83,7 +78,7 @@ with st.expander("Open pipeline at the check-in: "
     by_hand = st.toggle("Enter the open pipeline by hand", key="checkin-by-hand")
     if by_hand:
         cols = st.columns(3)
-        pipeline = tuple((c.name, int(cols[k % 3].number_input(c.name, 0, 10**9, int(c.open_pipeline), step=1,
+        pipeline = tuple((c.name, int(cols[k % 3].number_input(esc(c.name), 0, 10**9, int(c.open_pipeline), step=1,
                                                                  key=f"checkin-pipe-{k}")))
                          for k, c in enumerate(estimated.stages[:-1]))
         check = run_check(pipeline)
@@ -96,7 +91,7 @@ else:
     cols[0].metric("Chance of hitting the goal now", f"{check.p_goal_now:.0%}",
                    delta=f"{(check.p_goal_now - check.p_goal_plan) * 100:+.1f} pts vs plan",
                    help=f"At plan time {check.p_goal_plan:.1%}. 95% Monte Carlo interval "
-                        f"{check.p_goal_now_ci[0]:.1%}–{check.p_goal_now_ci[1]:.1%}; {left_n} month"
+                        f"{check.p_goal_now_ci.low:.1%}–{check.p_goal_now_ci.high:.1%}; {left_n} month"
                         f"{'s' if left_n != 1 else ''} left.")
 lo, mid, hi = check.revenue_band
 cols[1].metric(f"Revenue to date (through {check.as_of})", f"{check.revenue_to_date:,.0f}",
@@ -106,7 +101,7 @@ bottleneck = next((c for c in check.stages if c.name == check.bottleneck), None)
 if bottleneck is None:
     cols[2].metric("Largest shortfall", "none", help="No stage is below the plan's median so far.")
 else:
-    cols[2].metric("Largest shortfall", bottleneck.name,
+    cols[2].metric("Largest shortfall", esc(bottleneck.name),
                    delta=f"{bottleneck.actual - bottleneck.plan_p50:+,.0f} vs plan median "
                          f"(≈ {-bottleneck.revenue_effect:+,.0f} revenue)", delta_color="normal",
                    help=f"The stage ({bottleneck.owner}) whose shortfall against the plan's median costs the most "
@@ -170,8 +165,8 @@ if check.reset is not None:
                            "linked to the plan it resets.")
                 if st.button("Save plan", type="primary", key="checkin-save"):
                     try:
-                        saved = save_reset(store, check, name or f"{plan_scenario.name} — reset {check.as_of}",
-                                           plan)
+                        saved = stores.write(save_reset, check, name or f"{plan_scenario.name} — reset {check.as_of}",
+                                             plan)
                         ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
                                                   + (f", linked to “{esc(plan.name)}”." if plan else "."))
                     except PlannerError as exc:

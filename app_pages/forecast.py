@@ -2,15 +2,15 @@
 
 import streamlit as st
 
+from sim import WorkBudgetExceeded
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from ui import compute, state, widgets
 
 scenario = state.current()
 token = state.token()
-forecast = compute.forecast(token)
-
 st.subheader(f"Forecast — {escape_markdown(scenario.name)}")
+forecast = widgets.forecast_or_stop(token)
 widgets.headline(forecast)
 
 left, right = st.columns(2, gap="large")
@@ -30,11 +30,15 @@ with left:
               help=f"{late.mean:.1f} customers expected to close after the period (P10–P90 "
                    f"{late.p10:,.0f}–{late.p90:,.0f}), from this period's activity: their {what}.")
 with right:
-    with st.spinner("Testing each assumption at its P10 and P90…"):
-        rows = compute.sensitivity_rows(token)
-    if rows:
-        st.altair_chart(charts.tornado(rows, forecast.p_goal), width="stretch")
-        st.caption(f"Each input held at its P10 and P90 ({compute.SENSITIVITY_TRIALS:,} trials each, same "
+    try:
+        with st.spinner("Testing each assumption at its P10 and P90…"):
+            tornado = compute.sensitivity(token)
+    except WorkBudgetExceeded as exc:
+        widgets.too_large(exc)
+        st.stop()
+    if tornado.rows:
+        st.altair_chart(charts.tornado(tornado.rows, forecast.p_goal), width="stretch")
+        st.caption(f"Each input held at its P10 and P90 ({tornado.trials:,} trials each, same "
                    "random numbers); the dashed line is the forecast. Rates are held at the P10/P90 of "
                    "their belief, the deal value at the P10/P90 of the period's average deal, the "
                    "volume at the P10/P90 of the period's total.")

@@ -10,7 +10,7 @@ from sim.model.validation import scenario_from_dict
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.sla import SIDE_TITLES, sla_by_side, sla_csv
-from ui import compute, state, widgets
+from ui import state, widgets
 
 scenario = state.current()
 rev = state.revision()
@@ -61,8 +61,8 @@ with inputs:
 # -- results ---------------------------------------------------------------------------------
 with results:
     token = state.token()
-    forecast = compute.forecast(token)
     with headline:
+        forecast = widgets.forecast_or_stop(token)
         widgets.headline(forecast)
     confidence = st.select_slider(
         "Chance of hitting the goal the SLA should give", options=state.CONFIDENCES,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sim import ScenarioError, scenario_from_json, scenario_from_url_token
+from sim import ScenarioError, WorkBudgetExceeded, scenario_from_json, scenario_from_url_token
 from sim.model import scenario_names as names
 from sim.model.names import tidy_name
 from sim.model.scenario_names import CURRENT, DEMO
 from sim.present import charts, side_by_side
 from sim.present.markdown import escape_markdown
-from ui import compute, state
+from ui import compute, state, widgets
 
 esc = escape_markdown  # names and file names are user text
 
@@ -43,8 +43,11 @@ with keep:
                                             "name." if reserved else "already saved: choose another name "
                                             "or delete the saved one first."))
         else:
-            saved[name] = names.renamed(scenario, name).to_url_token()
-            st.success(f"Saved the current inputs as “{esc(name)}”.")
+            try:
+                saved[name] = names.renamed(scenario, name).to_url_token()
+                st.success(f"Saved the current inputs as “{esc(name)}”.")
+            except ScenarioError as exc:
+                st.error(f"Not saved: {esc(str(exc))}.")
 
     st.markdown(f"**Saved scenarios** ({len(saved)})")
     if not saved:
@@ -139,7 +142,12 @@ progress = st.progress(0.0, text="Simulating…")
 for i, name in enumerate(picked):
     progress.progress(i / len(picked), text=f"Simulating “{esc(name)}” and searching the volumes for "
                                             f"P(goal) ≥ {confidence:.0%} ({i + 1} of {len(picked)})…")
-    forecasts[name] = compute.forecast(tokens[name])
+    try:
+        forecasts[name] = compute.forecast(tokens[name])
+    except WorkBudgetExceeded as exc:
+        progress.empty()
+        widgets.too_large(exc, what=f"“{name}”: ")
+        st.stop()
     try:
         targets[name] = compute.targets(tokens[name], confidence)
     except ScenarioError as exc:

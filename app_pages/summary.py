@@ -24,7 +24,7 @@ def report_file(forecast: Forecast, targets: Targets, token: str, share_url: str
     failure gives a short page saying so, never a broken download."""
     try:
         try:
-            rows = compute.sensitivity_rows(token)
+            rows = compute.sensitivity(token).rows
         except Exception:  # the report is still useful without the sensitivity chart
             logging.getLogger(__name__).exception("sensitivity for the report failed")
             rows = None
@@ -38,11 +38,10 @@ def report_file(forecast: Forecast, targets: Targets, token: str, share_url: str
 scenario = state.current()
 token = state.token()
 confidence = state.confidence()
-forecast = compute.forecast(token)
-answer = verdict(forecast)
-
 st.subheader(f"{escape_markdown(scenario.name)}: are we on track?")
 st.caption(period_text(scenario))
+forecast = widgets.forecast_or_stop(token)
+answer = verdict(forecast)
 _CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail}")
 
 widgets.headline(forecast, with_goal=True, with_delta=False)

@@ -154,3 +154,79 @@ def straightforward_numpy(sc: Scenario, trials: int, rng: np.random.Generator) -
 def p_goal(sc: Scenario, revenue: np.ndarray) -> float:
     """Share of trials whose period revenue plus the baseline revenue reaches the goal."""
     return float(np.mean(revenue + sc.baseline_revenue >= sc.goal))
+
+
+def floor_draws(sc: Scenario, trials: int, seed: int) -> None:
+    """The floor: exactly the random numbers the engine's model needs for ``sc`` and
+    ``trials``, from numpy's native samplers, and nothing else, in the engine's chunks of
+    trials on the engine's thread pool (``sim.model.engine.run_parallel``):
+
+    * per trial, one Beta draw per uncertain rate and one Gamma draw per month of noisy volume;
+    * per trial and cohort (a month of top-of-funnel volume, or a stage's open pipeline), one
+      binomial for the customers closing within the period (n = the volume or open count,
+      p = the trial's drawn rates multiplied along the funnel × the share of the delay within
+      the period) and one for those closing after it;
+    * the closing months: per cohort, one categorical draw per customer when it has at most
+      16 (``Generator.choice`` with the cohort's month probabilities), else one multinomial;
+    * the deal values: per value sum (one per trial for one-time deals, one per trial and month
+      for recurring deals, and one per trial for the customers after the period), one
+      lognormal per exact top value (at most 4) and one for the rest (the bulk);
+    * for one-time deals, the split of each bulk over the months: one Gamma draw per month.
+
+    Counts come from the floor's own binomial draws. Returns nothing: it is timed, not used.
+    """
+    from sim.model.deal_value_sums import EXACT_TOP
+    from sim.model.engine import INDIVIDUAL, _chunks, _Model, run_parallel
+
+    model = _Model(sc)
+    K, T = model.K, model.T
+    deal = sc.deal
+    lognormal = not deal.is_fixed
+
+    def value_sums(rng, counts):
+        if lognormal:
+            counts = counts.ravel()
+            rng.lognormal(deal.mu, deal.sigma, int(np.minimum(counts, EXACT_TOP).sum() + (counts > EXACT_TOP).sum()))
+
+    def chunk(start, n):
+        rng = np.random.Generator(np.random.SFC64(np.random.SeedSequence([seed, start])))
+        rates = np.ones((n, K))
+        for k, stage in enumerate(sc.stages[1:], start=1):
+            rates[:, k] = stage.rate.sample(rng, n)
+        to_customer = np.cumprod(rates[:, ::-1], axis=1)[:, ::-1]
+        to_customer = np.concatenate([to_customer[:, 1:], np.ones((n, 1))], axis=1)
+        volumes = np.broadcast_to(model.plan, (n, T))
+        if model.gamma_shape is not None:
+            volumes = np.rint(volumes * rng.standard_gamma(model.gamma_shape, (n, T)) / model.gamma_shape)
+        volumes = volumes.astype(np.int64)
+        by_month = np.zeros((n, T), dtype=np.int64)      # kept only where the values need it
+        total = np.zeros(n, dtype=np.int64)
+        late = np.zeros(n, dtype=np.int64)
+        for c in model.cohorts:
+            size = volumes[:, c.column] if c.count == 0 else np.full(n, c.count)
+            p = to_customer[:, c.stage]
+            won = rng.binomial(size, p * c.in_share)
+            late += rng.binomial(size - won, np.clip(p * (1 - c.in_share) / np.maximum(1 - p * c.in_share, 1e-300), 0, 1))
+            total += won
+            months = c.month_pmf.size
+            if months == 1:
+                if deal.recurring:
+                    by_month[:, c.start] += won
+                continue
+            small = won <= INDIVIDUAL
+            picks = rng.choice(months, size=int(won[small].sum()), p=c.month_pmf)
+            split = rng.multinomial(won[~small], c.month_pmf) if (~small).any() else None
+            if deal.recurring:          # the months decide the value sums: count them
+                rows = np.repeat(np.flatnonzero(small), won[small])
+                by_month += np.bincount(rows * T + c.start + picks, minlength=n * T).reshape(n, T)
+                if split is not None:
+                    by_month[~small, c.start:c.start + months] += split
+        if deal.recurring:
+            value_sums(rng, by_month)
+        else:
+            value_sums(rng, total)
+            if lognormal:                # the bulk's split over the months: a Gamma per month
+                rng.standard_gamma(np.maximum(total[total > EXACT_TOP] / T, 1e-3), (T, int((total > EXACT_TOP).sum())))
+        value_sums(rng, late)
+
+    run_parallel([(lambda s=s, n=n: chunk(s, n)) for s, n in _chunks(trials)])

@@ -31,3 +31,8 @@ class ImportRejected(PlannerError):
 class StoreError(PlannerError):
     """The database cannot be opened or used (in use by another process, not a DuckDB file,
     written by a newer version, ...)."""
+
+
+class StoreBusy(StoreError):
+    """The database is being written by another process (or, in this process, the wait for the
+    writer took too long): nothing was read or changed; try again in a moment."""

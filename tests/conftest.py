@@ -79,6 +79,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, folder))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_app_guards():
+    """Every test starts with no uploads held and no wrong passwords counted: the app's guards
+    keep them per process (ui.uploads, ui.access), and every AppTest session has the same id."""
+    uploads, access = sys.modules.get("ui.uploads"), sys.modules.get("ui.access")
+    if uploads is not None:
+        for session_id in list(uploads._SPOOL.files):
+            uploads._SPOOL.drop(session_id)
+        uploads._SPOOL.allowed.clear()
+    if access is not None:
+        access._LIMITER = type(access._LIMITER)()
+    yield
+
+
 # -- scenarios ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -96,6 +110,42 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
     max_leaves=30)
+
+
+# Scenario parts (hypothesis): the property tests of the model and of the monotone coupling.
+@st.composite
+def lags(draw_, entries=4):
+    """A lag distribution of at most ``entries`` months."""
+    weights = draw_(st.lists(st.integers(0, 5), min_size=1, max_size=entries).filter(any))
+    return [w / sum(weights) for w in weights]
+
+
+@st.composite
+def rates(draw_):
+    """A conversion rate in any of the four forms."""
+    kind = draw_(st.sampled_from(["fixed", "mean", "counts", "range"]))
+    if kind == "fixed":
+        return {"fixed": draw_(st.sampled_from([0.0, 0.05, 0.3, 0.7, 1.0]))}
+    if kind == "mean":
+        return {"mean": draw_(st.floats(0.02, 0.98)), "strength": draw_(st.floats(1, 500))}
+    if kind == "counts":
+        trials = draw_(st.integers(0, 300))
+        return {"successes": draw_(st.integers(0, trials)), "trials": trials}
+    lo = draw_(st.floats(0.01, 0.8))
+    return {"p10": lo, "p90": draw_(st.floats(lo + 0.02, 0.95))}
+
+
+def worst_case_link(trials=2_000_000, months=36, stages=12, lag_entries=13) -> dict:
+    """The scenario document of the share link that kept the server busy for 32 minutes (issue
+    10): every limit at its maximum. The work budget refuses it before any work."""
+    lag = [1 / lag_entries] * lag_entries
+    return {"schema": 1, "name": "worst case", "start": "2027-01", "months": months, "goal": 1e13,
+            "top": {"per_month": 1e9, "noise_cv": 2.0},
+            "stages": [{"name": "S0"}] + [{"name": f"S{i}", "rate": {"mean": 0.5, "strength": 10}, "lag": lag}
+                                          for i in range(1, stages)],
+            "deal": {"median": 1000, "p90": 22000, "kind": "monthly_recurring"},
+            "start_pipeline": {f"S{i}": 1_000_000_000 for i in range(stages - 1)},
+            "trials": trials, "seed": 1}
 
 
 def small_scenario(**overrides):
@@ -118,6 +168,19 @@ def small_scenario(**overrides):
     data = copy.deepcopy(base)
     data.update(copy.deepcopy(overrides))
     return scenario_from_dict(data)
+
+
+def unchecked(scenario, *, name: str | None = None, stage_names=None):
+    """``scenario`` with another name and stage names, *not validated*: what a caller of the
+    library, or a database written before today's name rules, can still hold. The defences
+    downstream of validation (escaping, CSV neutralising, output cleaning) are tested on it."""
+    from dataclasses import replace
+    stages = scenario.stages if stage_names is None else tuple(
+        replace(stage, name=new) for stage, new in zip(scenario.stages, stage_names, strict=True))
+    renames = {old.name: new.name for old, new in zip(scenario.stages, stages)}
+    return replace(scenario, name=scenario.name if name is None else name, stages=stages,
+                   start_pipeline=tuple((renames.get(k, k), v) for k, v in scenario.start_pipeline),
+                   pipeline_lags=tuple((renames.get(k, k), v) for k, v in scenario.pipeline_lags))
 
 
 # -- databases ---------------------------------------------------------------------------------
@@ -202,6 +265,24 @@ def snapshot(store) -> dict[str, list[tuple]]:
     assert {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages", "record_amounts",
             "plans", "plan_bands", "schema_version"} <= set(tables)
     return {t: cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+
+def holding_process(path: Path, *, read_only: bool, seconds: float) -> subprocess.Popen:
+    """Another process holding the database ``path`` (read-only, or for writing) for
+    ``seconds``, as the app or a command does during one operation; started and holding when
+    this returns."""
+    code = (f"import time; from sim.data.store import Store; s = Store({str(path)!r}, read_only={read_only}); "
+            f"print('held', flush=True); time.sleep({seconds}); s.close()")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def snapshot_file(path: Path) -> dict[str, list[tuple]]:
+    """:func:`snapshot` of the database file ``path``, opened read-only and closed again (as
+    the app opens it: nothing holds the file between operations)."""
+    with Store(path, read_only=True) as store:
+        return snapshot(store)
 
 
 # -- what the pages show ----------------------------------------------------------------------

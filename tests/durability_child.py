@@ -3,8 +3,10 @@
 ``python -m tests.durability_child DB MODE [CHECKPOINT]`` opens a :class:`Store` on ``DB`` and
 imports generated files ``f0000``, ``f0001``, ... in a loop, continuing after the highest file
 number already in the database; with MODE ``undo`` every other import is followed by the undo
-of an active import. After each committed write it prints (and flushes) a line:
-``ready``, ``imported <import id> <file no>``, ``undone <import id>``. It runs until killed.
+of an active import. MODE ``cli-import`` / ``cli-undo``: the same, but each write opens the
+database for itself and closes it, as the command line does (so that a reader process, the
+app, shares the file between writes). After each committed write it prints (and flushes) a
+line: ``ready``, ``imported <import id> <file no>``, ``undone <import id>``. It runs until killed.
 
 ``CHECKPOINT`` (e.g. ``256KB``) lowers DuckDB's WAL checkpoint threshold for this process so
 that automatic checkpoints happen often (and a kill can land inside one); the store's
@@ -167,8 +169,8 @@ def _lower_checkpoint_threshold(threshold: str) -> None:
 
     connect = store_module._connect
 
-    def patched(path):
-        con = connect(path)
+    def patched(path, **kwargs):
+        con = connect(path, **kwargs)
         con.execute("SET checkpoint_threshold = ?", [threshold])
         return con
 
@@ -179,24 +181,33 @@ def main(argv: list[str]) -> None:
     db, mode = argv[0], argv[1]
     if len(argv) > 2:
         _lower_checkpoint_threshold(argv[2])
+    from contextlib import nullcontext
+
     from sim.data.history import undo_import
     from sim.data.ingest import import_csv
     from sim.data.store import Store
 
-    store = Store(db)
+    per_operation = mode.startswith("cli-")
+    held = None if per_operation else Store(db)
+
+    def opened():
+        return Store(db, wait=120) if per_operation else nullcontext(held)
+    with opened() as store:
+        names = [r[0] for r in store.cursor().execute("SELECT file_name FROM imports").fetchall()]
     print("ready", flush=True)
-    names = [r[0] for r in store.cursor().execute("SELECT file_name FROM imports").fetchall()]
     n = max((file_number(name) for name in names), default=-1) + 1
     while True:
         f = make_file(n)
-        result = import_csv(store, f.data, f.name, options=f.options)
+        with opened() as store:
+            result = import_csv(store, f.data, f.name, options=f.options)
         assert not result.already_imported, result
         print(f"imported {result.import_id} {n}", flush=True)
-        if mode == "undo" and n % 2 == 1:
-            active = [r[0] for r in store.cursor().execute(
-                "SELECT id FROM imports WHERE undone_at IS NULL ORDER BY id").fetchall()]
-            victim = random.Random(n).choice(active)
-            undo_import(store, victim)
+        if mode.endswith("undo") and n % 2 == 1:
+            with opened() as store:
+                active = [r[0] for r in store.cursor().execute(
+                    "SELECT id FROM imports WHERE undone_at IS NULL ORDER BY id").fetchall()]
+                victim = random.Random(n).choice(active)
+                undo_import(store, victim)
             print(f"undone {victim}", flush=True)
         n += 1
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sim import Forecast, Targets, required_volumes, scenario_from_url_token, sensitivity, simulate
-from sim.model.sensitivity import SensitivityRow
+from sim import Forecast, Sensitivity, Targets, required_volumes, scenario_from_url_token, simulate
+from sim import sensitivity as sensitivity_of
 
 #: Trials per sensitivity run in the app (two runs per uncertain input, common random numbers).
 SENSITIVITY_TRIALS = 5_000
@@ -31,6 +31,7 @@ def targets(token: str, confidence: float) -> Targets:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def sensitivity_rows(token: str) -> tuple[SensitivityRow, ...]:
+def sensitivity(token: str) -> Sensitivity:
+    """The tornado's rows and the trials per run behind them (the scenario's, if fewer)."""
     scenario = scenario_from_url_token(token)
-    return sensitivity(scenario, trials=min(scenario.trials, SENSITIVITY_TRIALS))
+    return sensitivity_of(scenario, trials=min(scenario.trials, SENSITIVITY_TRIALS))

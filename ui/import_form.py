@@ -24,7 +24,7 @@ from sim.data.ingest.layout import parse_header, sniff_delimiter
 from sim.data.ingest.outcomes import FALSE_VALUES, TRUE_VALUES
 from sim.data.ingest.suggestion import Suggestion
 from sim.data.ingest.workbook import SheetText
-from sim.errors import ImportRejected
+from sim.errors import ImportRejected, PlannerError
 from sim.model.names import fold_name
 from sim.present.markdown import escape_markdown as esc
 from ui import database as stores
@@ -50,20 +50,24 @@ def demo_label(choice: str) -> str:
             BESIDE: "Keep the demo's data and import mine beside it"}[choice]
 
 
-def form(path: str, version: tuple, upload, stage_names: list[str], demo: DemoState,
+def form(upload, stage_names: list[str], demo: DemoState,
          history: list[ImportRecord]) -> tuple[ImportOptions, bool] | None:
     """The mapping form for ``upload``; (the options, whether to remove the demo first) when
     the file can be mapped, else None (after saying why)."""
     data, name = upload.getvalue(), display_file_name(upload.name)
-    text = stores.file_text(path, data, name, None)
-    sheet = None
-    if isinstance(text, SheetText):                      # a workbook: its sheet
-        c1, _ = st.columns([2, 3])
-        sheet = c1.selectbox("Sheet", text.sheets, index=text.sheets.index(text.sheet), key="actuals-sheet",
-                             help="The workbook's sheet to import")
-        if sheet != text.sheet:
-            text = stores.file_text(path, data, name, sheet)
-        text = text.text if isinstance(text, SheetText) else text
+    try:
+        text = stores.file_text(data, name, None)
+        sheet = None
+        if isinstance(text, SheetText):                      # a workbook: its sheet
+            c1, _ = st.columns([2, 3])
+            sheet = c1.selectbox("Sheet", text.sheets, index=text.sheets.index(text.sheet), key="actuals-sheet",
+                                 help="The workbook's sheet to import")
+            if sheet != text.sheet:
+                text = stores.file_text(data, name, sheet)
+            text = text.text if isinstance(text, SheetText) else text
+    except PlannerError as exc:                          # the database busy or not available
+        st.warning(esc(str(exc)), icon=":material/database:")
+        return None
     if isinstance(text, list):
         st.error(f"**{esc(name)}**: " + "; ".join(esc(p) for p in text), icon=":material/error:")
         return None
@@ -92,10 +96,14 @@ def form(path: str, version: tuple, upload, stage_names: list[str], demo: DemoSt
     return options, remove_demo
 
 
-def preview(path: str, version: tuple, upload, options: ImportOptions, stage_names: list[str]) -> bool:
+def preview(version: tuple, upload, options: ImportOptions, stage_names: list[str]) -> bool:
     """What the import would give, or the problems it would be refused for; True when it can be
     imported."""
-    found = stores.import_preview(path, version, upload.getvalue(), upload.name, options, tuple(stage_names))
+    try:
+        found = stores.import_preview(version, upload.getvalue(), upload.name, options, tuple(stage_names))
+    except PlannerError as exc:                          # the database busy or not available
+        st.warning(esc(str(exc)), icon=":material/database:")
+        return False
     st.markdown("**Preview** (nothing is written until you import)")
     if isinstance(found, list):
         st.warning("The import would be refused:\n\n" + "\n".join(f"- {esc(p)}" for p in found),

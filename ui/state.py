@@ -20,7 +20,7 @@ import streamlit as st
 from sim import Scenario, ScenarioError, load_scenario, scenario_from_url_token
 from sim.data.location import DEMO_SCENARIO
 from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
-from ui import DATA_DIR
+from ui import DATA_DIR, long_links
 
 DEMO_PATH = DATA_DIR / DEMO_SCENARIO
 SCENARIO_PARAM, CONFIDENCE_PARAM = "s", "q"
@@ -32,10 +32,21 @@ def demo() -> Scenario:
     return load_scenario(DEMO_PATH)
 
 
+def install_guards() -> None:
+    """A query string too long for Streamlit reads as a link too long (ui.long_links): from the
+    next run on (``python -m ui.serve`` installs it before the first)."""
+    long_links.install(SCENARIO_PARAM)
+
+
 def sync_from_url() -> None:
     """Adopt the scenario (and confidence) of the URL when it differs from the session's."""
     ss = st.session_state
     token = st.query_params.get(SCENARIO_PARAM)
+    if token == long_links.TOO_LONG:
+        ss["notice"] = ("This link is too long to open (over 524,288 characters: no scenario is that long). "
+                        "Showing the demo scenario instead.")
+        set_scenario(demo(), external=True)
+        return _sync_confidence()
     # A rerun requested while the browser has not yet received this session's last URL update
     # carries an older token that this session wrote itself: not a new link, so ignore it.
     if token and token != ss.get("token") and token not in ss.get("written_tokens", ()):
@@ -48,6 +59,11 @@ def sync_from_url() -> None:
         set_scenario(scenario, external=True)
     elif "scenario" not in ss:
         set_scenario(demo(), external=True)
+    _sync_confidence()
+
+
+def _sync_confidence() -> None:
+    ss = st.session_state
     q = st.query_params.get(CONFIDENCE_PARAM)
     if q is not None and q != ss.get("confidence_param"):
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim import Forecast, ScenarioError
+from sim import Forecast, ScenarioError, WorkBudgetExceeded
 from sim.model import editing
 from sim.model.names import fold_name, tidy_name
 from sim.model.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario
@@ -183,12 +183,33 @@ def simulation(doc: dict, key) -> None:
                                       help="The same scenario and seed always give the same numbers."))
 
 
+def too_large(exc: WorkBudgetExceeded, what: str = "") -> None:
+    """A run refused by the work budget (before any work): the engine's message (which budget,
+    by how much, the most trials that fit) and where the trials are set in the app."""
+    text = str(exc)
+    st.error(f"{plain(what)}{plain(text[:1].upper() + text[1:])}.\n\nThe trials are *Simulated years* "
+             "on the Plan page, tab *Simulation*.", icon=":material/speed:")
+
+
+def forecast_or_stop(token: str) -> Forecast:
+    """The cached forecast; a scenario too large to simulate here gets the budget's message
+    and the page stops there (the Plan page's inputs are drawn before, so they can be lowered)."""
+    try:
+        return compute.forecast(token)
+    except WorkBudgetExceeded as exc:
+        too_large(exc)
+        st.stop()
+
+
 def targets_or_stop(token: str, confidence: float):
-    """The cached confidence search, with a spinner; a scenario whose goal cannot be reached
-    gets its message and the page stops there (never a traceback)."""
+    """The cached confidence search, with a spinner; a scenario whose goal cannot be reached,
+    or too large to search here, gets its message and the page stops there (never a traceback)."""
     try:
         with st.spinner(f"Searching the volumes for P(goal) ≥ {confidence:.0%}…"):
             return compute.targets(token, confidence)
+    except WorkBudgetExceeded as exc:
+        too_large(exc)
+        st.stop()
     except ScenarioError as exc:
         st.error(str(exc))
         st.stop()
@@ -198,7 +219,7 @@ def headline(forecast: Forecast, *, with_goal: bool = False, with_delta: bool = 
     """P(goal) with its Monte Carlo error, expected revenue and the gap to the goal (and the
     goal itself, ``with_goal``); ``with_delta``: P(goal)'s change since the last scenario."""
     sc = forecast.scenario
-    lo, hi = forecast.p_goal_ci
+    lo, hi = forecast.p_goal_ci.low, forecast.p_goal_ci.high
     last = st.session_state.get("last-headline")
     delta = None
     if with_delta and last and last[0] != state.token():

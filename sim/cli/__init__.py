@@ -7,10 +7,9 @@ input with one line on stderr (a rejected import lists its problems, one per lin
 
 from __future__ import annotations
 
-import sys
-
 from ..errors import ImportRejected, PlannerError
 from .parsing import EXIT_BAD_INPUT, build_parser
+from .rendering import print_error
 
 __all__ = ["main", "EXIT_BAD_INPUT"]
 
@@ -25,14 +24,14 @@ def main(argv=None) -> int:
         return args.func(args)
     except ImportRejected as exc:
         if args.command != "import":        # e.g. undo: "there is no import #N", one line
-            print(f"error: {exc}", file=sys.stderr)
+            print_error(f"error: {exc}")
             return EXIT_BAD_INPUT
         problems = exc.problems
-        print(f"error: {exc.source or 'the file'}: not imported ({len(problems)} "
-              f"problem{'s' if len(problems) != 1 else ''}; the database is unchanged):", file=sys.stderr)
+        print_error(f"error: {exc.source or 'the file'}: not imported ({len(problems)} "
+                    f"problem{'s' if len(problems) != 1 else ''}; the database is unchanged):")
         for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+            print_error(f"  {problem}")
         return EXIT_BAD_INPUT
     except PlannerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(f"error: {exc}")
         return EXIT_BAD_INPUT

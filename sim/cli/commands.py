@@ -7,21 +7,33 @@ scipy nor DuckDB.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ScenarioError
 from . import rendering
-from .rendering import print_json, print_lines
+from .rendering import print_error, print_json, print_lines
 
 #: The command line reads files from disk, not uploads: a larger limit than the app's.
 CLI_MAX_IMPORT_BYTES = 2 * 1024**3
 
 
+#: Seconds a command waits while another process (the app, another command) writes the
+#: database, before it gives up; ``$FUNNEL_DB_WAIT`` sets another.
+WAIT_ENV = "FUNNEL_DB_WAIT"
+
+
 @contextmanager
-def _store(args):
-    from ..data.store import Store
-    with Store(args.db) as store:
+def _store(args, *, read_only: bool = False):
+    """The database of ``--db`` (or ``$FUNNEL_DB``), for one operation: read-only for the
+    commands that only read (they work on a read-only file system and beside the app)."""
+    from ..data.store import DEFAULT_WAIT, Store
+    try:
+        wait = float(os.environ.get(WAIT_ENV, DEFAULT_WAIT))
+    except ValueError:
+        raise ScenarioError(f"${WAIT_ENV} must be a number of seconds") from None
+    with Store(args.db, read_only=read_only, wait=wait) as store:
         yield store
 
 
@@ -37,15 +49,14 @@ def _stage_names(path) -> tuple[str, ...]:
 # -- scenario commands -------------------------------------------------------------------------
 
 def forecast(args) -> int:
-    from ..model.engine import make_rng
     from ..model.forecast import simulate
     from ..model.sensitivity import sensitivity
     scenario = _scenario(args.scenario)
     trials = args.trials or scenario.trials
     seed = scenario.seed if args.seed is None else args.seed
-    result = simulate(scenario, trials, make_rng(seed))
+    result = simulate(scenario, trials=trials, seed=seed)
     sens_trials = args.sensitivity_trials or min(trials, 20_000)
-    rows = sensitivity(scenario, sens_trials, seed)
+    rows = sensitivity(scenario, trials=sens_trials, seed=seed).rows
     if args.json:
         doc = result.to_dict()
         doc["seed"] = seed
@@ -58,7 +69,7 @@ def forecast(args) -> int:
 def targets(args) -> int:
     from ..model.targets import required_volumes
     scenario = _scenario(args.scenario)
-    result = required_volumes(scenario, args.confidence, args.trials, args.seed)
+    result = required_volumes(scenario, args.confidence, trials=args.trials, seed=args.seed)
     if args.json:
         return print_json(result.to_dict())
     return print_lines(rendering.targets_text(scenario, result))
@@ -68,21 +79,21 @@ def targets(args) -> int:
 
 def import_file(args) -> int:
     from ..data.ingest import ImportOptions, import_csv, preview_import
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    stages = _stage_names(args.scenario)
+    options = ImportOptions(format=args.format, mapping=tuple(args.map), id_column=args.id_column,
+                            amount_column=args.amount_column, date_format=args.date_format,
+                            decimal=args.decimal, ignore=tuple(args.ignore), outcome_column=args.outcome_column,
+                            won_values=tuple(v for vs in args.won for v in vs),
+                            lost_values=tuple(v for vs in args.lost for v in vs), closed_column=args.closed_column,
+                            won_stage=args.won_stage, stage_column=args.stage_column, date_column=args.date_column,
+                            lost_stages=tuple(args.lost_stage), segment_column=args.segment_column, sheet=args.sheet,
+                            source=args.source, replace=args.replace)
     with _store(args) as store:
-        path = Path(args.file)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-        stages = _stage_names(args.scenario)
-        options = ImportOptions(format=args.format, mapping=tuple(args.map), id_column=args.id_column,
-                                amount_column=args.amount_column, date_format=args.date_format,
-                                decimal=args.decimal, ignore=tuple(args.ignore), outcome_column=args.outcome_column,
-                                won_values=tuple(v for vs in args.won for v in vs),
-                                lost_values=tuple(v for vs in args.lost for v in vs), closed_column=args.closed_column,
-                                won_stage=args.won_stage, stage_column=args.stage_column, date_column=args.date_column,
-                                lost_stages=tuple(args.lost_stage), segment_column=args.segment_column, sheet=args.sheet,
-                                source=args.source, replace=args.replace)
         guessed = None
         if args.guess:
             options, guessed = _guessed(store, data, path.name, options, stages)
@@ -119,7 +130,7 @@ def _guessed(store, data: bytes, name: str, options, stages):
 
 def actuals(args) -> int:
     from ..data.actuals import load_actuals, segment_breakdown
-    with _store(args) as store:
+    with _store(args, read_only=True) as store:
         if args.by_segment:
             split = segment_breakdown(store, stage_order=_stage_names(args.scenario))
             if args.json:
@@ -139,7 +150,7 @@ def actuals(args) -> int:
 
 def history(args) -> int:
     from ..data.history import import_history
-    with _store(args) as store:
+    with _store(args, read_only=True) as store:
         imports = import_history(store)
     if args.json:
         return print_json([h.to_dict() for h in imports])
@@ -156,8 +167,9 @@ def undo(args) -> int:
 
 def plan_save(args) -> int:
     from ..data.plans import save_plan
+    scenario = _scenario(args.scenario)
     with _store(args) as store:
-        plan = save_plan(store, _scenario(args.scenario), args.name)
+        plan = save_plan(store, scenario, args.name)
     if args.json:
         return print_json(plan.to_dict())
     return print_lines([f"Saved plan #{plan.id} '{plan.name}': {plan.scenario.name}, P(goal) {plan.p_goal:.1%} "
@@ -165,9 +177,11 @@ def plan_save(args) -> int:
 
 
 def plan_list(args) -> int:
-    from ..data.plans import list_plans
-    with _store(args) as store:
-        plans = list_plans(store)
+    from ..data.plans import list_plans, unreadable_plans
+    with _store(args, read_only=True) as store:
+        plans, unreadable = list_plans(store), unreadable_plans(store)
+    for note in unreadable:
+        print_error(f"note: {note}")
     if args.json:
         return print_json([p.to_dict() for p in plans])
     if not plans:
@@ -179,7 +193,7 @@ def compare(args) -> int:
     """A saved plan against the actuals (plan vs actual: the only "compare" of the project)."""
     from ..data.plans import load_plan
     from ..data.variance import compare_plan
-    with _store(args) as store:
+    with _store(args, read_only=True) as store:
         comparison = compare_plan(store, load_plan(store, args.plan), segment=args.segment)
         if args.json:
             return print_json(comparison.to_dict())
@@ -187,28 +201,30 @@ def compare(args) -> int:
 
 
 def checkin(args) -> int:
-    from ..data.plan_checkin import check_in_stored, save_reset, stored_open_pipeline
+    from ..data.plan_checkin import load_checkin_inputs, run_checkin, save_reset
     from ..data.plans import load_plan
-    with _store(args) as store:
-        if bool(args.scenario) == bool(args.plan):
-            raise ScenarioError("give either a scenario file or --plan NAME (one of them)")
+    if bool(args.scenario) == bool(args.plan):
+        raise ScenarioError("give either a scenario file or --plan NAME (one of them)")
+    scenario = None if args.plan else _scenario(args.scenario)
+    with _store(args, read_only=True) as store:
         plan = load_plan(store, args.plan) if args.plan else None
-        scenario = plan.scenario if plan else _scenario(args.scenario)
-        check = check_in_stored(store, plan=plan, scenario=None if plan else scenario,
-                                as_of=args.as_of, confidence=args.confidence, prior_weight=args.prior_weight,
-                                trials=args.trials, segment=args.segment)
-        known = stored_open_pipeline(store, scenario, args.as_of, segment=args.segment)
-        saved = None if args.save is None else save_reset(store, check, args.save, plan)
+        inputs = load_checkin_inputs(store, plan=plan, scenario=scenario, as_of=args.as_of, segment=args.segment)
+    check = run_checkin(inputs, confidence=args.confidence, prior_weight=args.prior_weight, trials=args.trials)
+    known = inputs.known_pipeline
+    saved = None
+    if args.save is not None:
+        with _store(args) as store:
+            saved = save_reset(store, check, args.save, plan)
     if args.json:
         doc = check.to_dict()
         doc["saved_plan"] = None if saved is None else saved.to_dict()
         if args.segment is not None:          # only then: the documented document stays as it was
             doc["segment"] = args.segment
-        if known.stages:
+        if known and known.stages:
             doc["open_pipeline_from_outcomes"] = list(known.stages)
         return print_json(doc)
     lines = rendering.checkin_text(check, saved)
-    if known.stages:
+    if known and known.stages:
         lines.append(f"Open pipeline of {', '.join(known.stages)}: the records still open at the end of {args.as_of} "
                      f"(from their outcomes); of the other stages, estimated by the lags.")
     return print_lines(lines)

@@ -1,21 +1,48 @@
-"""What the command line prints: JSON documents and plain-text tables."""
+"""What the command line prints: JSON documents and plain-text tables.
+
+Names come from files and databases, some written before today's name rules: everything
+printed is made safe for a terminal first. Text loses its control and invisible characters
+(an escape sequence in a stage name could otherwise rewrite the terminal); JSON keeps them,
+written as ``\\uXXXX`` escapes (the same document for a JSON reader).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 
+from ..model.names import is_refused_character, printable
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:           # as a UTF-16 surrogate pair, as JSON writes it
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def terminal_json(doc) -> str:
+    """``doc`` as indented JSON, non-ASCII characters as they are except control and invisible
+    ones, which are escaped."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    return "".join(_json_escape(ch) if ch not in "\n" and is_refused_character(ch) else ch for ch in text)
+
 
 def print_json(doc) -> int:
-    """One JSON document on stdout; non-ASCII characters as they are."""
-    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
-    print()
+    """One JSON document on stdout (see :func:`terminal_json`)."""
+    print(terminal_json(doc))
     return 0
 
 
 def print_lines(lines) -> int:
-    print("\n".join(lines))
+    print("\n".join(printable(line) for line in lines))
     return 0
+
+
+def print_error(line: str) -> None:
+    """One line on stderr, without control or invisible characters."""
+    print(printable(line).replace("\n", " "), file=sys.stderr)
 
 
 def money(value: float) -> str:
@@ -53,8 +80,8 @@ def months_plural(n: int) -> str:
 def forecast_text(scenario, result, seed: int, trials: int, sens_trials: int, rows) -> list[str]:
     out = [f"{scenario.name}: {scenario.month_labels[0]} to {scenario.month_labels[-1]}, "
            f"goal {money(scenario.goal)}, {trials:,} trials, seed {seed}",
-           f"P(goal) = {result.p_goal:.1%}  (95% Monte Carlo interval {result.p_goal_ci[0]:.1%} to "
-           f"{result.p_goal_ci[1]:.1%})",
+           f"P(goal) = {result.p_goal:.1%}  (95% Monte Carlo interval {result.p_goal_ci.low:.1%} to "
+           f"{result.p_goal_ci.high:.1%})",
            f"Revenue: mean {money(result.revenue.mean)}, P10 {money(result.revenue.p10)}, "
            f"P50 {money(result.revenue.p50)}, P90 {money(result.revenue.p90)}",
            f"Still in the pipeline at the end: {result.late_customers.mean:.1f} customers expected, "
@@ -75,7 +102,7 @@ def forecast_text(scenario, result, seed: int, trials: int, sens_trials: int, ro
 
 
 def targets_text(scenario, result) -> list[str]:
-    expected_value, at_confidence = result.deterministic, result.at_confidence   # the expected-value plan
+    expected_value, at_confidence = result.expected_value, result.at_confidence
     out = [f"{scenario.name}: goal {money(scenario.goal)}",
            f"Expected-value plan: top-of-funnel plan x {expected_value.scale:.3f} "
            f"(expected revenue {money(expected_value.expected_revenue)})"]
@@ -149,7 +176,7 @@ def checkin_text(check, saved) -> list[str]:
         out.append(f"The goal is reached: P(goal) = 100%, surplus {money(check.surplus)}.")
     else:
         out.append(f"P(goal): {check.p_goal_plan:.1%} at plan time -> {check.p_goal_now:.1%} now "
-                   f"(95% Monte Carlo interval {check.p_goal_now_ci[0]:.1%} to {check.p_goal_now_ci[1]:.1%})")
+                   f"(95% Monte Carlo interval {check.p_goal_now_ci.low:.1%} to {check.p_goal_now_ci.high:.1%})")
     out += ["", "Where we stand (volume to date against the plan's P10-P90)"
             + (f"; bottleneck: {check.bottleneck}" if check.bottleneck else "")]
     out += table(["Stage", "Owner", "Actual", "Plan P10", "P50", "P90", "Status", "Rate: plan", "updated",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import platform
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
@@ -19,7 +18,7 @@ from ..errors import ScenarioError
 from ..model.bands import MEASURES, Band, plan_bands
 from ..model.forecast import Distribution
 from ..model.months import MONTH_FORMAT, first_day
-from ..model.names import fold_name, tidy_name
+from ..model.names import fold_name, name_problem, tidy_name
 from ..model.scenario import Scenario
 from ..model.scenario_io import scenario_from_json
 from .store import SCHEMA_VERSION, Store
@@ -60,14 +59,16 @@ def library_versions() -> dict:
 
 
 def check_plan_name(name) -> str:
-    """The plan name, tidied (spaces folded); ScenarioError when empty, too long or odd."""
+    """The plan name, tidied (spaces folded); ScenarioError when empty, too long or holding
+    control or invisible characters (:func:`~sim.model.names.name_problem`)."""
     text = tidy_name(name or "")
     if not text:
         raise ScenarioError("a plan needs a name")
     if len(text) > MAX_PLAN_NAME:
         raise ScenarioError(f"a plan name has at most {MAX_PLAN_NAME} characters")
-    if any(unicodedata.category(ch)[0] == "C" for ch in text):
-        raise ScenarioError("a plan name cannot contain control characters")
+    problem = name_problem(text)
+    if problem:
+        raise ScenarioError(f"a plan name {problem}")
     return text
 
 
@@ -99,9 +100,28 @@ def save_plan(store: Store, scenario: Scenario, name: str, *, parent_id: int | N
 
 
 def list_plans(store: Store) -> list[SavedPlan]:
-    """Every saved plan, newest first."""
+    """Every saved plan this version can read, newest first (a plan whose scenario breaks a
+    rule added after it was saved, e.g. the stage-name rule, is left out: see
+    :func:`unreadable_plans`)."""
     rows = store.cursor().execute(_SELECT + " ORDER BY id DESC").fetchall()
-    return [_plan(r) for r in rows]
+    plans = []
+    for row in rows:
+        try:
+            plans.append(_plan(row))
+        except ScenarioError:
+            continue
+    return plans
+
+
+def unreadable_plans(store: Store) -> list[str]:
+    """A sentence for each saved plan this version cannot read (newest first), saying why."""
+    out = []
+    for row in store.cursor().execute(_SELECT + " ORDER BY id DESC").fetchall():
+        try:
+            _plan(row)
+        except ScenarioError as exc:
+            out.append(f"plan #{row[1]} '{row[0]}' cannot be read by this version: {exc}")
+    return out
 
 
 def load_plan(store: Store, plan: str | int) -> SavedPlan:

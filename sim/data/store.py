@@ -1,21 +1,33 @@
 """The DuckDB store: imported actuals, the import history and saved plans of record.
 
 One database file per deployment (default ``data/funnel.duckdb``; the ``FUNNEL_DB``
-environment variable or ``--db`` choose another). :class:`Store` holds the process's one
-connection; every query runs on a fresh cursor, with parameters only: no user text (file,
-column or stage names) is ever part of the SQL.
+environment variable or ``--db`` choose another). A :class:`Store` is one open connection
+for one operation: open, lock down, work (reads, or one transaction), close. Nothing holds the
+file between operations, so the app and the command line share it: DuckDB lets one process
+write a file, or several read it; a :class:`Store` that finds the file taken waits (up to
+``wait`` seconds, then :class:`~sim.errors.StoreBusy`). Reads open read-only
+(``read_only=True``): they work on a read-only file system and beside other readers. Every
+query runs on a fresh cursor, with parameters only: no user text (file, column or stage names)
+is ever part of the SQL.
 
 Right after connecting, the connection is locked down: file access only inside the upload
 staging folder (``uploads/`` next to the database file), no extension installing or loading,
-and the configuration locked so that no later statement can undo it. The schema is created
-and migrated here (table ``schema_version``).
+and the configuration locked so that no later statement can undo it. Opening again is always
+possible: when DuckDB hands back the process's already locked-down database, its lock-down is
+checked instead of set twice. The schema is created and migrated here (table
+``schema_version``), by the first writer that opens the file.
 
-Writes (imports, undo, saving a plan) take the store's write lock and run in one transaction
-each, so concurrent sessions of the app never interleave two writes.
+Inside one process, stores of one file share a gate (:class:`_Gate`): writers take turns
+(one write lock per file), readers open beside a writer on its database (DuckDB's snapshots:
+they see whole transactions only), and a writer waits for read-only stores to close (DuckDB
+cannot hold one file read-only and read-write in one process). Writes (imports, undo, saving a
+plan) run in one transaction each.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -23,7 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import StoreError
+from ..errors import StoreBusy, StoreError
 from .location import DB_ENV, default_db_path
 
 STAGING_DIR = "uploads"
@@ -219,45 +231,95 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-class Store:
-    """The process's connection to one database file, locked down and migrated.
+#: Seconds a store waits for the file when another process (or, in this process, a writer)
+#: holds it, before :class:`~sim.errors.StoreBusy`.
+DEFAULT_WAIT = 10.0
 
-    ``Store(path)`` creates the file (and its folder) when missing; ``is_new`` tells whether
-    it did. Use :meth:`cursor` for reads and :meth:`transaction` for writes.
+
+class Store:
+    """One connection to one database file, locked down and migrated, for one operation.
+
+    ``Store(path)`` opens it for writing, creating the file (and its folder) when missing
+    (``is_new`` tells whether it did) and migrating its schema; ``Store(path, read_only=True)``
+    opens it for reading only (a missing or outdated file is first created or migrated by a
+    writing open). ``wait``: seconds to wait while another process holds the file. Use
+    :meth:`cursor` for reads and :meth:`transaction` for writes; close it (``with Store(...)
+    as store:``) as soon as the operation is done.
     """
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, wait: float = DEFAULT_WAIT):
         self.path = Path(path).expanduser().resolve() if path else default_db_path().resolve()
         self.staging_dir = self.path.parent / STAGING_DIR
-        self.is_new = not self.path.exists() or _killed_at_creation(self.path)
+        self.read_only = read_only
+        self.is_new = False
+        self._con = None
+        deadline = time.monotonic() + max(0.0, wait)
+        if read_only and (not self.path.exists() or _killed_at_creation(self.path)):
+            Store(self.path, wait=_left(deadline)).close()          # create it (a writer's job)
+        elif not read_only:
+            self.is_new = not self.path.exists() or _killed_at_creation(self.path)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.staging_dir.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder for the database {self.path}: "
+                                 f"{exc.strerror or exc}") from None
+        self._gate = _gate(self.path)
+        self._write_lock = self._gate.write_lock
+        self._entered = False
+        if self._open(deadline):          # a file from an earlier version: migrate it, then read
+            Store(self.path, wait=_left(deadline)).close()
+            self._open(deadline)
+
+    def _open(self, deadline: float) -> bool:
+        """Connect, lock down, migrate (a writer); whether a reader found the schema outdated
+        (then closed again)."""
+        writable, first = self._gate.enter(self.read_only, deadline, self.path)
+        self._entered = True
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.staging_dir.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the folder for the database {self.path}: "
-                             f"{exc.strerror or exc}") from None
-        self._write_lock = threading.RLock()
-        self._con = _connect(self.path)
-        try:
-            _lock_down(self._con, self.staging_dir)
-            self._migrate()
+            # One connection at a time is made and locked down in this process: a second one to
+            # the same database must find the first's lock-down complete, not half done.
+            if not self._gate.setup_lock.acquire(timeout=_left(deadline)):
+                raise StoreBusy(_busy_text(self.path))
+            try:
+                self._con = _connect(self.path, read_only=not writable, deadline=deadline)
+                _lock_down(self._con, self.staging_dir)
+            finally:
+                self._gate.setup_lock.release()
+            if not self.read_only:
+                self._migrate()
+            else:
+                version = self.schema_version()
+                if version > SCHEMA_VERSION:
+                    raise StoreError(_newer_text(self.path, version))
+                if version < SCHEMA_VERSION:
+                    self.close()
+                    return True
         except BaseException:
-            self._con.close()
+            self.close()
             raise
-        _remove_stale_uploads(self.staging_dir)
+        if first and not self.read_only:
+            _remove_staged_uploads(self.staging_dir, _staging_prefix(self.path))
+        return False
 
     # -- access ------------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A fresh cursor: one per query or per unit of work (cursors are not thread-safe)."""
+        if self._con is None:
+            raise StoreError(f"the database {self.path} is closed")
         return self._con.cursor()
 
     @contextmanager
     def transaction(self, cursor: duckdb.DuckDBPyConnection | None = None):
         """A cursor inside one transaction, holding the write lock: committed when the block
         ends, rolled back (and nothing changed) when it raises. ``cursor``: use this one (its
-        temp tables are visible) instead of a fresh one; it is left open."""
+        temp tables are visible) instead of a fresh one; it is left open. A write the disk
+        refuses (full, or a file size limit) is a :class:`~sim.errors.StoreError`, with
+        nothing changed."""
+        if self.read_only:
+            raise StoreError(f"the database {self.path} was opened for reading only")
         with self._write_lock:
-            cur = cursor or self._con.cursor()
+            cur = cursor or self.cursor()
             try:
                 cur.begin()
                 try:
@@ -265,7 +327,16 @@ class Store:
                 except BaseException:
                     cur.rollback()
                     raise
-                cur.commit()
+                try:
+                    cur.commit()
+                except duckdb.Error as exc:       # e.g. the disk is full: DuckDB rolls back
+                    _rollback_quietly(cur)
+                    raise StoreError(f"cannot write the database {self.path}: {_first_line(exc)}; "
+                                     f"nothing was changed") from None
+            except duckdb.IOException as exc:
+                _rollback_quietly(cur)
+                raise StoreError(f"cannot write the database {self.path}: {_first_line(exc)}; "
+                                 f"nothing was changed") from None
             finally:
                 if cursor is None:
                     cur.close()
@@ -274,30 +345,51 @@ class Store:
     def write_lock(self) -> threading.RLock:
         return self._write_lock
 
+    def staging_path(self, tag: str) -> Path:
+        """Where an import stages its file (``tag``: unique to the import): in the staging
+        folder, named after this database, so that opening it removes only its own leftovers."""
+        return self.staging_dir / f"import-{_staging_prefix(self.path)}-{tag}.csv"
+
     def close(self) -> None:
-        self._con.close()
+        """Close the connection (and let the next store of this file in; idempotent)."""
+        con, self._con = self._con, None
+        entered, self._entered = getattr(self, "_entered", False), False
+        try:
+            if con is not None:
+                con.close()
+        finally:
+            if entered:
+                self._gate.leave()
 
     def __enter__(self) -> Store:
         return self
+
+    def __del__(self):              # a store left open by mistake still lets the next one in
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing can be reported from a finaliser
+            pass
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     # -- schema ------------------------------------------------------------------------------
     def schema_version(self) -> int:
+        """The schema's version (0: a database without one yet). Read from the table itself, not
+        the catalogue (``duckdb_tables()`` costs more than the rest of an open)."""
         cur = self.cursor()
-        exists = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version' "
-                             "AND schema_name = 'main'").fetchone()[0]
-        if not exists:
+        try:
+            return int(cur.execute("SELECT coalesce(max(version), 0) FROM main.schema_version").fetchone()[0])
+        except duckdb.CatalogException:
             return 0
-        return int(cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+        finally:
+            cur.close()
 
     def _migrate(self) -> None:
         with self._write_lock:
             version = self.schema_version()
             if version > SCHEMA_VERSION:
-                raise StoreError(f"the database {self.path} has schema version {version}, newer than "
-                                 f"this program's {SCHEMA_VERSION}: update the program")
+                raise StoreError(_newer_text(self.path, version))
             for target, statements in MIGRATIONS:
                 if target <= version:
                     continue
@@ -310,6 +402,91 @@ class Store:
                     cur.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [target])
 
 
+class _Gate:
+    """The stores of one database file in this process: how many are open and how (``mode``:
+    None, "read" (read-only connections) or "write" (a read-write database, which readers
+    share)), and the file's write lock. A writer waits while read-only stores are open, and
+    read-only stores wait while a writer waits (no writer starves)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.mode: str | None = None
+        self.users = 0
+        self.writers_waiting = 0
+        self.write_lock = threading.RLock()
+        self.setup_lock = threading.Lock()
+
+    def enter(self, read_only: bool, deadline: float, path: Path) -> tuple[bool, bool]:
+        """Wait for a turn; (whether the connection is read-write, whether this store is the
+        only one of the file in this process)."""
+        with self.cond:
+            if not read_only:
+                self.writers_waiting += 1
+            try:
+                while not self._admits(read_only):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise StoreBusy(_busy_text(path))
+                    self.cond.wait(left)
+            finally:
+                if not read_only:
+                    self.writers_waiting -= 1
+            if self.mode is None:
+                self.mode = "read" if read_only else "write"
+            self.users += 1
+            return self.mode == "write", self.users == 1
+
+    def _admits(self, read_only: bool) -> bool:
+        if self.mode is None or self.mode == "write":
+            return True
+        # read-only connections are open: readers join unless a writer waits; a writer waits
+        return read_only and self.writers_waiting == 0
+
+    def leave(self) -> None:
+        with self.cond:
+            self.users -= 1
+            if self.users == 0:
+                self.mode = None
+            self.cond.notify_all()
+
+
+_GATES: dict[Path, _Gate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _gate(path: Path) -> _Gate:
+    with _GATES_LOCK:
+        return _GATES.setdefault(path, _Gate())
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _first_line(exc: BaseException) -> str:
+    line = (str(exc).splitlines() or [type(exc).__name__])[0]
+    for prefix in ("IO Error: ", "TransactionContext Error: ", "Failed to commit: "):
+        line = line.removeprefix(prefix)
+    return line
+
+
+def _rollback_quietly(cur) -> None:
+    try:
+        cur.rollback()
+    except duckdb.Error:
+        pass
+
+
+def _newer_text(path: Path, version: int) -> str:
+    return (f"the database {path} has schema version {version}, newer than this program's "
+            f"{SCHEMA_VERSION}: update the program")
+
+
+def _busy_text(path: Path) -> str:
+    return (f"the database {path} is in use by another process (an import or the app writing to it): "
+            f"try again in a moment, or use another --db / ${DB_ENV}")
+
+
 def _killed_at_creation(path: Path) -> bool:
     """An empty file and no write-ahead log: what a process killed while DuckDB was creating
     the database (after creating the file, before writing its header) leaves. It holds
@@ -320,26 +497,60 @@ def _killed_at_creation(path: Path) -> bool:
         return False
 
 
-#: A staged upload older than this is left over from a process that was killed mid-import.
+def _staging_prefix(path: Path) -> str:
+    """A short tag of the database file, in the names of its staged uploads (databases in one
+    folder share the staging folder)."""
+    return hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:10]
+
+
+#: A staged upload of the naming before per-database tags, older than this, was left by a
+#: process killed mid-import.
 STALE_UPLOAD_SECONDS = 3600
+_UNTAGGED_UPLOAD = re.compile(r"import-[0-9a-f]{12}\.csv")
 
 
-def _remove_stale_uploads(staging_dir: Path) -> None:
-    """Delete staged copies of uploads (``import-*.csv``) older than an hour: an import takes
-    seconds, so these were left by a process killed mid-import (its transaction never
-    committed, so nothing in the database refers to them)."""
+def _remove_staged_uploads(staging_dir: Path, prefix: str) -> None:
+    """Delete this database's staged copies of uploads: called when a writer opens the file
+    and no other store of it is open (DuckDB's file lock keeps other processes out), so no
+    import of it is running and every copy was left by a process killed mid-import (its
+    transaction never committed: nothing refers to it). Copies named before the per-database
+    tags are deleted when older than an hour."""
     cutoff = time.time() - STALE_UPLOAD_SECONDS
     for staged in staging_dir.glob("import-*.csv"):
         try:
-            if staged.stat().st_mtime < cutoff:
+            if staged.name.startswith(f"import-{prefix}-") or (
+                    _UNTAGGED_UPLOAD.fullmatch(staged.name) and staged.stat().st_mtime < cutoff):
                 staged.unlink()
         except OSError:
             pass
 
 
-def _connect(path: Path, retry: bool = True) -> duckdb.DuckDBPyConnection:
+#: Pauses between attempts to open a file another process holds (seconds), the last repeated.
+_RETRY_PAUSES = (0.01, 0.02, 0.05, 0.1, 0.2)
+
+
+def _connect(path: Path, *, read_only: bool, deadline: float, retry: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection to ``path``, waiting until ``deadline`` while another process holds the
+    file (then :class:`~sim.errors.StoreBusy`)."""
+    attempt = 0
+    while True:
+        try:
+            return _connect_once(path, read_only, retry)
+        except _Locked:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StoreBusy(_busy_text(path)) from None
+            time.sleep(min(left, _RETRY_PAUSES[min(attempt, len(_RETRY_PAUSES) - 1)]))
+            attempt += 1
+
+
+class _Locked(Exception):
+    """Another process holds the file."""
+
+
+def _connect_once(path: Path, read_only: bool, retry: bool) -> duckdb.DuckDBPyConnection:
     try:
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), read_only=read_only)
         # DuckDB opens an existing .csv/.tsv/... file as an in-memory database with a view on
         # it (no error): everything written would be lost on close.
         if con.execute("SELECT path FROM duckdb_databases() "
@@ -350,24 +561,38 @@ def _connect(path: Path, retry: bool = True) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
-            raise StoreError(f"the database {path} is in use by another process (is the app or "
-                             f"another import running?): stop it, or use another --db / ${DB_ENV}") from None
-        if not ("not a valid" in text.lower() and retry and _killed_at_creation(path)):
+            raise _Locked() from None
+        if not ("not a valid" in text.lower() and retry and not read_only and _killed_at_creation(path)):
             if "not a valid" in text.lower() or "database file" in text.lower():
                 raise StoreError(f"{path} is not a DuckDB database file") from None
-            raise StoreError(f"cannot open the database {path}: {text.splitlines()[0]}") from None
+            raise StoreError(f"cannot open the database {path}: {_first_line(exc)}") from None
     except duckdb.Error as exc:
-        raise StoreError(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
+        raise StoreError(f"cannot open the database {path}: {_first_line(exc)}") from None
     # DuckDB held the file's lock when it found it empty: nobody else is creating it. Start a
     # new database in its place (once).
     path.unlink(missing_ok=True)
-    return _connect(path, retry=False)
+    return _connect_once(path, read_only, retry=False)
+
+
+_LOCK_DOWN = {"enable_external_access": "false", "autoinstall_known_extensions": "false",
+              "autoload_known_extensions": "false", "lock_configuration": "true"}
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, staging_dir: Path) -> None:
     """Only the staging folder is readable by SQL; nothing can be installed or loaded; and the
-    configuration is locked so that no statement on this connection can change it again."""
+    configuration is locked so that no statement on this connection can change it again.
+    When DuckDB handed back a database this process has open already (locked down, since every
+    connection is), its settings are checked instead: a locked configuration cannot be set
+    again, and need not be."""
     staging = str(staging_dir.resolve()).rstrip("/") + "/"
+    settings = dict(con.execute("SELECT name, value FROM duckdb_settings() WHERE name IN (?, ?, ?, ?)",
+                                list(_LOCK_DOWN)).fetchall())
+    if settings.get("lock_configuration") == "true":
+        allowed = con.execute("SELECT current_setting('allowed_directories')").fetchone()[0] or []
+        if settings != _LOCK_DOWN or staging not in allowed:
+            con.close()
+            raise StoreError("the database is open in this process with another configuration")
+        return
     con.execute("SET allowed_directories = [?]", [staging])
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")

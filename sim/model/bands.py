@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import draw, make_rng
+from .engine import draw
 from .forecast import DETAIL_TRIALS, Distribution, Forecast, distributions, summarise
 from .scenario import Scenario
+from .work_budget import check_run_budget
 
 BELOW, INSIDE, ABOVE, NO_DATA = "below", "inside", "above", "no data"
 #: The statuses an actual can have against a band, from low to high.
@@ -54,11 +55,12 @@ def plan_bands(scenario: Scenario, *, trials: int | None = None,
 
     ``trials`` defaults to the scenario's; ``seed`` (an int, or a ``numpy.random.Generator``
     to draw from) to the scenario's seed. With the defaults the numbers equal
-    ``simulate(scenario)``'s."""
+    ``simulate(scenario)``'s. A run beyond the work budget is refused
+    (:class:`~sim.model.work_budget.WorkBudgetExceeded`)."""
     trials = scenario.trials if trials is None else int(trials)
     seed = scenario.seed if seed is None else seed
-    rng = seed if isinstance(seed, np.random.Generator) else make_rng(int(seed))
-    draws = draw(scenario, trials, rng, DETAIL_TRIALS)
+    check_run_budget(scenario, trials=trials, detail_trials=DETAIL_TRIALS)
+    draws = draw(scenario, trials=trials, seed=seed, detail_trials=DETAIL_TRIALS)
     forecast = summarise(scenario, draws, None if isinstance(seed, np.random.Generator) else int(seed))
     T, K = scenario.months, len(scenario.stages)
     bands: list[Band] = []

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, stats
 
 from ..errors import ScenarioError
 
-#: z-score of the 90th percentile of a standard normal distribution.
-Z90 = float(stats.norm.ppf(0.9))
+#: z-score of the 90th percentile of a standard normal distribution (``scipy.stats.norm.ppf(0.9)``,
+#: written out so that importing this module does not import scipy; a test checks the value).
+Z90 = 1.2815515655446004
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class RateBelief:
 
     # -- constructors -----------------------------------------------------------------------
     @classmethod
-    def from_mean_strength(cls, mean: float, strength: float) -> "RateBelief":
+    def from_mean_strength(cls, mean: float, strength: float) -> RateBelief:
         """Beta with alpha = mean·strength and beta = (1-mean)·strength (strength = sample size)."""
         if not 0.0 < mean < 1.0:
             raise ScenarioError("mean must be strictly between 0 and 1")
@@ -40,7 +40,7 @@ class RateBelief:
                    (("mean", mean), ("strength", strength)))
 
     @classmethod
-    def from_counts(cls, successes: float, trials: float) -> "RateBelief":
+    def from_counts(cls, successes: float, trials: float) -> RateBelief:
         """Beta(successes + 1, trials - successes + 1): a uniform prior updated by observed counts."""
         if not (successes >= 0 and trials >= successes):
             raise ScenarioError("successes must be between 0 and trials")
@@ -48,7 +48,7 @@ class RateBelief:
                    (("successes", successes), ("trials", trials)))
 
     @classmethod
-    def from_quantiles(cls, p10: float, p90: float) -> "RateBelief":
+    def from_quantiles(cls, p10: float, p90: float) -> RateBelief:
         """The Beta distribution whose 10th and 90th percentiles are p10 and p90."""
         if not 0.0 < p10 < 1.0:
             raise ScenarioError("p10 must be strictly between 0 and 1")
@@ -60,7 +60,7 @@ class RateBelief:
         return cls(a, b, None, (("p10", p10), ("p90", p90)))
 
     @classmethod
-    def fixed(cls, value: float) -> "RateBelief":
+    def fixed(cls, value: float) -> RateBelief:
         """A rate known exactly (no uncertainty)."""
         if not 0.0 <= value <= 1.0:
             raise ScenarioError("fixed must be between 0 and 1")
@@ -81,7 +81,8 @@ class RateBelief:
         """Quantile(s) of the belief."""
         if self.is_fixed:
             return np.full(np.shape(q), self.fixed_value) if np.ndim(q) else self.fixed_value
-        return stats.beta.ppf(q, self.alpha, self.beta)
+        from scipy import special  # stats.beta.ppf's own function, without scipy.stats
+        return special.betaincinv(self.alpha, self.beta, q)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` independent draws of the rate (float64)."""
@@ -103,6 +104,7 @@ class RateBelief:
 @lru_cache(maxsize=1024)
 def _fit_beta_quantiles(p10: float, p90: float) -> tuple[float, float]:
     """Solve beta.ppf(0.1)=p10, beta.ppf(0.9)=p90 for (alpha, beta), in log-parameter space."""
+    from scipy import optimize, special
     # Start from the normal approximation: mean in the middle, sd from the 10-90 width.
     m = (p10 + p90) / 2.0
     sd = (p90 - p10) / (2.0 * Z90)
@@ -114,13 +116,13 @@ def _fit_beta_quantiles(p10: float, p90: float) -> tuple[float, float]:
 
     def residual(x):
         a, b = np.exp(np.clip(x, -20, 20))
-        q = stats.beta.ppf([0.1, 0.9], a, b)
+        q = special.betaincinv(a, b, [0.1, 0.9])
         q = np.clip(q, 1e-300, 1.0 - 1e-16)
         return np.log(q / (1.0 - q)) - logit_target
 
     sol = optimize.least_squares(residual, x0, method="lm", xtol=1e-14, ftol=1e-14)
     a, b = (float(v) for v in np.exp(sol.x))
-    got = stats.beta.ppf([0.1, 0.9], a, b)
+    got = special.betaincinv(a, b, [0.1, 0.9])
     if not np.allclose(got, target, rtol=1e-4, atol=1e-9):
         raise ScenarioError(f"no Beta distribution has P10={p10:g} and P90={p90:g}")
     return a, b
@@ -170,7 +172,8 @@ class DealValue:
         return self.kind == "monthly_recurring"
 
     def ppf(self, q):
-        return np.exp(self.mu + self.sigma * stats.norm.ppf(q))
+        from scipy import special
+        return np.exp(self.mu + self.sigma * special.ndtri(q))
 
     def to_dict(self) -> dict:
         return {"median": self.median, "p90": self.p90, "kind": self.kind}

@@ -38,11 +38,11 @@ from ..errors import ScenarioError
 from .bands import NO_DATA, Band, band_status, plan_bands
 from .beliefs import RateBelief
 from .confidence import DEFAULT_CONFIDENCE
-from .forecast import Forecast, simulate, wilson_interval
+from .forecast import ConfidenceInterval, Forecast, simulate
 from .monthly_actuals import Actuals
 from .names import fold_name
 from .scenario import Scenario, Stage, TopOfFunnel
-from .targets import Targets, deterministic_targets, expected_arrivals, required_volumes
+from .targets import Targets, expected_arrivals, expected_value_plan, required_volumes
 
 #: The reset is searched only up to this multiple of the plan's own remaining volume.
 RESET_CAP = 100.0
@@ -93,7 +93,7 @@ class CheckIn:
     prior_weight: float
     p_goal_plan: float
     p_goal_now: float
-    p_goal_now_ci: tuple[float, float]
+    p_goal_now_ci: ConfidenceInterval
     goal_reached: bool
     surplus: float                             # revenue to date − goal when reached, else 0
     reforecast: Scenario | None                # None when no month is left
@@ -119,7 +119,7 @@ class CheckIn:
             "missing_revenue_months": list(self.missing_revenue_months),
             "goal_reached": self.goal_reached, "surplus": self.surplus,
             "p_goal_plan": self.p_goal_plan, "p_goal_now": self.p_goal_now,
-            "p_goal_now_ci": list(self.p_goal_now_ci), "prior_weight": self.prior_weight,
+            "p_goal_now_ci": self.p_goal_now_ci.to_list(), "prior_weight": self.prior_weight,
             "bottleneck": self.bottleneck,
             "stages": [s.to_dict() for s in self.stages],
             "revenue_now": (None if self.forecast_now is None else
@@ -206,17 +206,16 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
         p = 1.0 if reached else 0.0
         note = ("The goal is already reached: nothing more is needed." if reached else
                 "No month is left in the plan's period: the goal was not reached.")
-        return CheckIn(**base, p_goal_now=p, p_goal_now_ci=(p, p), goal_reached=reached,
+        return CheckIn(**base, p_goal_now=p, p_goal_now_ci=ConfidenceInterval(p, p), goal_reached=reached,
                        surplus=max(to_date - scenario.goal, 0.0), reforecast=None, forecast_now=None,
                        reset=None, reset_note=note)
     reforecast = _reforecast_scenario(scenario, as_of, a, stages, counts, to_date, trials)
     forecast_now = simulate(reforecast)
-    hits = round(forecast_now.p_goal * forecast_now.trials)
 
     # 4. Reset ------------------------------------------------------------------------------------
     reset, note = _reset(scenario, reforecast, confidence)
     return CheckIn(**base, p_goal_now=forecast_now.p_goal,
-                   p_goal_now_ci=wilson_interval(hits, forecast_now.trials), goal_reached=False, surplus=0.0,
+                   p_goal_now_ci=forecast_now.p_goal_ci, goal_reached=False, surplus=0.0,
                    reforecast=reforecast, forecast_now=forecast_now, reset=reset, reset_note=note)
 
 
@@ -325,7 +324,7 @@ def _reset(scenario: Scenario, reforecast: Scenario, confidence: float) -> tuple
     """The targets search on the reforecast (the reset), or why there is none; and a note when
     the confidence is out of reach."""
     try:
-        expected_value = deterministic_targets(reforecast)       # the expected-value plan
+        expected_value = expected_value_plan(reforecast)       # the expected-value plan
     except ScenarioError:
         return None, ("No volume in the remaining months can reach the goal: with the stages' lags, nothing "
                       "that enters the funnel now closes before the period ends.")

@@ -1,28 +1,48 @@
-"""Vectorised Monte Carlo of the funnel.
+"""Vectorised Monte Carlo of the funnel, at a cost that does not grow with the customers.
 
-The model (see README, "The model"): per trial, one conversion rate per stage drawn from its
-Beta belief; top-of-funnel volume per month = round(plan · G) with G ~ Gamma(mean 1, CV c);
+The model (see README, "The model in plain words"): per trial, one conversion rate per stage
+from its belief; top-of-funnel volume per month = round(plan · G), G ~ Gamma(mean 1, CV c);
 every unit entering stage k-1 converts to stage k with the trial's rate and arrives after a lag
 drawn from the stage's lag distribution; each customer brings a lognormal deal value.
 
-Two exact samplers of that model live here:
+Two samplers of that model live here.
 
-* :func:`draw_revenue` (used for revenue, P(goal) and the customers stage). Given a trial's
-  rates, a unit of stage j becomes a customer with probability P_j = p_{j+1}···p_K and its
-  total delay is the sum of the stage lags, whose distribution is the convolution of the lag
-  vectors. Thinning a binomial count through several independent stages is again binomial, so
-  the customers of a cohort are one ``Binomial(N, P_j)`` draw, and each customer then gets its
-  total delay and its deal value. This is the same distribution as stage-by-stage
-  simulation, with a fraction of the random draws.
-* :func:`draw_stage_arrivals` (used for the volume of every stage, month by month): the
-  straightforward stage-by-stage chain, one binomial conversion plus a multinomial lag split
-  per stage and month. It is run on a smaller sample of trials (``detail_trials``).
+**The revenue sample** (all trials: revenue, P(goal), customers, monthly revenue). Given a
+trial's rates, a unit of stage j becomes a customer with probability P_j = p_{j+1}···p_K and
+closes after the sum of the stage lags (the convolution of the lag vectors). Thinning a
+binomial count through independent stages is again binomial, so the customers of a *cohort*
+(the top of the funnel's volume of month t, or the open pipeline of stage j) that close
+within the period are one Binomial(N, P·F) draw, F the probability of closing by the end of
+the period, and those closing after it (an output only) one more binomial of the rest, with
+numpy's sampler. Per cohort, customers are placed in their closing months: for recurring
+deals, whose revenue depends on the month, the first ``INDIVIDUAL`` one by one from their own
+positional uniforms and the rest by conditional binomials over the months, by inversion; for
+one-time deals (the months are outputs only) a cohort of at most ``INDIVIDUAL`` one by one,
+a larger one by numpy's multinomial. The deal values of each sum (one per trial for one-time
+deals, one per trial and closing month for recurring deals) are drawn by
+:mod:`sim.model.deal_value_sums` (exact top values, validated bulk); for one-time deals the sum is
+then spread over the months (each exact value to a random customer's month, the bulk by a
+Dirichlet split). None of this grows with the number of customers beyond those caps.
 
-Randomness: the caller's ``Generator`` is split with ``spawn`` into independent streams, one per
-chunk of ``CHUNK`` trials and, within a chunk, one per purpose (rates per stage, volumes,
-conversions, deal values). The result depends on the seed and the number of trials only, not on
-the number of threads; changing one input leaves the other inputs' draws unchanged (common
-random numbers for sensitivity and the confidence search).
+**The stage-detail sample** (``detail_trials`` trials, the volume of every stage month by
+month): the straightforward stage-by-stage chain with numpy's binomial sampler, one binomial
+conversion plus a multinomial lag split per stage and month (numpy's samplers cost O(1) in
+the counts).
+
+**Monotone coupling.** Every random number of the revenue sample has a fixed address
+(:mod:`sim.model.positional_random`): the rates, volume noise and cohort uniforms are fixed-shape
+blocks, the per-customer and per-value uniforms come from counter-based streams. Counts are
+drawn by exact inversion (:mod:`sim.model.binomial_quantile`), rates by inversion of their belief
+(:mod:`sim.model.rate_quantile_table`), value sums are nondecreasing in the count. So, for one seed
+and number of trials, each trial's revenue never decreases when a top-of-funnel volume, an
+open-pipeline count, a rate belief or the baseline rises, and P(goal) never decreases either
+(nor increases when the goal rises). A cohort's streams are addressed by its column (month t,
+or T + stage j), so a new open pipeline moves nobody else. The work is done in chunks of
+``BLOCK`` trials, the unit of positional addressing, on a pool of two threads: the numbers
+depend on the seed and the trial count only, not on the threads.
+
+**Exact sums.** Revenue is summed in float64; with a fixed deal it is the whole number of
+deals (weighted by the months they count for) times the deal, one rounding.
 """
 
 from __future__ import annotations
@@ -33,9 +53,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import positional_random as pr
+from .binomial_quantile import binomial_quantile
+from .deal_value_sums import ValueSums
+from .positional_random import BLOCK, RandomSource, uniforms_at
+from .rate_quantile_table import beta_quantile_table, rates_from_uniforms
+from .run_cancellation import stop_check
 from .scenario import Scenario
 
-CHUNK = 4_096
+#: Trials per chunk of work: the positional block (the numpy streams of the outputs-only
+#: draws are per block, so the two must stay equal).
+CHUNK = BLOCK
+#: Customers of a cohort placed in their closing month one by one; the rest by binomials.
+INDIVIDUAL = 16
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 _pool: ThreadPoolExecutor | None = None
 
@@ -48,7 +78,7 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def make_rng(seed: int) -> np.random.Generator:
-    """The project's generator for a seed (SFC64: fast, with ``spawn`` support)."""
+    """The project's generator for a seed (SFC64)."""
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence(int(seed))))
 
 
@@ -57,46 +87,33 @@ class RevenueDraws:
     """Per-trial draws of what counts toward the goal, one column per trial.
 
     ``new_customers[t, i]``: customers closing in month t of trial i (row ``months``: closing
-    after the period, from this period's activity or start pipeline). ``monthly_revenue[t, i]``:
-    revenue booked in month t (float32). ``revenue[i]``: the period's revenue (float64, summed
-    before rounding to float32). ``pipeline_value[i]``: deal value of the customers closing
-    after the period (monthly value for recurring deals). ``top_volume[i]``: units entering
-    the top of the funnel in the period.
+    after the period, from this period's activity or the start pipeline).
+    ``monthly_revenue[t, i]``: revenue booked in month t (float64; the months add up to
+    ``revenue`` up to the rounding of the last digit). ``revenue[i]``: the period's revenue
+    (float64). ``pipeline_value[i]``: deal value of the customers closing after the period
+    (monthly value for recurring deals). ``top_volume[i]``: units entering the top of the
+    funnel in the period.
     """
 
-    new_customers: np.ndarray      # (T+1, n) int32
-    monthly_revenue: np.ndarray    # (T, n) float32
+    new_customers: np.ndarray      # (T+1, n) int64
+    monthly_revenue: np.ndarray    # (T, n) float64
     revenue: np.ndarray            # (n,) float64
     pipeline_value: np.ndarray     # (n,) float64
-    top_volume: np.ndarray         # (n,) int64: the top of the funnel's volume in the period
+    top_volume: np.ndarray         # (n,) int64
 
 
-# -- building blocks -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Draws:
+    """Everything one simulation run draws: the revenue sample (all trials) and, when asked
+    for, the stage-detail sample: ``arrivals[i, k, t]`` units arriving in stage k in month t,
+    ``late_customers[i]`` customers closing after the period."""
 
-def _chunks(trials: int):
-    """(start, size) of each chunk; fixed sizes, so chunk i is the same for any trial count."""
-    return [(s, min(CHUNK, trials - s)) for s in range(0, trials, CHUNK)]
-
-
-def _draw_rates(sc: Scenario, n: int, rngs) -> np.ndarray:
-    """(n, K) rates; column 0 (the top of the funnel) is 1."""
-    rates = np.ones((n, len(sc.stages)))
-    for k, stage in enumerate(sc.stages[1:], start=1):
-        rates[:, k] = stage.rate.sample(rngs[k], n)
-    return rates
+    revenue: RevenueDraws
+    arrivals: np.ndarray | None = None         # (detail_trials, K, T) int64
+    late_customers: np.ndarray | None = None   # (detail_trials,) int64
 
 
-def _draw_top_volumes(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, T) top-of-funnel volumes: round(plan · G), G ~ Gamma(mean 1, CV noise_cv)."""
-    plan = np.asarray(sc.top.monthly, dtype=np.float64)
-    cv = sc.top.noise_cv
-    if cv == 0:
-        return np.broadcast_to(np.rint(plan).astype(np.int64), (n, plan.size)).copy()
-    shape = 1.0 / (cv * cv)
-    g = rng.standard_gamma(shape, size=(n, plan.size), dtype=np.float32)
-    g *= (plan / shape).astype(np.float32)
-    return np.rint(g, out=g).astype(np.int64)
-
+# -- the model, prepared once per run ----------------------------------------------------------
 
 def _convolve_lags(lags) -> np.ndarray:
     out = np.array([1.0])
@@ -105,96 +122,271 @@ def _convolve_lags(lags) -> np.ndarray:
     return out / out.sum()
 
 
-def _draw_categorical(pvals: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` draws of an index (int16) with probabilities ``pvals``, by inverse CDF.
-
-    The support is short (a lag of at most a few dozen months), so counting the thresholds a
-    uniform passes is faster than a binary search.
-    """
-    nonzero = np.flatnonzero(pvals)
-    if nonzero.size == 1:
-        return np.full(size, nonzero[0], dtype=np.int16)
-    cdf = np.cumsum(pvals[: nonzero[-1] + 1])
-    cdf /= cdf[-1]
-    u = rng.random(size, dtype=np.float32)
-    idx = np.zeros(size, dtype=np.int16)
-    for threshold in cdf[:-1].astype(np.float32):
-        idx += u >= threshold
-    return idx
+@dataclass(frozen=True)
+class _Cohort:
+    column: int              # position among the cohort uniforms (month t, or T + stage j)
+    start: int               # month the cohort's clock starts
+    stage: int               # stage its units are in (0: top of the funnel)
+    count: int               # open-pipeline count (top cohorts: 0, the volume is per trial)
+    in_share: float          # P(close within the period | becomes a customer)
+    month_cdf: np.ndarray    # cumulative P(close in month start + d | within the period)
+    month_pmf: np.ndarray    # P(close in month start + d | within the period)
 
 
-def _draw_deal_values(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:
-    deal = sc.deal
-    if deal.is_fixed:
-        return np.full(n, deal.median, dtype=np.float32)
-    z = rng.standard_normal(n, dtype=np.float32)
-    z *= np.float32(deal.sigma)
-    z += np.float32(deal.mu)
-    return np.exp(z, out=z)
+class _Model:
+    """What every chunk needs, computed once: samplers of the rates, the cohorts, the deal."""
+
+    def __init__(self, sc: Scenario):
+        self.scenario = sc
+        self.K, self.T = len(sc.stages), sc.months
+        self.rates = []
+        for stage in sc.stages[1:]:
+            belief = stage.rate
+            self.rates.append(belief.fixed_value if belief.is_fixed
+                              else beta_quantile_table(belief.alpha, belief.beta))
+        self.plan = np.asarray(sc.top.monthly, dtype=np.float64)
+        cv = sc.top.noise_cv
+        self.gamma_shape = None if cv == 0 else 1.0 / (cv * cv)
+        self.cohorts = []
+        top_delay = _convolve_lags([s.lag for s in sc.stages[1:]])
+        for t in range(self.T):
+            self.cohorts.append(self._cohort(t, t, 0, 0, top_delay))
+        for j, count in enumerate(sc.pipeline_counts()):
+            if count and j < self.K - 1:
+                delay = _convolve_lags([sc.pipeline_lag(j)] + [s.lag for s in sc.stages[j + 2:]])
+                self.cohorts.append(self._cohort(self.T + j, 0, j, count, delay))
+        self.weights = (self.T - np.arange(self.T)) if sc.deal.recurring else np.ones(self.T, dtype=np.int64)
+        # For placing customers by binomials: each cohort's first month and pmf (padded to D).
+        C = len(self.cohorts)
+        self.starts = np.array([c.start for c in self.cohorts], dtype=np.int64)
+        # A cohort's streams are addressed by its column (month t, or T + stage j), never by
+        # its position in the list, which changes when another open pipeline appears.
+        self.columns = np.array([c.column for c in self.cohorts], dtype=np.int64)
+        self.D = max((c.month_pmf.size for c in self.cohorts), default=1)
+        self.pmf = np.zeros((C, self.D))
+        for c, cohort in enumerate(self.cohorts):
+            self.pmf[c, :cohort.month_pmf.size] = cohort.month_pmf
+        self.months_of = np.array([c.month_pmf.size for c in self.cohorts], dtype=np.int64)
+        deal = sc.deal
+        self.values = ValueSums(deal.median, 0.0 if deal.is_fixed else deal.sigma)
+
+    def _cohort(self, column, start, stage, count, delay):
+        horizon = self.T - 1 - start
+        inside = delay[:horizon + 1]
+        share = float(min(1.0, inside.sum()))
+        pmf = inside / inside.sum() if share > 0 else np.zeros(inside.size)
+        cdf = np.cumsum(pmf)
+        if share > 0:
+            cdf[-1] = 1.0
+        return _Cohort(column, start, stage, count, share, cdf, pmf)
 
 
-def _chunk_streams(rng: np.random.Generator, k: int):
-    """Per-purpose generators within a chunk: rates (one per stage), volumes, funnel, values."""
-    children = rng.spawn(k + 3)
-    return children[:k], children[k], children[k + 1], children[k + 2]
+# -- the revenue sample ---------------------------------------------------------------------
+
+def _rates(model: _Model, source: RandomSource, start: int, n: int) -> np.ndarray:
+    """(n, K) rates; column 0 (the top of the funnel) is 1. One uniform per stage and trial,
+    inverted through the belief's quantile table (fixed rates: exact)."""
+    K = model.K
+    u = source.block_rows(pr.RATES, start, n, lambda g, rows: g.random((rows, K - 1)))
+    rates = np.ones((n, K))
+    for k, sampler in enumerate(model.rates, start=1):
+        rates[:, k] = sampler if isinstance(sampler, float) else rates_from_uniforms(sampler, u[:, k - 1])
+    return rates
 
 
-def _after_period_folded(by_cell: np.ndarray, T: int) -> np.ndarray:
-    """(n, T+1): the T months of the period, then everything after it summed in column T."""
-    out = np.empty((by_cell.shape[0], T + 1), dtype=by_cell.dtype)
-    out[:, :T] = by_cell[:, :T]
-    out[:, T] = by_cell[:, T:].sum(axis=1)
-    return out
+def _top_volumes(model: _Model, source: RandomSource, start: int, n: int) -> np.ndarray:
+    """(n, T) top-of-funnel volumes (float64, whole numbers): round(plan · G)."""
+    if model.gamma_shape is None:
+        return np.broadcast_to(np.rint(model.plan), (n, model.T)).copy()
+    shape = model.gamma_shape
+    g = source.block_rows(pr.VOLUMES, start, n, lambda gen, rows: gen.standard_gamma(shape, (rows, model.T)))
+    g /= shape
+    return np.rint(model.plan * g)
 
 
-# -- revenue sample (collapsed chain) ------------------------------------------------------
-
-def _revenue_chunk(sc: Scenario, n: int, rng: np.random.Generator):
-    K, T = len(sc.stages), sc.months
-    rate_rngs, volume_rng, funnel_rng, value_rng = _chunk_streams(rng, K)
-    rates = _draw_rates(sc, n, rate_rngs)
-    top = _draw_top_volumes(sc, n, volume_rng)
-
-    # P_j: probability that a unit of stage j eventually becomes a customer (per trial).
-    to_customer = np.cumprod(rates[:, ::-1], axis=1)[:, ::-1]  # to_customer[:, j] = prod p[j..K-1]
-    to_customer = np.concatenate([to_customer[:, 1:], np.ones((n, 1))], axis=1)
-
-    # Each customer lands in a "cell": trial i, month of closing m, at index i*W + m. W leaves
-    # room for the longest delay, so closings after the period need no clipping; they are
-    # summed into column T afterwards.
-    delay_pmf = _convolve_lags([s.lag for s in sc.stages[1:]])
-    W = T + delay_pmf.size
-    layout = np.arange(n, dtype=np.int32)[:, None] * np.int32(W) + np.arange(T, dtype=np.int32)
-    cells = []
-    # Cohorts of the top of the funnel, one per month.
-    won = funnel_rng.binomial(top, to_customer[:, :1]).ravel()            # (n*T,)
-    cell = np.repeat(layout.ravel(), won)
-    cell += _draw_categorical(delay_pmf, cell.size, funnel_rng)
-    cells.append(cell)
-    # Open pipeline at the start: units already in stage j at month 0.
-    for j, count in enumerate(sc.pipeline_counts()):
-        if count == 0 or j == K - 1:
-            continue
-        won_j = funnel_rng.binomial(count, to_customer[:, j])               # (n,)
-        cell = np.repeat(layout[:, 0], won_j)
-        lags = [sc.pipeline_lag(j)] + [s.lag for s in sc.stages[j + 2:]]
-        cell += _draw_categorical(_convolve_lags(lags), cell.size, funnel_rng)
-        cells.append(cell)
-    where = np.concatenate(cells) if len(cells) > 1 else cells[0]
-    del cells, cell
-    counts = np.bincount(where, minlength=n * W)
-    # Deal values are independent of timing: one per customer, summed per cell.
-    values = _draw_deal_values(sc, where.size, value_rng).astype(np.float64)
-    value_by_cell = np.bincount(where, weights=values, minlength=n * W).reshape(n, W)
-    del where, values
-    customers = _after_period_folded(counts.reshape(n, W), T).astype(np.int32)
-    value_by_month = _after_period_folded(value_by_cell, T)
-    new_value = value_by_month[:, :T]
-    monthly = np.cumsum(new_value, axis=1) if sc.deal.recurring else new_value
-    return customers, monthly, monthly.sum(axis=1), value_by_month[:, T], top.sum(axis=1)
+def _cohort_counts(model: _Model, source: RandomSource, start: int, n: int):
+    """Per trial: the volumes (n, T), and per cohort its size N (n, C), the probability q
+    that a unit closes within the period (n, C) and P, that it ever closes (n, C)."""
+    rates = _rates(model, source, start, n)
+    to_customer = np.cumprod(rates[:, ::-1], axis=1)[:, ::-1]     # [:, j] = p_j ... p_{K-1}
+    to_customer = np.concatenate([to_customer[:, 1:], np.ones((n, 1))], axis=1)  # P_j
+    volumes = _top_volumes(model, source, start, n)
+    C = len(model.cohorts)
+    size = np.empty((n, C))
+    ever = np.empty((n, C))
+    share = np.empty(C)
+    for c, cohort in enumerate(model.cohorts):
+        size[:, c] = volumes[:, cohort.column] if cohort.stage == 0 and cohort.count == 0 else cohort.count
+        ever[:, c] = to_customer[:, cohort.stage]
+        share[c] = cohort.in_share
+    return volumes, size, ever * share, ever
 
 
-# -- stage detail sample (stage-by-stage chain) ---------------------------------------------
+def _cohort_uniforms(source, purpose, start, n, model):
+    """(n, C) positional uniforms, one per trial and cohort (columns fixed by the model)."""
+    columns = [c.column for c in model.cohorts]
+    u = source.block_rows(purpose, start, n, lambda g, rows: g.random((rows, model.T + model.K - 1)))
+    return u[:, columns]
+
+
+def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won: np.ndarray,
+                    coupled: bool) -> np.ndarray:
+    """(n, T) customers closing in each month, from each cohort's customers within the period
+    ``won`` (n, C). When ``coupled`` (recurring deals, where the months enter the revenue),
+    the first INDIVIDUAL customers of a cohort each get their month from their own uniform and
+    the rest are split by conditional binomials over the months (exact inversion from
+    positional uniforms: adding a customer to a cohort never moves another, the counts per
+    month rise with it). Otherwise a cohort of at most INDIVIDUAL customers is placed one by
+    one and a larger one by numpy's multinomial."""
+    n, T = won.shape[0], model.T
+    C = won.shape[1]
+    out = np.zeros(n * T, dtype=np.int64)
+    # One by one: the first INDIVIDUAL customers (coupled), or all of a cohort's when they are
+    # at most INDIVIDUAL (not coupled: larger cohorts go to the multinomial whole).
+    first = np.minimum(won.T, INDIVIDUAL) if coupled else np.where(won.T <= INDIVIDUAL, won.T, 0)
+    per_cohort = first.sum(axis=1)
+    first = first.ravel()
+    cells = np.repeat(np.arange(C * n), first)
+    if cells.size:
+        if coupled:
+            # Customer j of cell (cohort c, trial i): uniform j of the cell's stream.
+            offsets = np.cumsum(first) - first
+            j = np.arange(cells.size) - np.repeat(offsets, first)
+            states = source.cell_states(pr.MONTH_SPLIT, trials[None, :], model.columns[:, None]).ravel()
+            u = uniforms_at(states[cells], j)
+        else:
+            # Outputs only: the block's stream, in order (cheaper than positional uniforms).
+            u = source.block_generator(pr.MONTH_SPLIT, int(trials[0]) // BLOCK).random(cells.size)
+        index = (cells % n) * T
+        bounds = np.concatenate([[0], np.cumsum(per_cohort)])
+        for c, cohort in enumerate(model.cohorts):
+            lo, hi = bounds[c], bounds[c + 1]
+            if hi > lo:
+                index[lo:hi] += cohort.start + np.searchsorted(cohort.month_cdf[:-1], u[lo:hi], side="right")
+        out += np.bincount(index, minlength=n * T)
+    rest = np.flatnonzero(won.ravel() > INDIVIDUAL)
+    if rest.size == 0:
+        return out.reshape(n, T)
+    cohort = rest % C
+    row = rest // C
+    remaining = (won.ravel()[rest] - (INDIVIDUAL if coupled else 0)).astype(np.float64)
+    base = row * T + model.starts[cohort]
+    if not coupled:
+        # Not needed for P(goal) (one-time deals): numpy's exact multinomial, per cohort.
+        gen = source.block_generator(pr.EXCESS_SPLIT, int(trials[0]) // BLOCK)
+        for c in np.unique(cohort):
+            at = cohort == c
+            split = gen.multinomial(remaining[at].astype(np.int64), model.cohorts[c].month_pmf)
+            idx = (base[at][:, None] + np.arange(split.shape[1])).ravel()
+            out += np.bincount(idx, weights=split.ravel(), minlength=n * T).astype(np.int64)
+        return out.reshape(n, T)
+    # Coupled (recurring deals): conditional binomials by exact inversion, positional uniforms:
+    # of those not yet placed, the share closing after delay d.
+    states = source.cell_states(pr.EXCESS_SPLIT, trials[row], model.columns[cohort])
+    last = model.months_of[cohort] - 1
+    tail = np.ones(rest.size)
+    for d in range(model.D):
+        share = model.pmf[cohort, d]
+        live = d <= last
+        if not live.any():
+            break
+        p = np.where(d == last, 1.0, np.minimum(1.0, share / np.maximum(tail, 1e-300)))
+        moved = np.where(live, binomial_quantile(uniforms_at(states, d), remaining * live, p), 0)
+        out += np.bincount(base[live] + d, weights=moved[live], minlength=n * T).astype(np.int64)
+        remaining = remaining - moved
+        tail = tail - share
+    return out.reshape(n, T)
+
+
+def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outputs: bool):
+    """The revenue sample for trials ``start .. start+n``. Without ``outputs``: the period's
+    revenue (n,) only (what P(goal) needs); with: customers (n, T+1), monthly revenue (n, T),
+    revenue (n,), pipeline value (n,), top volume (n,)."""
+    T = model.T
+    trials = np.arange(start, start + n)
+    volumes, size, q_in, ever = _cohort_counts(model, source, start, n)
+    u_in = _cohort_uniforms(source, pr.COHORT_IN, start, n, model)
+    won = binomial_quantile(u_in, size, q_in)                              # (n, C) int64
+    recurring = model.scenario.deal.recurring
+    values = model.values
+    fixed = values.sigma == 0.0
+    if recurring or outputs:
+        by_month = _split_by_month(model, source, trials, won, coupled=recurring)   # (n, T)
+    if recurring:
+        weights = model.weights
+        if fixed:
+            revenue = values.median * (by_month @ weights).astype(np.float64)
+            new_value = by_month * values.median
+        else:
+            states = source.cell_states(pr.VALUES, trials[:, None], np.arange(T))
+            new_value = values.sums(by_month.ravel(), states.ravel()).reshape(n, T)
+            revenue = np.cumsum(new_value, axis=1).sum(axis=1)
+        if not outputs:
+            return revenue
+        monthly = np.cumsum(new_value, axis=1)
+    else:
+        total = won.sum(axis=1)
+        states = source.cell_states(pr.VALUES, trials, 0)
+        if not outputs:
+            return values.sums(total, states)
+        revenue, tops, bulk, shape = values.sums(total, states, details=True)
+        monthly = _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) if not fixed \
+            else by_month * values.median
+    # After the period (an output, not part of P(goal)): the rest of each cohort, with the
+    # conditional probability, by numpy's binomial.
+    left = (size - won).astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q_after = np.where(q_in < 1.0, (ever - q_in) / (1.0 - q_in), 0.0)
+    gen = source.block_generator(pr.COHORT_AFTER, start // BLOCK)
+    late = gen.binomial(left, np.clip(q_after, 0.0, 1.0)).sum(axis=1)
+    late_value = values.sums(late, source.cell_states(pr.LATE_VALUES, trials, 0))
+    customers = np.empty((n, T + 1), dtype=np.int64)
+    customers[:, :T] = by_month
+    customers[:, T] = late
+    return customers, monthly, revenue, late_value, volumes.sum(axis=1).astype(np.int64)
+
+
+def _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) -> np.ndarray:
+    """Monthly revenue of one-time deals (n, T) that adds up to each trial's value sum: each
+    exact top value goes to the month of a customer picked at random (without replacement);
+    the bulk is split over the months in proportion to Gamma(shape × bulk customers of the
+    month) draws (the Dirichlet split, exact for gamma-shaped values)."""
+    n, T = by_month.shape
+    monthly = np.zeros((n, T))
+    remaining = by_month.astype(np.float64)
+    left = remaining.sum(axis=1)
+    states = source.cell_states(pr.MONTH_ALLOCATION, trials, 0)
+    rows = np.arange(n)
+    for r in range(tops.shape[1]):
+        has = left > 0
+        if not has.any():
+            break
+        u = uniforms_at(states, r) * left
+        month = np.minimum((np.cumsum(remaining, axis=1) <= u[:, None]).sum(axis=1), T - 1)
+        month = np.where(has, month, 0)
+        monthly[rows, month] += np.where(has, tops[:, r], 0.0)
+        remaining[rows, month] -= has
+        left -= has
+    with_bulk = np.flatnonzero(bulk > 0)
+    if with_bulk.size:
+        shapes = remaining[with_bulk] * shape[with_bulk, None]
+        gen = source.block_generator(pr.MONTH_ALLOCATION, int(trials[0]) // BLOCK)
+        g = np.where(shapes > 0, gen.standard_gamma(np.maximum(shapes, 1e-300)), 0.0)
+        total = g.sum(axis=1, keepdims=True)
+        share = np.where(total > 0, g / np.where(total > 0, total, 1.0),
+                         remaining[with_bulk] / np.maximum(remaining[with_bulk].sum(axis=1, keepdims=True), 1.0))
+        monthly[with_bulk] += bulk[with_bulk, None] * share
+    return monthly
+
+
+# -- the stage-detail sample (stage-by-stage chain) ---------------------------------------------
+
+def _draw_rates_numpy(sc: Scenario, n: int, rngs) -> np.ndarray:
+    rates = np.ones((n, len(sc.stages)))
+    for k, stage in enumerate(sc.stages[1:], start=1):
+        rates[:, k] = stage.rate.sample(rngs[k], n)
+    return rates
+
 
 def _split_by_lag(converted: np.ndarray, lag, rng: np.random.Generator, T: int):
     """Multinomial split of each month's conversions over lags; returns in-period arrivals
@@ -221,15 +413,22 @@ def _split_by_lag(converted: np.ndarray, lag, rng: np.random.Generator, T: int):
     return arrivals, late
 
 
-def _stage_chunk(sc: Scenario, n: int, rng: np.random.Generator):
+def _stage_chunk(sc: Scenario, source: RandomSource, start: int, n: int):
     """(n, K, T) arrivals in every stage and month, plus the customers that this period's
     activity and start pipeline bring after the period (units arriving in a stage after the
     period keep converting through the later stages)."""
     K, T = len(sc.stages), sc.months
-    rate_rngs, volume_rng, funnel_rng, _ = _chunk_streams(rng, K)
-    rates = _draw_rates(sc, n, rate_rngs)
+    children = source.block_generator(pr.DETAIL, start // BLOCK).spawn(K + 2)
+    rate_rngs, volume_rng, funnel_rng = children[:K], children[K], children[K + 1]
+    rates = _draw_rates_numpy(sc, n, rate_rngs)
     arrivals = np.empty((n, K, T), dtype=np.int64)
-    arrivals[:, 0] = _draw_top_volumes(sc, n, volume_rng)
+    plan = np.asarray(sc.top.monthly, dtype=np.float64)
+    cv = sc.top.noise_cv
+    if cv == 0:
+        arrivals[:, 0] = np.rint(plan).astype(np.int64)
+    else:
+        shape = 1.0 / (cv * cv)
+        arrivals[:, 0] = np.rint(plan * (volume_rng.standard_gamma(shape, (n, T)) / shape)).astype(np.int64)
     pipeline = sc.pipeline_counts()
     late = np.zeros(n, dtype=np.int64)           # units arriving in stage k-1 after the period
     for k in range(1, K):
@@ -240,81 +439,126 @@ def _stage_chunk(sc: Scenario, n: int, rng: np.random.Generator):
         converted = funnel_rng.binomial(entering, rates[:, k:k + 1])
         arrivals[:, k], overflow = _split_by_lag(converted, sc.stages[k].lag, funnel_rng, T)
         if own_lag and pipeline[k - 1]:   # the open pipeline moves on with its own lag
-            start = np.zeros((n, T), dtype=np.int64)
-            start[:, 0] = funnel_rng.binomial(pipeline[k - 1], rates[:, k])
-            moved, pipe_overflow = _split_by_lag(start, sc.pipeline_lag(k - 1), funnel_rng, T)
+            start_units = np.zeros((n, T), dtype=np.int64)
+            start_units[:, 0] = funnel_rng.binomial(pipeline[k - 1], rates[:, k])
+            moved, pipe_overflow = _split_by_lag(start_units, sc.pipeline_lag(k - 1), funnel_rng, T)
             arrivals[:, k] += moved
             overflow = overflow + pipe_overflow
         late = funnel_rng.binomial(late, rates[:, k]) + overflow
     return arrivals, late
 
 
-@dataclass(frozen=True)
-class Draws:
-    """Everything one simulation run draws: the revenue sample (all trials) and, when asked
-    for, the stage-detail sample: ``arrivals[i, k, t]`` units arriving in stage k in month t,
-    ``late_customers[i]`` customers closing after the period."""
+# -- running ------------------------------------------------------------------------------------
 
-    revenue: RevenueDraws
-    arrivals: np.ndarray | None = None         # (detail_trials, K, T) int64
-    late_customers: np.ndarray | None = None   # (detail_trials,) int64
+def _chunks(trials: int):
+    """(start, size) of each chunk; fixed sizes, so chunk i is the same for any trial count."""
+    return [(s, min(CHUNK, trials - s)) for s in range(0, trials, CHUNK)]
 
 
-def run_parallel(jobs):
+def run_parallel(jobs, *, progress=None, check=None):
     """Run callables, on the shared pool when there are several; results in order.
+    ``progress(fraction)`` is called in the calling thread as jobs finish; ``check()`` before
+    each job starts (it may raise to stop the run; jobs not started are cancelled).
 
     Do not call from inside a job (the pool is bounded: nested waits could deadlock)."""
+    check = check or (lambda: None)
+
+    def guarded(job):
+        check()
+        return job()
+
     if len(jobs) == 1:
-        return [jobs[0]()]
-    return list(_executor().map(lambda job: job(), jobs))
+        result = [guarded(jobs[0])]
+        if progress:
+            progress(1.0)
+        return result
+    futures = [_executor().submit(guarded, job) for job in jobs]
+    results = []
+    try:
+        for i, future in enumerate(futures):
+            results.append(future.result())
+            if progress:
+                progress((i + 1) / len(futures))
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return results
 
 
-def draw(scenario: Scenario, trials: int, rng: np.random.Generator, detail_trials: int = 0) -> Draws:
-    """Simulate ``trials`` trials of the revenue sample and ``detail_trials`` trials of the
-    stage-by-stage sample (independent of each other), sharing the thread pool."""
+def _resolve(scenario: Scenario, trials, seed):
+    trials = scenario.trials if trials is None else int(trials)
     if trials < 1:
         raise ValueError("trials must be >= 1")
+    return trials, RandomSource.from_seed(scenario.seed if seed is None else seed)
+
+
+def draw(scenario: Scenario, *, trials: int | None = None, seed=None, detail_trials: int = 0,
+         progress=None, should_stop=None) -> Draws:
+    """Simulate ``trials`` trials of the revenue sample (default: the scenario's) and
+    ``detail_trials`` trials of the stage-by-stage sample, sharing the thread pool.
+
+    ``seed``: an int or a ``numpy.random.Generator`` (default: the scenario's seed).
+    ``progress(fraction)`` is called as chunks finish; ``should_stop`` (a callable or a
+    ``threading.Event``) is checked between chunks and ends the run with
+    :class:`~sim.model.run_cancellation.RunCancelled`."""
+    trials, source = _resolve(scenario, trials, seed)
     detail_trials = min(max(int(detail_trials), 0), trials)
-    revenue_root, detail_root = rng.spawn(2)
-    revenue_chunks = _chunks(trials)
-    detail_chunks = _chunks(detail_trials) if detail_trials else []
+    model = _Model(scenario)
     T, K = scenario.months, len(scenario.stages)
-    customers = np.empty((T + 1, trials), dtype=np.int32)
-    monthly = np.empty((T, trials), dtype=np.float32)
+    customers = np.empty((T + 1, trials), dtype=np.int64)
+    monthly = np.empty((T, trials), dtype=np.float64)
     revenue = np.empty(trials, dtype=np.float64)
     pipeline = np.empty(trials, dtype=np.float64)
     top_volume = np.empty(trials, dtype=np.int64)
     arrivals = np.empty((detail_trials, K, T), dtype=np.int64) if detail_trials else None
     late = np.empty(detail_trials, dtype=np.int64) if detail_trials else None
 
-    def revenue_job(start, size, stream):
+    def revenue_job(start, size):
         def job():
-            c, m, r, p, v = _revenue_chunk(scenario, size, stream)
+            c, m, r, p, v = _revenue_chunk(model, source, start, size, outputs=True)
             customers[:, start:start + size], monthly[:, start:start + size] = c.T, m.T
             revenue[start:start + size], pipeline[start:start + size] = r, p
             top_volume[start:start + size] = v
         return job
 
-    def detail_job(start, size, stream):
+    def detail_job(start, size):
         def job():
-            arrivals[start:start + size], late[start:start + size] = _stage_chunk(scenario, size, stream)
+            arrivals[start:start + size], late[start:start + size] = _stage_chunk(scenario, source, start, size)
         return job
 
     # The stage-by-stage chunks cost most per trial: start them first.
-    jobs = [detail_job(s, n, g) for (s, n), g in zip(detail_chunks, detail_root.spawn(len(detail_chunks)))]
-    jobs += [revenue_job(s, n, g) for (s, n), g in zip(revenue_chunks, revenue_root.spawn(len(revenue_chunks)))]
-    run_parallel(jobs)
+    jobs = [detail_job(s, n) for s, n in (_chunks(detail_trials) if detail_trials else [])]
+    jobs += [revenue_job(s, n) for s, n in _chunks(trials)]
+    run_parallel(jobs, progress=progress, check=stop_check(should_stop))
     return Draws(RevenueDraws(customers, monthly, revenue, pipeline, top_volume), arrivals, late)
 
 
-def draw_revenue(scenario: Scenario, trials: int, rng: np.random.Generator) -> RevenueDraws:
+def draw_revenue(scenario: Scenario, *, trials: int | None = None, seed=None, progress=None,
+                 should_stop=None) -> RevenueDraws:
     """Per-trial customers, monthly revenue and end-of-period pipeline value (no stage detail)."""
-    return draw(scenario, trials, rng).revenue
+    return draw(scenario, trials=trials, seed=seed, progress=progress, should_stop=should_stop).revenue
 
 
-def draw_stage_arrivals(scenario: Scenario, trials: int, rng: np.random.Generator):
+def period_revenue(scenario: Scenario, *, trials: int | None = None, seed=None, progress=None,
+                   should_stop=None) -> np.ndarray:
+    """Each trial's revenue in the period (float64, without the baseline): the same numbers as
+    ``draw_revenue(...).revenue``, without the monthly detail (what P(goal) needs)."""
+    trials, source = _resolve(scenario, trials, seed)
+    model = _Model(scenario)
+    out = np.empty(trials)
+
+    def job(start, size):
+        def run():
+            out[start:start + size] = _revenue_chunk(model, source, start, size, outputs=False)
+        return run
+
+    run_parallel([job(s, n) for s, n in _chunks(trials)], progress=progress, check=stop_check(should_stop))
+    return out
+
+
+def draw_stage_arrivals(scenario: Scenario, *, trials: int | None = None, seed=None):
     """Stage-by-stage sample only: (trials, K, T) arrivals and (trials,) late customers."""
-    chunks = _chunks(trials)
-    parts = run_parallel([(lambda n=n, g=g: _stage_chunk(scenario, n, g))
-                  for (_, n), g in zip(chunks, rng.spawn(len(chunks)))])
+    trials, source = _resolve(scenario, trials, seed)
+    parts = run_parallel([(lambda s=s, n=n: _stage_chunk(scenario, source, s, n)) for s, n in _chunks(trials)])
     return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from .engine import Draws, draw, make_rng, run_parallel
+from .engine import Draws, draw, run_parallel
 from .scenario import Scenario
+from .work_budget import check_run_budget
 
 #: Trials of the stage-by-stage sample behind the per-stage volumes (all stages but the last).
 DETAIL_TRIALS = 2_048
@@ -34,18 +35,35 @@ class Distribution:
 def distributions(samples: np.ndarray) -> list[Distribution]:
     """One :class:`Distribution` per row of ``samples`` (rows: quantities, columns: trials).
 
-    Percentiles use linear interpolation between order statistics (numpy's default method);
-    sorting is faster here than numpy's selection for several percentiles at once.
+    Percentiles use linear interpolation between order statistics (numpy's default method),
+    found by selection (``np.partition``) one row at a time, so that the working memory is one
+    row, not a copy of the whole array.
     """
-    rows = np.sort(np.atleast_2d(samples), axis=1)
-    n = rows.shape[1]
+    samples = np.atleast_2d(samples)
+    n = samples.shape[1]
     pos = np.array(QUANTILES) * (n - 1)
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, n - 1)
     frac = pos - lo
-    q = rows[:, lo] * (1 - frac) + rows[:, hi] * frac
-    means = rows.mean(axis=1, dtype=np.float64)
-    return [Distribution(float(m), *(float(v) for v in qs)) for m, qs in zip(means, q)]
+    kth = np.unique(np.concatenate([lo, hi]))
+    out = []
+    for row in samples:
+        part = np.partition(row, kth)
+        q = part[lo] * (1 - frac) + part[hi] * frac
+        out.append(Distribution(float(row.mean(dtype=np.float64)), *(float(v) for v in q)))
+    return out
+
+
+@dataclass(frozen=True)
+class ConfidenceInterval:
+    """An interval for a simulated probability: ``low`` to ``high`` at confidence ``level``."""
+
+    low: float
+    high: float
+    level: float = 0.95
+
+    def to_list(self) -> list[float]:
+        return [self.low, self.high]
 
 
 @dataclass(frozen=True)
@@ -74,7 +92,7 @@ class Forecast:
     trials: int
     seed: int | None
     p_goal: float
-    p_goal_ci: tuple[float, float]        # 95% Wilson interval (Monte Carlo error)
+    p_goal_ci: ConfidenceInterval         # 95% Wilson interval (Monte Carlo error)
     revenue: Distribution
     months: tuple[MonthForecast, ...]
     stages: tuple[StageForecast, ...]
@@ -101,7 +119,7 @@ class Forecast:
             "trials": self.trials,
             "seed": self.seed,
             "p_goal": self.p_goal,
-            "p_goal_ci": list(self.p_goal_ci),
+            "p_goal_ci": self.p_goal_ci.to_list(),
             "revenue": self.revenue.to_dict(keys),
             "stages": [{"name": s.name, "owner": s.owner, "trials": s.trials, **s.total.to_dict(keys),
                         "monthly": [m.to_dict(keys) for m in s.monthly]} for s in self.stages],
@@ -119,24 +137,42 @@ class Forecast:
         }
 
 
+#: z of the two-sided 95% normal interval (``scipy.stats.norm.ppf(0.975)``; a test checks it).
+Z975 = 1.959963984540054
+
+
 def wilson_interval(hits: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    ci = stats.binomtest(int(hits), int(trials)).proportion_ci(confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    """Wilson score interval for hits / trials (closed form; 95% unless ``confidence`` says)."""
+    if confidence == 0.95:
+        z = Z975
+    else:
+        from scipy import special
+        z = float(special.ndtri(0.5 + confidence / 2))
+    n, p = int(trials), int(hits) / int(trials)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def simulate(scenario: Scenario, trials: int | None = None, rng: np.random.Generator | None = None,
-             *, detail_trials: int = DETAIL_TRIALS) -> Forecast:
+def simulate(scenario: Scenario, *, trials: int | None = None, seed=None,
+             detail_trials: int = DETAIL_TRIALS, progress=None, should_stop=None) -> Forecast:
     """Simulate ``scenario`` and summarise it.
 
-    ``trials`` defaults to ``scenario.trials``; ``rng`` to a generator seeded with
-    ``scenario.seed`` (then the same scenario always gives the same numbers). The volumes of
-    the stages before the last come from a stage-by-stage sample of ``detail_trials`` trials
-    (see :mod:`sim.engine`); everything else uses all trials.
+    ``trials`` defaults to ``scenario.trials``; ``seed`` (an int or a
+    ``numpy.random.Generator``) to ``scenario.seed`` (then the same scenario always gives the
+    same numbers). The volumes of the stages before the last come from a stage-by-stage
+    sample of ``detail_trials`` trials (see :mod:`sim.model.engine`); everything else uses all
+    trials. A run beyond the work budget is refused (:mod:`sim.model.work_budget`);
+    ``progress(fraction)`` and ``should_stop`` are passed to :func:`sim.model.engine.draw`.
     """
     trials = scenario.trials if trials is None else int(trials)
-    seed = scenario.seed if rng is None else None
-    rng = make_rng(scenario.seed) if rng is None else rng
-    return summarise(scenario, draw(scenario, trials, rng, detail_trials), seed)
+    detail_trials = min(max(int(detail_trials), 0), trials)
+    check_run_budget(scenario, trials=trials, detail_trials=detail_trials)
+    reported = (scenario.seed if seed is None else int(seed)) \
+        if not isinstance(seed, np.random.Generator) else None
+    draws = draw(scenario, trials=trials, seed=seed, detail_trials=detail_trials, progress=progress,
+                 should_stop=should_stop)
+    return summarise(scenario, draws, reported)
 
 
 def summarise(scenario: Scenario, draws: Draws, seed: int | None = None) -> Forecast:
@@ -145,14 +181,21 @@ def summarise(scenario: Scenario, draws: Draws, seed: int | None = None) -> Fore
     n = rev.revenue.size
     total = rev.revenue + sc.baseline_revenue
     hits = int(np.count_nonzero(total >= sc.goal))
-    cumulative = np.cumsum(rev.monthly_revenue, axis=0)
-    cumulative += np.float32(sc.baseline_revenue)
     in_period = rev.new_customers[:T]
     arrivals = draws.arrivals if draws.arrivals is not None and draws.arrivals.shape[0] else None
 
+    def cumulative_distributions():
+        """The fan chart, one month at a time (no second copy of the monthly array)."""
+        running = np.full(n, float(sc.baseline_revenue))
+        out = []
+        for month in rev.monthly_revenue:
+            running += month
+            out += distributions(running)
+        return out
+
     jobs = [
         lambda: distributions(rev.monthly_revenue),
-        lambda: distributions(cumulative),
+        cumulative_distributions,
         lambda: distributions(in_period),
         lambda: distributions(np.vstack([total, in_period.sum(axis=0), rev.new_customers[T],
                                          rev.pipeline_value])),
@@ -176,7 +219,8 @@ def summarise(scenario: Scenario, draws: Draws, seed: int | None = None) -> Fore
     lo, hi = float(total.min()), float(total.max())
     counts, edges = np.histogram(total, bins=HISTOGRAM_BINS, range=(lo, hi if hi > lo else lo + 1))
     return Forecast(
-        scenario=sc, trials=n, seed=seed, p_goal=hits / n, p_goal_ci=wilson_interval(hits, n),
+        scenario=sc, trials=n, seed=seed, p_goal=hits / n,
+        p_goal_ci=ConfidenceInterval(*wilson_interval(hits, n), 0.95),
         revenue=total_dist,
         months=tuple(MonthForecast(label, r, c, k) for label, r, c, k
                      in zip(sc.month_labels, month_dists, cum_dists, cust_dists)),

@@ -60,7 +60,7 @@ class Problems:
                   (above, lambda v, b: v > b, ">"), (below, lambda v, b: v < b, "<"))
         for bound, ok, word in checks:
             if bound is not None and not ok(value, bound):
-                self.add(where, f"must be {word} {bound:g} (got {value:g})")
+                self.add(where, f"must be {word} {exact_number(bound)} (got {exact_number(value)})")
                 return None
         return int(value) if integer else float(value)
 
@@ -74,6 +74,14 @@ class Problems:
         for key in obj:
             if key not in allowed:
                 self.add(f"{where}.{key}" if where else str(key), "is not a known field")
+
+
+def exact_number(value) -> str:
+    """A number as a message shows it, never rounded (``2,000,001``, not ``2e+06``): whole
+    numbers with thousands separators, others as the shortest text that reads back the same."""
+    if isinstance(value, int) or (abs(value) < 1e16 and float(value).is_integer()):
+        return f"{int(value):,}"
+    return repr(float(value))
 
 
 def describe(value) -> str:

@@ -33,7 +33,6 @@ MAX_SEED = 2**53 - 1        # exact in every JSON reader (JavaScript numbers inc
 DEFAULT_SEED = 20260101
 DEFAULT_NOISE_CV = 0.1
 MAX_NAME = 200
-MAX_STAGE_NAME = 40
 OWNERS = ("marketing", "sales", "shared")
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from .names import fold_name, tidy_name
+from ..errors import ScenarioError
+from .names import fold_name, name_problem, tidy_name
 from .scenario import MAX_NAME, Scenario, file_stem
 
 CURRENT = "Current"
@@ -41,8 +42,16 @@ def unique_name(name: str, taken: Iterable[str], max_length: int = MAX_NAME) -> 
 
 
 def renamed(scenario: Scenario, name: str) -> Scenario:
-    """The same scenario under another name (the name is part of the scenario and its link)."""
-    return scenario if scenario.name == name else replace(scenario, name=name)
+    """The same scenario under another name (the name is part of the scenario and its link);
+    :class:`ScenarioError` for a name validation would refuse (empty, too long, control or
+    invisible characters)."""
+    if scenario.name == name:
+        return scenario
+    problem = "must be non-empty text" if not str(name).strip() else (
+        f"must be at most {MAX_NAME} characters" if len(name) > MAX_NAME else name_problem(name))
+    if problem:
+        raise ScenarioError(f"the name {problem}")
+    return replace(scenario, name=name)
 
 
 def same_inputs(a: Scenario, b: Scenario) -> bool:

@@ -10,7 +10,10 @@ bars are comparable:
 
 * a rate: drawn once per simulated year, so it is fixed at the P10/P90 of its belief;
 * the deal value: drawn per deal, so what moves the year is the *average* deal value over the
-  period's expected number of customers; every deal is worth the P10/P90 of that average;
+  period's expected number of customers; every deal is worth the P10/P90 of that average
+  (from the simulated distribution of the sum of that many deal values, exact top values and
+  the validated bulk of :mod:`sim.model.deal_value_sums`: right at any count and any skew, at a
+  cost that does not grow with the count);
 * the top-of-funnel volume: noisy per month, so what moves the year is the period's total;
   every month gets the plan times the P10/P90 of the total's factor (sum of the noisy months
   over the planned sum), with no further noise.
@@ -21,12 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
 
 from .beliefs import DealValue, RateBelief
-from .engine import draw_revenue, make_rng
+from .deal_value_sums import ValueSums
+from .engine import make_rng, period_revenue
+from .positional_random import VALUES, RandomSource
+from .run_cancellation import stop_check
 from .scenario import Scenario, TopOfFunnel
 from .targets import expected_arrivals
+from .work_budget import check_run_budget
 
 DEFAULT_SENSITIVITY_TRIALS = 20_000
 
@@ -91,18 +97,16 @@ QUANTILE_DRAWS = 20_000
 
 def average_deal_value_range(scenario: Scenario) -> tuple[float, float]:
     """P10 and P90 of the average deal value over the period's expected number of customers
-    (at least one), by simulation with a fixed seed (the exact distribution of a mean of
-    lognormals has no closed form); beyond 400 deals, by the normal limit of the mean."""
+    (at least one), from QUANTILE_DRAWS simulated sums of that many deal values with a fixed
+    seed (the distribution of a mean of lognormals has no closed form). Always positive, at
+    any count and skew; the cost does not depend on the count."""
     deal = scenario.deal
     T = scenario.months
     customers = max(1, int(round(expected_arrivals(scenario)[-1, :T].sum())))
-    if customers > 400:
-        sd = np.sqrt((np.exp(deal.sigma ** 2) - 1.0)) * deal.mean / np.sqrt(customers)
-        z = stats.norm.ppf(0.9)
-        return deal.mean - z * sd, deal.mean + z * sd
-    rng = make_rng(scenario.seed)
-    means = rng.lognormal(deal.mu, deal.sigma, size=(QUANTILE_DRAWS, customers)).mean(axis=1)
-    lo, hi = np.quantile(means, [0.1, 0.9])
+    source = RandomSource.from_seed(scenario.seed)
+    states = source.cell_states(VALUES, np.arange(QUANTILE_DRAWS), 1)
+    sums = ValueSums(deal.median, deal.sigma).sums(np.full(QUANTILE_DRAWS, customers), states)
+    lo, hi = np.quantile(sums / customers, [0.1, 0.9])
     return float(lo), float(hi)
 
 
@@ -117,19 +121,39 @@ def top_volume_factor_range(scenario: Scenario) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def sensitivity(scenario: Scenario, trials: int | None = None, seed: int | None = None):
-    """Rows of :class:`SensitivityRow`, largest swing in P(goal) first."""
+@dataclass(frozen=True)
+class Sensitivity:
+    """The tornado: one row per uncertain input, largest swing first, and the trials per run."""
+
+    rows: tuple[SensitivityRow, ...]
+    trials: int
+
+
+def sensitivity(scenario: Scenario, *, trials: int | None = None, seed=None, progress=None,
+                should_stop=None) -> Sensitivity:
+    """Each uncertain input held at its P10 and P90 (two runs of ``trials`` trials, default
+    ``min(scenario.trials, DEFAULT_SENSITIVITY_TRIALS)``, with the same ``seed``: an int or a
+    ``numpy.random.Generator`` from which one int seed is drawn). ``progress(fraction)`` is
+    called after each run; ``should_stop`` is checked between chunks of trials."""
     trials = min(scenario.trials, DEFAULT_SENSITIVITY_TRIALS) if trials is None else int(trials)
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(0, 2 ** 53))
     seed = scenario.seed if seed is None else int(seed)
+    stop_check(should_stop)()
+    inputs = held_inputs(scenario)
+    check_run_budget(scenario, trials=trials, months_detail=False, runs=2 * len(inputs),
+                     what="the sensitivity")
+    report = progress or (lambda fraction: None)
 
     def run(sc: Scenario):
-        total = draw_revenue(sc, trials, make_rng(seed)).revenue + sc.baseline_revenue
+        total = period_revenue(sc, trials=trials, seed=seed, should_stop=should_stop) + sc.baseline_revenue
         return float(np.count_nonzero(total >= sc.goal)) / trials, float(np.median(total))
 
     rows = []
-    for name, owner, lo, hi, sc_lo, sc_hi in held_inputs(scenario):
+    for i, (name, owner, lo, hi, sc_lo, sc_hi) in enumerate(inputs):
         (p_lo, m_lo), (p_hi, m_hi) = run(sc_lo), run(sc_hi)
         rows.append(SensitivityRow(name, owner, lo, hi, p_lo, p_hi, m_lo, m_hi))
+        report((i + 1) / len(inputs))
     rows.sort(key=lambda r: (abs(r.swing), abs(r.median_revenue_high - r.median_revenue_low)),
               reverse=True)
-    return tuple(rows)
+    return Sensitivity(tuple(rows), trials)

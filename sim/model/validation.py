@@ -12,8 +12,8 @@ import math
 from ..errors import ScenarioError
 from .beliefs import DealValue, RateBelief
 from .months import parse_month
-from .names import fold_name, tidy_name
-from .problems import Problems, describe
+from .names import fold_name, name_problem, stage_name_problem, tidy_name
+from .problems import Problems, describe, exact_number
 from .scenario import (
     DEFAULT_MONTHS,
     DEFAULT_NOISE_CV,
@@ -24,7 +24,6 @@ from .scenario import (
     MAX_MONTHS,
     MAX_NAME,
     MAX_SEED,
-    MAX_STAGE_NAME,
     MAX_STAGES,
     MAX_TRIALS,
     MAX_VOLUME,
@@ -79,6 +78,10 @@ def _read_name(pr: Problems, data: dict) -> str | None:
         return None
     if len(name) > MAX_NAME:
         pr.add("name", f"must be at most {MAX_NAME} characters")
+    problem = name_problem(name)
+    if problem:
+        pr.add("name", problem)
+        return None
     return name
 
 
@@ -113,7 +116,7 @@ def _read_top(pr: Problems, top, months) -> TopOfFunnel | None:
             # Re-word the generic messages with the real path.
             del pr.items[-len(bad):]
             for i in bad:
-                pr.add(f"top.monthly[{i}]", f"must be a number between 0 and {MAX_VOLUME:g}")
+                pr.add(f"top.monthly[{i}]", f"must be a number between 0 and {exact_number(MAX_VOLUME)}")
             return None
         if noise is None:
             return None
@@ -126,7 +129,7 @@ def _read_top(pr: Problems, top, months) -> TopOfFunnel | None:
             return None
         result = TopOfFunnel.constant(per_month, months, growth, noise)
         if max(result.monthly) > MAX_VOLUME:
-            pr.add("top.growth", f"makes the monthly volume exceed {MAX_VOLUME:g}")
+            pr.add("top.growth", f"makes the monthly volume exceed {exact_number(MAX_VOLUME)}")
             return None
         return result
     pr.add("top", "must have either per_month (with optional growth) or monthly")
@@ -231,12 +234,14 @@ def _read_stage(pr: Problems, st, i: int, seen: dict[str, int]) -> Stage | None:
 
 
 def _read_stage_name(pr: Problems, name, where: str, i: int, seen: dict[str, int]) -> str | None:
-    """The stage's name, tidied; None (and a problem) when empty, too long or repeated."""
-    if not isinstance(name, str) or not name.strip():
+    """The stage's name, tidied; None (and a problem) when it breaks the stage-name rule
+    (:func:`~sim.model.names.stage_name_problem`) or repeats another stage's."""
+    if not isinstance(name, str):
         pr.add(f"{where}.name", "must be non-empty text")
         return None
-    if len(name) > MAX_STAGE_NAME:
-        pr.add(f"{where}.name", f"must be at most {MAX_STAGE_NAME} characters")
+    problem = stage_name_problem(name)
+    if problem:
+        pr.add(f"{where}.name", problem)
         return None
     name = tidy_name(name)
     key = fold_name(name)

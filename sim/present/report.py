@@ -1,7 +1,9 @@
 """The one-page report: a self-contained HTML file (no Streamlit here).
 
 Everything is inline: the CSS, and the charts as SVG drawn by ``vl-convert`` (the Vega-Lite
-compiler and renderer packaged for Python), so the file opens anywhere offline, without
+compiler and renderer packaged for Python) in a worker process of its own
+(:mod:`sim.present.svg_rendering`: a renderer that fails cannot take the app's server down; the
+report then says the chart could not be drawn), so the file opens anywhere offline, without
 JavaScript, and prints on one A4 page. The page is a Jinja2 template with autoescaping
 (``templates/report.html.j2`` and its ``report.css``): all user text (the scenario and stage
 names) is escaped.
@@ -17,7 +19,7 @@ from functools import lru_cache
 import altair as alt
 import jinja2
 import vl_convert as vlc
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..model.forecast import Forecast
 from ..model.months import parse_month
@@ -27,6 +29,7 @@ from ..model.targets import Targets
 from . import charts
 from .describe import assumptions, verdict
 from .sla import SIDE_TITLES, sla_rows, sla_sentences
+from .svg_rendering import ChartRenderingError, vegalite_to_svg
 
 #: Width in CSS pixels of a chart drawn alone across the page, and of one of two side by side.
 FULL_WIDTH, HALF_WIDTH = 640, 330
@@ -44,9 +47,13 @@ def _vegalite_version() -> str | None:
 
 def chart_svg(chart: alt.TopLevelMixin, width: int = FULL_WIDTH, height: int | None = None) -> str:
     """The chart as an inline ``<svg>`` element, drawn at a fixed width (charts of
-    :mod:`sim.present.charts` fill their container, which a static file does not have)."""
+    :mod:`sim.present.charts` fill their container, which a static file does not have); a
+    short note instead when the renderer fails."""
     sized = chart.properties(width=width) if height is None else chart.properties(width=width, height=height)
-    svg = vlc.vegalite_to_svg(sized.to_dict(), vl_version=_vegalite_version(), allowed_base_urls=[])
+    try:
+        svg = vegalite_to_svg(sized.to_dict(), vl_version=_vegalite_version())
+    except ChartRenderingError as exc:
+        return f"<p class='no-chart'>{escape(str(exc))}.</p>"
     svg = svg[svg.index("<svg"):]                     # drop any XML prolog
     return svg.replace("<svg ", '<svg role="img" ', 1)
 
@@ -121,7 +128,7 @@ def _sla_tables(forecast: Forecast, targets: Targets, columns) -> list[dict]:
 def _metrics(forecast: Forecast) -> list[dict]:
     """The four headline numbers; each note is a list of parts, some kept on one line."""
     sc, r, gap = forecast.scenario, forecast.revenue, forecast.gap
-    lo, hi = forecast.p_goal_ci
+    lo, hi = forecast.p_goal_ci.low, forecast.p_goal_ci.high
 
     def note(*parts):
         return [{"text": text, "nowrap": nowrap} for text, nowrap in parts]

@@ -33,7 +33,7 @@ def outcome_table(forecasts: Mapping[str, Forecast]) -> pd.DataFrame:
     baseline included."""
     rows = []
     for fc in forecasts.values():
-        lo, hi = fc.p_goal_ci
+        lo, hi = fc.p_goal_ci.low, fc.p_goal_ci.high
         r = fc.revenue
         rows.append((fc.scenario.goal, fc.p_goal, f"{lo:.1%}–{hi:.1%}", r.mean, r.p10, r.p50, r.p90))
     frame = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS), index=list(forecasts))

@@ -20,8 +20,7 @@ def sla_rows(targets: Targets, forecast: Forecast) -> pd.DataFrame:
     scenario = forecast.scenario
     rows = []
     for k, stage in enumerate(scenario.stages):
-        # targets.deterministic is the expected-value plan (the engine's name for it)
-        need, expected, fc = targets.at_confidence.stages[k], targets.deterministic.stages[k], forecast.stages[k]
+        need, expected, fc = targets.at_confidence.stages[k], targets.expected_value.stages[k], forecast.stages[k]
         for t, month in enumerate(scenario.month_labels):
             band = fc.monthly[t]
             rows.append({"side": stage.owner, "stage": stage.name, "month": month,

@@ -16,8 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sim.data.demo_data import DEMO_PLAN_NAME
+from ui import database as stores
 
-from ..conftest import ROOT, plain
+from ..conftest import ROOT, holding_process, plain
 from .apptest import open_app, small_demo
 
 PAGE = "app_pages/actuals.py"
@@ -369,3 +370,25 @@ def test_the_demo_imports_are_marked_in_the_history(db):
     at = open_page(db)
     marked = [m for m in texts(tab(at, "History").markdown) if m.startswith("**#")]
     assert len(marked) == 3 and all("the demo's" in m for m in marked)
+
+
+@pytest.mark.parametrize("page", ["app_pages/actuals.py", "app_pages/checkin.py"])
+def test_a_busy_database_gets_a_message_for_viewers(db, monkeypatch, page):
+    """Finding 11: while another process wrote the database, viewers read "the database
+    /srv/…/funnel.duckdb is in use by another process … use another --db / $FUNNEL_DB". They
+    read that the database is busy; the details (the path) go to the server's log only."""
+    monkeypatch.setattr(stores, "WAIT", 0.3)
+    at = open_app()
+    holder = holding_process(db, read_only=False, seconds=120)
+    try:
+        at.switch_page(page).run()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not at.exception and not at.error
+    (warning,) = [w.value for w in at.warning]
+    assert warning == stores.BUSY
+    shown = " ".join(e.value for e in [*at.warning, *at.info, *at.caption, *at.markdown])
+    assert str(db) not in shown and db.name not in shown and "--db" not in shown and "FUNNEL_DB" not in shown
+    at.run()
+    assert not at.warning and not at.exception, "served again once the writer is gone"

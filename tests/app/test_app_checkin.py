@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 from itertools import accumulate
 
 import pyarrow as pa
@@ -26,10 +27,12 @@ from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
 from sim.data.plans import all_bands, list_plans, load_plan, stored_bands
 from sim.data.store import Store
 from sim.model.checkin import CheckIn, check_in
+from sim.model.confidence import DEFAULT_CONFIDENCE
+from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import scenario_from_url_token
-from sim.model.targets import DEFAULT_CONFIDENCE
+from ui import database as stores
 
-from ..conftest import DATA_DIR, ROOT, plain
+from ..conftest import DATA_DIR, ROOT, plain, unchecked
 from .apptest import open_app, small_demo
 
 PAGE = "app_pages/checkin.py"
@@ -119,7 +122,7 @@ def assert_chance(at: AppTest, check: CheckIn) -> None:
     (plan_time,) = percents(re.search(r"At plan time [\d.]+%", m.help).group())
     lo, hi = percents(re.search(r"interval [\d.]+%–[\d.]+%", m.help).group())
     assert plan_time == pytest.approx(check.p_goal_plan * 100, abs=0.05)
-    assert (lo, hi) == pytest.approx([x * 100 for x in check.p_goal_now_ci], abs=0.05)
+    assert (lo, hi) == pytest.approx([x * 100 for x in check.p_goal_now_ci.to_list()], abs=0.05)
     assert f"{len(check.months_left)} months left" in m.help
 
 
@@ -292,9 +295,9 @@ def test_saving_the_reset_makes_a_linked_plan_of_record(db):
     assert picker.options == [name, DEMO_PLAN_NAME, CURRENT]
     assert picker.value == DEMO_PLAN_NAME                     # the page stays on the plan checked in
 
-    # The page's own store (cached per path): the new plan is linked to its parent and as-of month.
-    from ui.database import _open
-    saved = {p.name: p for p in list_plans(_open(str(db.resolve())))}
+    # In the page's database: the new plan is linked to its parent and as-of month.
+    with Store(db, read_only=True) as store:
+        saved = {p.name: p for p in list_plans(store)}
     assert saved[name].parent_id == saved[DEMO_PLAN_NAME].id and saved[name].as_of == "2027-06"
     assert saved[name].scenario.month_labels == tuple(f"2027-{m:02d}" for m in range(7, 13))
 
@@ -352,3 +355,31 @@ def test_an_open_pipeline_entered_by_hand_replaces_the_estimate(db, reference):
     assert numbers_table(at).loc["SQLs", "Open pipeline"] == 300
     assert_chance(at, expected(reference, pipeline={**fields, "SQLs": 300}))
     assert number(chance(at)) > number(before)                # 300 open SQLs instead of ~22 raise the chance
+
+
+def test_stage_names_are_shown_literally(db, reference, monkeypatch):
+    """Finding 6: the "Open pipeline at the check-in" expander label and the "Largest shortfall"
+    metric rendered stage names as Markdown: ``![](http://host/…)`` in a share link loaded a
+    remote image (a tracking pixel). Validation refuses such names now; the page escapes them
+    anyway: here a check-in of names validation would refuse (built without it) is shown."""
+    store, plan = reference
+    hostile = {name: f"![](http://127.0.0.1:9/{name}.png) **{name}** <b>x</b> &amp;" for name in plan.scenario.stage_names}
+    scenario = replace(unchecked(plan.scenario, stage_names=[hostile[n] for n in plan.scenario.stage_names]),
+                       trials=2000)
+    found = load_actuals(store, stage_order=plan.scenario.stage_names)
+    actuals = Actuals(tuple(hostile[s] for s in found.stages), tuple((m, hostile[s], c) for m, s, c in found.counts),
+                      found.revenue)
+    check = check_in(scenario, actuals, "2027-06", plan_name=plan.name, trials=2000)
+    assert check.bottleneck in hostile.values()
+    monkeypatch.setattr(stores, "checkin", lambda *args, **kwargs: check)
+    at = open_page(db)
+    at.toggle(key="checkin-by-hand").set_value(True).run()
+    assert_fine(at)
+    (expander,) = [e for e in at.expander if e.label.startswith("Open pipeline at the check-in")]
+    shortfall = metric(at, "Largest shortfall")
+    shown = [expander.label, shortfall.value] + [at.number_input(key=f"checkin-pipe-{k}").label for k in range(5)]
+    for text in shown:
+        assert "![](" not in text and "**" not in text and "<b>" not in text, text
+        assert "http://127.0.0.1:9/" not in text, "an address would become a link"
+    assert plain(shortfall.value) == check.bottleneck
+    assert all(hostile[s] in plain(expander.label) for s in ("MQLs", "SQLs", "Proposals"))

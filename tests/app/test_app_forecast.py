@@ -20,6 +20,8 @@ def test_forecast_page_shows_probability_charts_and_pipeline():
     assert any("Revenue over all" in t for t in titles)
     assert any("Expected volume per stage" in t for t in titles)
     assert any("Which assumption" in t for t in titles)      # the tornado
+    # ... from runs of the scenario's 3,000 trials (fewer than the app's 5,000 per run)
+    assert any(c.value.startswith("Each input held at its P10 and P90 (3,000 trials each") for c in at.caption)
 
 
 def test_the_forecast_follows_the_scenario_in_the_url():

@@ -2,6 +2,8 @@
 
 from dataclasses import replace
 
+import pytest
+
 from sim import simulate
 from sim.model.editing import rate_from_range
 from sim.model.validation import scenario_from_dict
@@ -96,3 +98,21 @@ def test_a_higher_confidence_asks_for_more_volume():
     assert at.query_params["q"] in ("0.9", ["0.9"])
     again = [df.value for df in at.dataframe]
     assert any(not a.equals(b) for a, b in zip(first, again))
+
+
+@pytest.mark.parametrize("name", ["=SUM(A1)", "@Customers", "![](http://127.0.0.1:9/x.png)", "Le\u200bads",
+                                  "Le\u0001ads"])
+def test_the_current_scenarios_stage_names_follow_the_one_rule(name):
+    """Finding 8: the app's current scenario took stage names the import refused (starting with
+    =, -, @, holding Markdown) and they reached the database. A rename or a new stage with such
+    a name is refused with the rule, and the scenario stays as it was."""
+    sc = small_demo()
+    at = open_app(scenario=sc)
+    widget(at.text_input, "Stage 2").set_value(name).run()
+    assert not at.exception
+    assert at.session_state["scenario"] == sc
+    errors = " ".join(e.value for e in at.error)
+    assert "must be at most 40 characters of letters" in errors or "control or invisible characters" in errors
+    at.text_input(key=next(w.key for w in at.text_input if w.label == "Name")).set_value(name)
+    next(b for b in at.button if b.label == "Add stage").click().run()
+    assert at.session_state["scenario"] == sc and not at.exception

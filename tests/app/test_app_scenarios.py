@@ -83,7 +83,7 @@ def test_compared_probabilities_are_those_of_each_scenario():
         assert table.loc[name, "P(goal)"] == fc.p_goal
         assert table.loc[name, "Goal"] == sc.goal
         assert table.loc[name, "Expected revenue"] == fc.revenue.mean
-        lo, hi = fc.p_goal_ci
+        lo, hi = fc.p_goal_ci.low, fc.p_goal_ci.high
         assert table.loc[name, "95% interval"] == f"{lo:.1%}–{hi:.1%}"
     assert table.loc["Current", "P(goal)"] != table.loc["Demo", "P(goal)"]
     bars = chart_data(at.get("vega_lite_chart")[0])                  # the P(goal) chart

@@ -37,7 +37,7 @@ def expected_targets(scenario, confidence):
 def test_the_summary_shows_the_demo_forecast(demo):
     at = open_app(PAGE)
     f = simulate(demo)
-    lo, hi = f.p_goal_ci
+    lo, hi = f.p_goal_ci.low, f.p_goal_ci.high
     assert metric(at, "Goal") == f"{demo.goal:,.0f}"
     assert metric(at, PROBABILITY) == f"{f.p_goal:.1%}"
     help_text = next(m.proto.help for m in at.metric if m.label == PROBABILITY)

@@ -38,10 +38,14 @@ class StreamlitServer:
     """`python -m streamlit run app.py` on 127.0.0.1:<free port>, logging to a file.
 
     ``env``: variables added to (or, with None, removed from) the server's environment, e.g.
-    ``{"FUNNEL_DB": "/tmp/x/funnel.duckdb"}`` for a database of its own."""
+    ``{"FUNNEL_DB": "/tmp/x/funnel.duckdb"}`` for a database of its own. ``serve``: start it as
+    the README's hosting command does, ``python -m ui.serve`` (the app's server guards in place
+    before the first request). ``options``: more ``streamlit run`` options, e.g.
+    ``["--secrets.files", "/tmp/x/secrets.toml"]``."""
 
     def __init__(self, log_path: str | Path | None = None, app: str = "app.py",
-                 env: dict[str, str | None] | None = None):
+                 env: dict[str, str | None] | None = None, serve: bool = False,
+                 options: list[str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         if log_path is None:
@@ -50,14 +54,17 @@ class StreamlitServer:
         self.log_path = Path(log_path)
         self.app = app
         self.env = dict(env or {})
+        self.serve = serve
+        self.options = list(options or [])
         self.proc: subprocess.Popen | None = None
         self._log = None
 
     def start(self, timeout: float = 60.0) -> StreamlitServer:
-        cmd = [sys.executable, "-m", "streamlit", "run", self.app,
-               "--server.address", "127.0.0.1", "--server.port", str(self.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+        start = [sys.executable, "-m", "ui.serve"] if self.serve else [sys.executable, "-m", "streamlit", "run",
+                                                                         self.app]
+        cmd = start + ["--server.address", "127.0.0.1", "--server.port", str(self.port),
+                       "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                       "--server.fileWatcherType", "none", *self.options]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
         env = dict(os.environ, PYTHONUNBUFFERED="1")

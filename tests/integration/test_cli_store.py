@@ -9,20 +9,38 @@ from __future__ import annotations
 
 import csv
 import json
+import resource
+import shutil
+import subprocess
+import sys
 
 import pytest
 
+from sim.cli.commands import WAIT_ENV
 from sim.data.actuals import load_actuals
 from sim.data.demo_data import DEMO_IMPORTS, DEMO_PLAN_NAME, seed_demo
 from sim.data.history import import_history
 from sim.data.ingest import ImportOptions, import_csv
 from sim.data.plans import list_plans
-from sim.data.store import DB_ENV, Store
+from sim.data.store import DB_ENV, STAGING_DIR, Store
 from sim.data.variance import ABOVE, BELOW, INSIDE
 from sim.model.forecast import simulate
 from sim.model.scenario_io import load_scenario
 
-from ..conftest import ACTUALS_DIR, DATA_DIR, DEMO_PATH, ROOT, run_cli, run_cli_process, succeeded
+from ..conftest import (
+    ACTUALS_DIR,
+    DATA_DIR,
+    DEMO_PATH,
+    HOSTILE_DIR,
+    ROOT,
+    CliRun,
+    holding_process,
+    refused,
+    run_cli,
+    run_cli_process,
+    snapshot_file,
+    succeeded,
+)
 
 MONTHLY_CSV = ROOT / "data" / "actuals" / "northwind-monthly.csv"
 HISTORY_FIELDS = {"import_id", "file_name", "content_hash", "format", "imported_at", "rows", "stages",
@@ -234,16 +252,135 @@ def test_plan_save_list_compare(tmp_path):
 # The database: in use, FUNNEL_DB
 # ------------------------------------------------------------------------------------------
 
-def test_a_database_in_use_by_another_process(tmp_path):
+def test_a_database_written_by_another_process_too_long(tmp_path):
+    """A command waits ``$FUNNEL_DB_WAIT`` seconds for a writer to finish, then says so."""
     db = tmp_path / "busy.duckdb"
     with Store(db):
-        out = run_cli_process("actuals", "--db", str(db))      # a process of its own: DuckDB's file lock
-    assert out.returncode == 2
-    assert out.stdout == ""
-    assert "Traceback" not in out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert "in use by another process" in lines[0] and str(db) in lines[0]
+        out = run_cli_process("actuals", "--db", str(db), env={WAIT_ENV: "0.3"})   # DuckDB's file lock
+    line = refused(out)
+    assert line.startswith("error: the database ") and str(db) in line
+    assert "in use by another process" in line and "--db / $FUNNEL_DB" in line
+
+
+READING_COMMANDS = [["history"], ["actuals"], ["plan", "list"], ["compare", "--plan", DEMO_PLAN_NAME],
+                    ["checkin", "--plan", DEMO_PLAN_NAME, "--as-of", "2027-03", "--trials", "500"]]
+
+
+def test_reading_commands_open_read_only_beside_another_reader(demo_db_file, tmp_path):
+    """Finding 11: ``history``, ``actuals``, ``compare`` needed write access (they failed on a
+    read-only file system and while the app held the file). They open read-only now: they run
+    while another process has the file open read-only (DuckDB would refuse a writer then), and
+    the file is left byte for byte as it was."""
+    db = tmp_path / "funnel.duckdb"
+    shutil.copyfile(demo_db_file, db)
+    before = db.read_bytes()
+    holder = holding_process(db, read_only=True, seconds=120)
+    try:
+        for command in READING_COMMANDS:
+            succeeded(run_cli_process(*command, "--json", "--db", str(db), env={WAIT_ENV: "0"}))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert db.read_bytes() == before and not db.with_name(db.name + ".wal").exists()
+
+
+def test_a_command_waits_for_a_writer_then_runs(demo_db_file, tmp_path):
+    db = tmp_path / "funnel.duckdb"
+    shutil.copyfile(demo_db_file, db)
+    holder = holding_process(db, read_only=False, seconds=1.5)
+    try:
+        out = succeeded(run_cli_process("history", "--json", "--db", str(db)))
+    finally:
+        holder.wait(60)
+    assert len(json.loads(out.stdout)) == 3
+
+
+ESC = "\x1b[2J\x1b[31m"         # clear the screen, then red
+
+
+def _legacy_names(db) -> None:
+    """Names with terminal escapes, as a database written before the name rules could hold
+    them (through a scenario's stage names, a plan name, a file name)."""
+    with Store(db) as store, store.transaction() as cur:
+        cur.execute("INSERT INTO imports VALUES (99, ?, 'x', 'monthly', '{}', now()::TIMESTAMP, 1, ?, ?, "
+                    "DATE '2027-01-01', DATE '2027-01-01', 'legacy', NULL)",
+                    [f"legacy{ESC}.csv", [f"Le{ESC}ads"], [f"Le{ESC}ads"]])
+        cur.execute("INSERT INTO stages VALUES ('le-legacy', ?, 100, 99)", [f"Le{ESC}ads"])
+        cur.execute("INSERT INTO monthly_counts VALUES (99, DATE '2027-01-01', 'le-legacy', 5)")
+        cur.execute("UPDATE plans SET name = ? WHERE id = 1", [f"FY{ESC}27"])
+
+
+def test_terminal_escapes_in_stored_names_never_reach_the_terminal(demo_db_file, tmp_path):
+    """Finding 7: escape sequences in names reached the command line's output. Text output
+    drops control characters; JSON keeps them as \\u001b escapes (the same data)."""
+    db = tmp_path / "funnel.duckdb"
+    shutil.copyfile(demo_db_file, db)
+    _legacy_names(db)
+    for command in (["history"], ["actuals"], ["plan", "list"], ["compare", "--plan", f"FY{ESC}27"]):
+        text = succeeded(run_cli(*command, "--db", str(db)))
+        assert "\x1b" not in text.stdout + text.stderr, command
+        doc = succeeded(run_cli(*command, "--db", str(db), "--json"))
+        assert "\x1b" not in doc.stdout, command
+    out = succeeded(run_cli("history", "--db", str(db)))
+    assert "legacy[2J[31m.csv" in out.stdout
+    raw = succeeded(run_cli("history", "--db", str(db), "--json")).stdout
+    assert "\\u001b[2J" in raw and json.loads(raw)[0]["file_name"] == f"legacy{ESC}.csv"
+    refused_line = refused(run_cli("compare", "--plan", f"x{ESC}", "--db", str(db)))
+    assert "\x1b" not in refused_line
+
+
+def test_a_scenario_with_escapes_in_its_name_is_refused_without_printing_them(tmp_path):
+    doc = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
+    doc["name"] = f"Plan{ESC}"
+    path = tmp_path / "escape.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    line = refused(run_cli("forecast", str(path)))
+    assert "\x1b" not in line and "name contains control or invisible characters (U+001B)" in line
+
+
+def test_import_with_a_scenario_whose_stage_names_break_the_rule_is_refused(tmp_path):
+    """Finding 8: names starting with =, -, @ or holding Markdown reached the database through
+    ``--scenario``; the scenario file is refused now, and nothing is written."""
+    db = tmp_path / "funnel.duckdb"
+    csv_file = tmp_path / "f.csv"
+    csv_file.write_text("month,=SUM(A1)\n2027-03,5\n", encoding="utf-8")
+    line = refused(run_cli("import", str(csv_file), "--scenario", str(HOSTILE_DIR / "scenario-formula-names.json"),
+                           "--db", str(db)))
+    assert "stages[0].name must be at most 40 characters of letters" in line
+    with Store(db, read_only=True) as store:
+        assert store.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 0
+
+
+def _limited(max_bytes: int):
+    """A process may write no file beyond ``max_bytes`` (a full disk, for it): RLIMIT_FSIZE
+    (Python ignores SIGXFSZ, so the write fails with EFBIG)."""
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+
+@pytest.mark.parametrize("command, limit, where", [
+    pytest.param("import", 20_000, "cannot stage the file for the import", id="import: staging the file"),
+    pytest.param("plan save", 5_000, "cannot write the database", id="plan save: the write-ahead log"),
+])
+def test_a_full_disk_gives_one_line_exit_2_and_the_database_unchanged(tmp_path, command, limit, where):
+    """Finding 10: a full disk gave a Python traceback and exit 1. Now one line and exit 2,
+    the database as it was (durability was already right, and stays so). The process may
+    write no file beyond ``limit`` bytes: the 90 kB staged copy of an export fails; the
+    write-ahead log of a plan's bands fails at the commit."""
+    db = tmp_path / "funnel.duckdb"
+    with Store(db) as store:
+        import_csv(store, MONTHLY_CSV.read_bytes(), MONTHLY_CSV.name)
+    before = snapshot_file(db)
+    export = tmp_path / "export.csv"
+    export.write_text("id,created\n" + "".join(f"L-{i:07d},2027-0{1 + i % 6}-{1 + i % 28:02d}\n"
+                                                 for i in range(3000)), encoding="utf-8")
+    args = (["import", str(export), "--id", "id", "--map", "created=Leads"] if command == "import"
+            else ["plan", "save", str(DEMO_PATH), "--name", "FY27"])
+    proc = subprocess.run([sys.executable, "-m", "sim", *args, "--db", str(db)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, preexec_fn=_limited(limit))
+    line = refused(CliRun(proc.returncode, proc.stdout, proc.stderr))
+    assert line.startswith("error: ") and where in line and "nothing was changed" in line
+    assert snapshot_file(db) == before
+    assert list((tmp_path / STAGING_DIR).iterdir()) == []
 
 
 def test_funnel_db_is_used_without_db(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 
 from sim.data.plans import MAX_PLAN_NAME, MEASURES, list_plans, load_plan, save_plan, stored_bands
 from sim.errors import ScenarioError
-from sim.model.engine import draw, make_rng
+from sim.model.engine import draw
 from sim.model.forecast import DETAIL_TRIALS, simulate
 from sim.model.scenario_io import load_scenario
 
@@ -113,7 +113,7 @@ def test_cumulative_arrival_bands(store, scenario, forecast):
     assert len(cumulative) == K * T
     # The same sample as simulate(): the stage-by-stage detail sample for all stages but the
     # last, all trials' new customers for the last one.
-    draws = draw(scenario, scenario.trials, make_rng(scenario.seed), DETAIL_TRIALS)
+    draws = draw(scenario, trials=scenario.trials, seed=scenario.seed, detail_trials=DETAIL_TRIALS)
     for k in range(K):
         name = scenario.stages[k].name
         rows = cumulative[k * T:(k + 1) * T]
@@ -163,8 +163,8 @@ def test_a_duplicate_name_is_refused_and_nothing_is_written(store, scenario):
     ("   ", "needs a name"),
     (None, "needs a name"),
     ("x" * (MAX_PLAN_NAME + 1), f"at most {MAX_PLAN_NAME} characters"),
-    ("plan\x1b[31m", "control characters"),
-    ("plan\u200bB", "control characters"),
+    ("plan\x1b[31m", r"control or invisible characters \(U\+001B\)"),
+    ("plan\u200bB", r"control or invisible characters \(U\+200B\)"),
 ])
 def test_bad_names_are_refused(store, scenario, name, message):
     with pytest.raises(ScenarioError, match=message):

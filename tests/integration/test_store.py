@@ -13,8 +13,9 @@ import duckdb
 import pytest
 
 from sim.data.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError
+from sim.errors import StoreBusy
 
-from ..conftest import ROOT
+from ..conftest import ROOT, holding_process
 
 # Tables the first migration creates (the views are checked through them elsewhere).
 CORE_TABLES = {"imports", "stages", "monthly_counts", "monthly_revenue", "record_stages",
@@ -149,13 +150,13 @@ def test_lock_down_holds_inside_a_transaction(store, tmp_path):
 # Opening problems
 # ------------------------------------------------------------------------------------------
 
-def test_second_process_is_refused_with_a_store_error(store, db_path):
-    code = f"from sim.data.store import Store; Store({str(db_path)!r})"
+def test_second_process_waits_then_is_refused_with_a_store_error(store, db_path):
+    code = f"from sim.data.store import Store; Store({str(db_path)!r}, wait=0.5)"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("sim.errors.StoreError"), proc.stderr
+    assert last.startswith("sim.errors.StoreBusy"), proc.stderr
     assert "in use by another process" in last
     # The holder is unaffected.
     assert store.schema_version() == SCHEMA_VERSION
@@ -227,23 +228,38 @@ def test_transaction_rolls_back_a_failing_statement(store):
     assert store.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 0
 
 
-def test_stale_staged_uploads_are_removed_when_the_store_opens(tmp_path):
-    """A process killed mid-import leaves its staged copy behind; the next open removes copies
-    older than an hour and keeps recent ones (an import may be running in another store)."""
+def test_staged_uploads_left_by_a_killed_import_are_removed_when_a_writer_opens(tmp_path):
+    """Finding 9: a process killed mid-import leaves its staged copy behind. When a writer
+    opens the database and no other store of it is open (DuckDB's lock keeps other processes
+    out, so no import of it is running), every copy of this database is removed, however
+    recent; another database's copies in the same folder, and other files, are left alone;
+    copies named before the per-database tags go when older than an hour."""
     import os
     import time as clock
 
     from sim.data.store import STALE_UPLOAD_SECONDS
-    Store(tmp_path / "funnel.duckdb").close()
+    db, other_db = tmp_path / "funnel.duckdb", tmp_path / "other.duckdb"
+    with Store(db) as store:
+        mine = store.staging_path("a1b2c3")
+    with Store(other_db) as store:
+        theirs = store.staging_path("d4e5f6")
     staging = tmp_path / "uploads"
-    old, recent, other = staging / "import-old.csv", staging / "import-recent.csv", staging / "notes.csv"
-    for f in (old, recent, other):
+    old_untagged, new_untagged, notes = (staging / "import-0123456789ab.csv", staging / "import-ba9876543210.csv",
+                                         staging / "notes.csv")
+    for f in (mine, theirs, old_untagged, new_untagged, notes):
         f.write_text("month,Leads\n")
     past = clock.time() - STALE_UPLOAD_SECONDS - 60
-    os.utime(old, (past, past))
-    os.utime(other, (past, past))
-    Store(tmp_path / "funnel.duckdb").close()
-    assert not old.exists() and recent.exists() and other.exists()
+    for f in (old_untagged, notes):
+        os.utime(f, (past, past))
+    with Store(db, read_only=True):
+        assert mine.exists()                            # a reader removes nothing
+    with Store(db) as store:
+        assert not mine.exists() and theirs.exists() and not old_untagged.exists()
+        assert new_untagged.exists() and notes.exists()
+        again = store.staging_path("0f0f0f")
+        again.write_text("x")
+        with Store(db):                                 # another store of it is open: an import may run
+            assert again.exists()
 
 
 def test_every_planner_error_has_one_root():
@@ -254,3 +270,93 @@ def test_every_planner_error_has_one_root():
         error = kind(["a is wrong", "b is missing"], source="f.csv")
         assert str(error) == "f.csv: a is wrong; b is missing" and error.problems == ("a is wrong", "b is missing")
     assert not issubclass(ImportRejected, ScenarioError) and not issubclass(StoreError, ScenarioError)
+
+
+# ------------------------------------------------------------------------------------------
+# One operation per store: opening again, reading only, sharing the file
+# ------------------------------------------------------------------------------------------
+
+def test_opening_again_in_one_process_is_idempotent(db_path):
+    """Finding 2: a client's ``clear_cache`` dropped the app's cached store and it was opened
+    again while the first connection lived: DuckDB handed back the same, locked-down database
+    and ``SET allowed_directories`` failed ("the configuration has been locked"). The lock-down
+    is now checked instead of set twice, for writers and readers alike."""
+    first = Store(db_path)
+    try:
+        with Store(db_path) as second, Store(db_path, read_only=True) as reader:
+            with second.transaction() as cur:
+                cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
+            assert reader.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 1
+            with pytest.raises(duckdb.Error):
+                reader.cursor().execute("SELECT * FROM read_text('/etc/hostname')").fetchall()
+    finally:
+        first.close()
+
+
+def test_a_reader_changes_nothing_on_disk_and_cannot_write(db_path):
+    Store(db_path).close()
+    before = db_path.read_bytes(), db_path.stat().st_mtime_ns
+    with Store(db_path, read_only=True) as reader:
+        assert reader.read_only and not reader.is_new
+        with pytest.raises(StoreError, match="reading only"):
+            with reader.transaction():
+                pass
+        with pytest.raises(duckdb.Error):
+            reader.cursor().execute("INSERT INTO stages VALUES ('x', 'X', 1, NULL)")
+    assert (db_path.read_bytes(), db_path.stat().st_mtime_ns) == before
+    assert not db_path.with_name(db_path.name + ".wal").exists()
+
+
+def test_a_reader_of_a_missing_database_gets_a_new_empty_one(db_path):
+    with Store(db_path, read_only=True) as reader:
+        assert reader.schema_version() == SCHEMA_VERSION
+        assert reader.cursor().execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
+def test_a_writer_waits_for_readers_of_this_process_and_readers_join_a_writer(db_path):
+    Store(db_path).close()
+    order = []
+    reader = Store(db_path, read_only=True)
+
+    def write():
+        with Store(db_path) as writer:
+            order.append("writer in")
+            with writer.transaction() as cur:
+                cur.execute("INSERT INTO stages VALUES ('leads', 'Leads', 1, NULL)")
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(0.5)
+    assert order == [] and thread.is_alive(), "a read-write open waits while a read-only one is open"
+    order.append("reader out")
+    reader.close()
+    thread.join(30)
+    assert order == ["reader out", "writer in"]
+    with Store(db_path) as writer, Store(db_path, read_only=True) as joined:
+        with writer.transaction() as cur:
+            cur.execute("INSERT INTO stages VALUES ('mqls', 'MQLs', 2, NULL)")
+            assert joined.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 1, "whole transactions"
+        assert joined.cursor().execute("SELECT count(*) FROM stages").fetchone()[0] == 2
+
+
+def test_a_reader_waits_for_another_process_writing_then_reads(db_path):
+    Store(db_path).close()
+    holder = holding_process(db_path, read_only=False, seconds=1.0)
+    try:
+        with Store(db_path, read_only=True, wait=30) as reader:
+            assert reader.schema_version() == SCHEMA_VERSION
+    finally:
+        holder.wait(30)
+
+
+def test_readers_of_two_processes_share_the_file_and_a_writer_waits_for_them(db_path):
+    Store(db_path).close()
+    holder = holding_process(db_path, read_only=True, seconds=1.0)
+    try:
+        with Store(db_path, read_only=True, wait=0) as reader:       # at once: readers share
+            assert reader.schema_version() == SCHEMA_VERSION
+        with pytest.raises(StoreBusy, match="in use by another process"):
+            Store(db_path, wait=0.2)
+        with Store(db_path, wait=30) as writer:                       # after the other reader
+            assert not writer.read_only
+    finally:
+        holder.wait(30)

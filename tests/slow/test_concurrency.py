@@ -1,5 +1,6 @@
-"""Concurrency: several sessions of one server share one :class:`Store` (one connection, a
-cursor per unit of work, the store's write lock around every write). Threads import
+"""Concurrency: several sessions of one server, as threads: each opening a :class:`Store` per
+operation (the app now: read-only for reads; the stores of one file share its write lock), or
+all sharing one store (a cursor per unit of work, the write lock around every write). Threads import
 distinct files (overlapping records exports, monthly corrections, duplicates and invalid
 files), one thread undoes imports, and readers load the actuals and the history in a loop.
 
@@ -7,7 +8,7 @@ Readers never see half an import or half an undo: every state a reader observes 
 state after a whole number of the writes, in the order the write lock admitted them. At the
 end the database equals a fresh one into which the same writes are replayed one by one.
 
-The store's write lock is wrapped (delegating to the real one) to learn the order in which
+The file's write lock is wrapped (delegating to the real one) to learn the order in which
 writers held it: the order of their commits. ``load_actuals`` reads its three statements in one
 transaction (one snapshot): ``test_load_actuals_reads_one_snapshot`` commits an import between
 them and checks it is shown whole or not at all. Expected actuals are computed in Python from
@@ -16,6 +17,7 @@ the generated files (``tests/durability_child.py``), never read back from the pr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import random
@@ -28,7 +30,7 @@ import pytest
 from sim.data.actuals import load_actuals
 from sim.data.history import import_history, undo_import
 from sim.data.ingest import import_csv
-from sim.data.store import Store
+from sim.data.store import Store, _gate
 from sim.errors import ImportRejected
 from sim.model.names import fold_name
 from tests import durability_child
@@ -115,15 +117,44 @@ def _invalid_files(rng: random.Random) -> list[tuple[bytes, str, object]]:
     return bad
 
 
+def _snapshot(store) -> tuple:
+    """(imports, fact counts per import, actual counts, actual revenue), read in one transaction."""
+    cur = store.cursor()
+    try:
+        cur.begin()
+        imports = tuple(cur.execute("SELECT id, content_hash, undone_at IS NULL FROM imports "
+                                    "ORDER BY id").fetchall())
+        facts = tuple(tuple(sorted(cur.execute(f"SELECT import_id, count(*) FROM {t} "
+                                               f"GROUP BY import_id").fetchall()))
+                      for t in FACT_TABLES)
+        counts = frozenset(cur.execute("SELECT strftime(month, '%Y-%m'), stage_key, count "
+                                       "FROM actual_counts").fetchall())
+        revenue = frozenset(cur.execute("SELECT strftime(month, '%Y-%m'), revenue "
+                                        "FROM actual_revenue").fetchall())
+        cur.commit()
+    finally:
+        cur.close()
+    return imports, facts, counts, revenue
+
+
 def _stage_keys(counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
     return {(m, fold_name(s)): c for (m, s), c in counts.items()}
 
 
-def test_concurrent_imports_undos_and_reads(tmp_path):
+@pytest.mark.parametrize("per_operation", [False, True], ids=["one shared store", "a store per operation"])
+def test_concurrent_imports_undos_and_reads(tmp_path, per_operation):
+    """``per_operation``: as the app works now, every write opens its own store and every read
+    its own read-only one (the stores of one file share a gate: readers join an open writer,
+    a writer waits for read-only stores to close); else one store shared by every thread."""
     rng = random.Random(SEED)
-    store = Store(tmp_path / "db" / "funnel.duckdb")
-    lock = RecordingLock(store._write_lock)
-    store._write_lock = lock              # transaction() and write_lock both use this attribute
+    path = (tmp_path / "db" / "funnel.duckdb").resolve()
+    gate = _gate(path)
+    lock = RecordingLock(gate.write_lock)
+    gate.write_lock = lock                # every store of this file writes under it
+    store = None if per_operation else Store(path)
+
+    def opened(read_only: bool = False):
+        return Store(path, read_only=read_only) if per_operation else contextlib.nullcontext(store)
 
     # -- the work ------------------------------------------------------------------------------
     numbers = list(range(FILES))
@@ -161,13 +192,14 @@ def test_concurrent_imports_undos_and_reads(tmp_path):
                 return
             if kind == "invalid":
                 data, name, options = item
-                with pytest.raises(ImportRejected):
-                    import_csv(store, data, name, options=options)
+                with pytest.raises(ImportRejected), opened() as s:
+                    import_csv(s, data, name, options=options)
                 rejected.append(name)
                 continue
             f = make_file(item)
             before = lock.seq()
-            result = import_csv(store, f.data, f.name, options=f.options)
+            with opened() as s:
+                result = import_csv(s, f.data, f.name, options=f.options)
             assert lock.seq() is not None and lock.seq() != before   # it took the write lock
             if result.already_imported:
                 already.append((result.import_id, item))
@@ -185,16 +217,17 @@ def test_concurrent_imports_undos_and_reads(tmp_path):
                 continue
             victim = local.choice(imported)
             before = lock.seq()
-            undo_import(store, victim)
+            with opened() as s:
+                undo_import(s, victim)
             assert lock.seq() is not None and lock.seq() != before
             log.append((lock.seq(), "undo", victim))
             undone.add(victim)
             done += 1
             if done == 2:     # refused writes change nothing
-                with pytest.raises(ImportRejected, match="already undone"):
-                    undo_import(store, victim)
-                with pytest.raises(ImportRejected, match="no import"):
-                    undo_import(store, 10_000)
+                with pytest.raises(ImportRejected, match="already undone"), opened() as s:
+                    undo_import(s, victim)
+                with pytest.raises(ImportRejected, match="no import"), opened() as s:
+                    undo_import(s, 10_000)
 
     snapshots: set[tuple] = set()
     loaded: list[tuple] = []              # (released before, acquired after, counts, revenue, stages)
@@ -203,36 +236,24 @@ def test_concurrent_imports_undos_and_reads(tmp_path):
     def snapshot_reader():
         while True:
             last = writers_done.is_set()
-            cur = store.cursor()
-            try:
-                cur.begin()
-                imports = tuple(cur.execute("SELECT id, content_hash, undone_at IS NULL FROM imports "
-                                            "ORDER BY id").fetchall())
-                facts = tuple(tuple(sorted(cur.execute(f"SELECT import_id, count(*) FROM {t} "
-                                                       f"GROUP BY import_id").fetchall()))
-                              for t in FACT_TABLES)
-                counts = frozenset(cur.execute("SELECT strftime(month, '%Y-%m'), stage_key, count "
-                                               "FROM actual_counts").fetchall())
-                revenue = frozenset(cur.execute("SELECT strftime(month, '%Y-%m'), revenue "
-                                                "FROM actual_revenue").fetchall())
-                cur.commit()
-            finally:
-                cur.close()
-            snapshots.add((imports, facts, counts, revenue))
+            with opened(read_only=True) as s:
+                snapshots.add(_snapshot(s))
             if last or stop.is_set():       # one more read after the last write
                 return
 
     def actuals_reader():
         while not writers_done.is_set() and not stop.is_set():
             r0 = lock.released
-            a = load_actuals(store)
+            with opened(read_only=True) as s:
+                a = load_actuals(s)
             loaded.append((r0, lock.acquired, {(m, s): c for m, s, c in a.counts}, dict(a.revenue),
                            a.stages))
 
     def history_reader():
         while not writers_done.is_set() and not stop.is_set():
             r0 = lock.released
-            h = import_history(store)
+            with opened(read_only=True) as s:
+                h = import_history(s)
             histories.append((r0, lock.acquired, tuple((r.import_id, r.active) for r in reversed(h))))
 
     writer_threads = [threading.Thread(target=guarded(lambda p=p: writer(p))) for p in plans]
@@ -342,6 +363,7 @@ def test_concurrent_imports_undos_and_reads(tmp_path):
     # -- the end state equals a sequential replay of the same writes -----------------------------
     final = states[-1]
     counts, revenue = model(final)
+    store = store or Store(path)
     actuals = load_actuals(store)
     assert _stage_keys({(m, s): c for m, s, c in actuals.counts}) == _stage_keys(counts)
     assert same_revenue(dict(actuals.revenue), revenue)

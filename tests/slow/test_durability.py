@@ -1,6 +1,9 @@
 """Durability: a process importing (and undoing) in a loop is killed with SIGKILL at random
 moments; every time, the reopened database holds each import completely or not at all, each
-undo completely or not at all, and the history says so.
+undo completely or not at all, and the history says so. And with two processes, as the app and
+the command line share the file now: a reader reading as the app does (read-only, one read at a
+time, ``tests/durability_reader.py``) beside a writer opening the file for each write as the
+command line does, both killed at random moments: every state the reader sees is whole.
 
 The child (``tests/durability_child.py``) imports generated files ``f0000``, ``f0001``, ...
 (monthly files and records exports of 2,000-4,000 rows, so that a kill can land inside a
@@ -45,10 +48,12 @@ make_file = functools.lru_cache(maxsize=None)(durability_child.make_file)
 
 
 class Child:
-    """A running ``tests.durability_child``; its stdout lines are collected by a thread."""
+    """A running ``tests.durability_child`` (or ``module``); its stdout lines are collected by a
+    thread."""
 
-    def __init__(self, db: Path, mode: str, checkpoint: str | None, stderr_path: Path):
-        args = [sys.executable, "-u", "-m", "tests.durability_child", str(db), mode]
+    def __init__(self, db: Path, mode: str | None, checkpoint: str | None, stderr_path: Path,
+                 module: str = "tests.durability_child"):
+        args = [sys.executable, "-u", "-m", module, str(db)] + ([mode] if mode else [])
         if checkpoint:
             args.append(checkpoint)
         self.stderr = stderr_path.open("wb")
@@ -231,6 +236,48 @@ def test_sigkill_leaves_every_import_and_undo_whole(tmp_path):
     assert known["undone"]
     for s in stats:             # shown with -s or -rP
         print(s)
+
+
+TWO_PROCESS_CYCLES = 8
+
+
+def test_an_app_reading_beside_a_command_line_writer_killed_at_random_sees_only_whole_writes(tmp_path):
+    """Issue 11's scope (app-like reader + CLI writer): the writer opens the database for each
+    import or undo and closes it; the reader opens it read-only for each read, waiting while
+    the writer holds it. Writers are killed with SIGKILL at random moments (and the reader now
+    and then, as an app restarted): the reader never fails, never sees half an import or half an
+    undo, and the database ends whole, its staged copies of killed imports removed."""
+    rng = random.Random(SEED + 2)
+    db = tmp_path / "db" / "funnel.duckdb"
+    Store(db).close()
+    readers = [Child(db, None, None, tmp_path / "reader-0.err", module="tests.durability_reader")]
+    assert readers[-1].ready.wait(READY_TIMEOUT), "the reader did not start"
+    for cycle in range(TWO_PROCESS_CYCLES):
+        writer = Child(db, "cli-undo" if cycle % 2 else "cli-import", None, tmp_path / f"writer-{cycle}.err")
+        try:
+            assert writer.ready.wait(READY_TIMEOUT), "the writer did not start"
+            time.sleep(rng.uniform(0.2, 2.0))
+            assert writer.proc.poll() is None, (tmp_path / f"writer-{cycle}.err").read_text()
+            assert readers[-1].proc.poll() is None, (tmp_path / f"reader-{len(readers) - 1}.err").read_text()
+        finally:
+            assert writer.kill() == -signal.SIGKILL
+        if cycle % 3 == 1:                       # the app restarted: a new reader
+            assert readers[-1].kill() == -signal.SIGKILL
+            readers.append(Child(db, None, None, tmp_path / f"reader-{len(readers)}.err",
+                                 module="tests.durability_reader"))
+            assert readers[-1].ready.wait(READY_TIMEOUT), "the reader did not start"
+    time.sleep(1.0)
+    assert readers[-1].proc.poll() is None, (tmp_path / f"reader-{len(readers) - 1}.err").read_text()
+    readers[-1].kill()
+    reads = [line for r in readers for line in r.lines if line != "ready"]
+    assert [line for line in reads if not line.startswith("ok ")] == []
+    states = {tuple(line.split()[1:]) for line in reads}
+    assert len(states) >= TWO_PROCESS_CYCLES // 2, "the reader saw the writes as they came"
+    found = check_database(db)
+    assert found["imports"] >= TWO_PROCESS_CYCLES and found["undone"]
+    assert _files_in_dir(db.parent / "uploads") == [], "a writer opening alone removed the staged copies"
+    print(f"{len(reads)} reads of {len(states)} states; {found['imports']} imports, "
+          f"{len(found['undone'])} undone")       # shown with -s or -rP
 
 
 def test_empty_file_left_by_a_kill_at_creation_opens_as_a_new_database(tmp_path):

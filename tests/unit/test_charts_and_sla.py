@@ -16,7 +16,7 @@ from sim.present.spreadsheet import spreadsheet_safe
 @pytest.fixture(scope="module")
 def runs(demo):
     sc = replace(demo, trials=3000)
-    return sc, simulate(sc), required_volumes(sc, 0.8, trials=3000), sensitivity(sc, trials=1000)
+    return sc, simulate(sc), required_volumes(sc, 0.8, trials=3000), sensitivity(sc, trials=1000).rows
 
 
 def test_every_chart_is_a_valid_vega_lite_spec(runs):

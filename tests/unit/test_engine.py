@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from sim.model import engine
-from sim.model.engine import CHUNK, draw, draw_revenue, draw_stage_arrivals, make_rng
+from sim.model.engine import CHUNK, draw, draw_revenue, draw_stage_arrivals
 from sim.model.forecast import DETAIL_TRIALS, distributions, simulate, wilson_interval
 
 from ..conftest import small_scenario
@@ -35,8 +35,8 @@ def assert_matches(samples, dist, *, what=""):
 
 def customers_both_ways(sc, trials, seed):
     """Customers closing within the period, per trial: revenue sampler and stage sampler."""
-    rev = draw_revenue(sc, trials, make_rng(seed))
-    arrivals, late = draw_stage_arrivals(sc, trials, make_rng(seed + 1))
+    rev = draw_revenue(sc, trials=trials, seed=seed)
+    arrivals, late = draw_stage_arrivals(sc, trials=trials, seed=seed + 1)
     return rev, rev.new_customers[:sc.months].sum(axis=0), arrivals, arrivals[:, -1].sum(axis=1), late
 
 
@@ -113,13 +113,13 @@ def test_revenue_for_a_known_close_month_is_exact(kind, expected_total, expected
                         top={"monthly": [0] * 10 + [1, 0], "noise_cv": 0},
                         stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 1.0}}],
                         deal={"median": 1000, "p90": 1000, "kind": kind})
-    rev = draw_revenue(sc, 500, make_rng(3))
+    rev = draw_revenue(sc, trials=500, seed=3)
     assert np.all(rev.revenue == expected_total)
     want = np.zeros(12)
     for month, value in expected_months.items():
         want[month] = value
     assert np.all(rev.monthly_revenue == want[:, None])
-    assert simulate(sc, 500).p_goal == (1.0 if expected_total >= 1500 else 0.0)
+    assert simulate(sc, trials=500).p_goal == (1.0 if expected_total >= 1500 else 0.0)
 
 
 def test_recurring_revenue_counts_each_remaining_month():
@@ -127,7 +127,7 @@ def test_recurring_revenue_counts_each_remaining_month():
     sc = small_scenario(months=12, top={"monthly": [1] * 12, "noise_cv": 0},
                         stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 1.0}, "lag": [0, 1]}],
                         deal={"median": 10, "p90": 10, "kind": "monthly_recurring"})
-    rev = draw_revenue(sc, 100, make_rng(4))
+    rev = draw_revenue(sc, trials=100, seed=4)
     assert np.all(rev.revenue == 10 * sum(12 - t for t in range(1, 12)))
     assert np.all(rev.new_customers[12] == 1)          # December's client closes in January
     assert np.all(rev.pipeline_value == 10)
@@ -163,7 +163,7 @@ def test_deal_values_are_lognormal_from_median_and_p90():
     sc = small_scenario(top={"monthly": [1], "noise_cv": 0},
                         stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 1.0}}],
                         deal={"median": 20000, "p90": 50000})
-    rev = draw_revenue(sc, 40_000, make_rng(71))
+    rev = draw_revenue(sc, trials=40_000, seed=71)
     sigma = np.log(50000 / 20000) / stats.norm.ppf(0.9)
     assert_matches(rev.revenue, stats.lognorm(sigma, scale=20000), what="deal value")
 
@@ -183,24 +183,24 @@ def test_start_pipeline_moves_on_through_later_stages():
 
 
 def test_same_seed_same_numbers_and_threads_do_not_matter(demo, monkeypatch):
-    a = simulate(demo, 20_000)
-    assert simulate(demo, 20_000) == a
-    assert simulate(demo, 20_000, make_rng(demo.seed + 1)).p_goal != a.p_goal
+    a = simulate(demo, trials=20_000)
+    assert simulate(demo, trials=20_000) == a
+    assert simulate(demo, trials=20_000, seed=demo.seed + 1).p_goal != a.p_goal
     monkeypatch.setattr(engine, "_WORKERS", 1)
     monkeypatch.setattr(engine, "_pool", None)
-    assert simulate(demo, 20_000) == a
+    assert simulate(demo, trials=20_000) == a
 
 
 def test_a_prefix_of_the_trials_is_the_same_at_any_trial_count(demo):
     # The confidence search relies on this: its coarse steps use whole chunks of the full run.
-    small = draw_revenue(demo, 2 * CHUNK + 5, make_rng(9)).revenue
-    large = draw_revenue(demo, 3 * CHUNK, make_rng(9)).revenue
+    small = draw_revenue(demo, trials=2 * CHUNK + 5, seed=9).revenue
+    large = draw_revenue(demo, trials=3 * CHUNK, seed=9).revenue
     assert np.array_equal(small[:2 * CHUNK], large[:2 * CHUNK])
     assert not np.array_equal(small[:CHUNK], large[CHUNK:2 * CHUNK])
 
 
 def test_both_samplers_agree_on_the_demo(demo):
-    d = draw(demo, 20_000, make_rng(5), detail_trials=8_000)
+    d = draw(demo, trials=20_000, seed=5, detail_trials=8_000)
     a = d.revenue.new_customers[:demo.months].sum(axis=0)
     b = d.arrivals[:, -1].sum(axis=1)
     se = np.sqrt(a.var() / a.size + b.var() / b.size)
@@ -211,15 +211,16 @@ def test_both_samplers_agree_on_the_demo(demo):
 
 
 def test_p_goal_and_its_wilson_interval(demo):
-    f = simulate(demo, 20_000)
-    rev = draw_revenue(demo, 20_000, make_rng(demo.seed)).revenue
+    f = simulate(demo, trials=20_000)
+    rev = draw_revenue(demo, trials=20_000, seed=demo.seed).revenue
     # simulate spawns the same revenue streams as draw_revenue for the same seed
     hits = np.count_nonzero(rev + demo.baseline_revenue >= demo.goal)
     assert f.p_goal == hits / 20_000
     n, p, z = 20_000, hits / 20_000, stats.norm.ppf(0.975)
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    assert f.p_goal_ci == pytest.approx((centre - half, centre + half), rel=1e-9)
+    assert (f.p_goal_ci.low, f.p_goal_ci.high) == pytest.approx((centre - half, centre + half), rel=1e-9)
+    assert f.p_goal_ci.level == 0.95
     assert wilson_interval(0, 10)[0] == 0.0
 
 
@@ -233,7 +234,7 @@ def test_summary_percentiles_match_numpy():
 
 
 def test_forecast_is_consistent(demo):
-    f = simulate(demo, 20_000)
+    f = simulate(demo, trials=20_000)
     assert f.months[-1].cumulative.p50 == pytest.approx(f.revenue.p50, rel=1e-5)
     assert sum(m.revenue.mean for m in f.months) == pytest.approx(f.revenue.mean - demo.baseline_revenue, rel=1e-5)
     assert [s.name for s in f.stages] == list(demo.stage_names)

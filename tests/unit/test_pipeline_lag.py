@@ -24,11 +24,11 @@ from scipy import stats
 
 from sim.errors import ScenarioError
 from sim.model.checkin import check_in
-from sim.model.engine import draw, draw_stage_arrivals, make_rng
+from sim.model.engine import draw, draw_stage_arrivals
 from sim.model.forecast import simulate
 from sim.model.monthly_actuals import Actuals
 from sim.model.scenario_io import scenario_from_json, scenario_from_url_token
-from sim.model.targets import deterministic_targets, expected_arrivals
+from sim.model.targets import expected_arrivals, expected_value_plan
 from sim.model.validation import scenario_from_dict
 
 from ..conftest import small_scenario
@@ -190,8 +190,8 @@ def test_two_stages_pipeline_customers_are_binomial_per_month(months, pipeline_l
                         start_pipeline={"Top": N}, start_pipeline_lag={"top": pipeline_lag})
     T = months
     q = p * fold(np.asarray(pipeline_lag), T)
-    d = draw(sc, TRIALS, make_rng(seed), detail_trials=TRIALS)
-    f = simulate(sc, TRIALS, make_rng(seed), detail_trials=TRIALS)
+    d = draw(sc, trials=TRIALS, seed=seed, detail_trials=TRIALS)
+    f = simulate(sc, trials=TRIALS, seed=seed, detail_trials=TRIALS)
     customers = d.revenue.new_customers                       # (T+1, trials): revenue sampler
     won = np.column_stack([d.arrivals[:, 1], d.late_customers])   # (trials, T+1): stage sampler
     for S in month_sets(T):
@@ -227,8 +227,8 @@ def test_three_stages_pipeline_delay_is_the_convolution(mid_lag):
     customers_sources = [(N_top, from_top), (N_mid, from_mid)]
     mid_sources = [(N_top, p1 * fold(np.asarray(top_lag), T))]
 
-    d = draw(sc, TRIALS, make_rng(seed), detail_trials=TRIALS)
-    f = simulate(sc, TRIALS, make_rng(seed), detail_trials=TRIALS)
+    d = draw(sc, trials=TRIALS, seed=seed, detail_trials=TRIALS)
+    f = simulate(sc, trials=TRIALS, seed=seed, detail_trials=TRIALS)
     customers = d.revenue.new_customers
     won = np.column_stack([d.arrivals[:, 2], d.late_customers])
     for S in month_sets(T):
@@ -256,7 +256,7 @@ def test_pipeline_lag_with_an_uncertain_rate_matches_the_beta_binomial():
     sc = small_scenario(months=2, top={"monthly": [0, 0], "noise_cv": 0},
                         stages=[{"name": "Top"}, {"name": "Won", "rate": {"mean": a / (a + b), "strength": a + b}}],
                         start_pipeline={"Top": N}, start_pipeline_lag={"Top": [0.0, 1.0]})
-    d = draw(sc, TRIALS, make_rng(303), detail_trials=TRIALS)
+    d = draw(sc, trials=TRIALS, seed=303, detail_trials=TRIALS)
     oracle = stats.betabinom(N, a, b)
     assert np.all(d.revenue.new_customers[0] == 0) and np.all(d.arrivals[:, 1, 0] == 0)
     assert_distribution(d.revenue.new_customers[1], oracle, what="revenue sampler")
@@ -294,11 +294,11 @@ def test_the_own_lag_gives_exactly_the_default(demo, demo_dict, which):
     assert b.months == a.months
     assert b.stages == a.stages                 # the stage-by-stage detail too
     assert dataclasses.replace(b, scenario=plain) == a
-    arr_a, late_a = draw_stage_arrivals(plain, 5_000, make_rng(7))
-    arr_b, late_b = draw_stage_arrivals(lagged, 5_000, make_rng(7))
+    arr_a, late_a = draw_stage_arrivals(plain, trials=5_000, seed=7)
+    arr_b, late_b = draw_stage_arrivals(lagged, trials=5_000, seed=7)
     assert np.array_equal(arr_a, arr_b) and np.array_equal(late_a, late_b)
     assert np.array_equal(expected_arrivals(plain), expected_arrivals(lagged))
-    assert deterministic_targets(plain) == deterministic_targets(lagged)
+    assert expected_value_plan(plain) == expected_value_plan(lagged)
 
 
 def test_a_pipeline_lag_past_the_period_moves_those_customers_after_it(demo, demo_dict):
@@ -308,8 +308,8 @@ def test_a_pipeline_lag_past_the_period_moves_those_customers_after_it(demo, dem
     # months 0..2, and none of the other months changes.
     n = 20_000
     lagged = scenario_from_dict(with_lags(demo_dict, {"Proposals": [0.0] * 12 + [1.0]}))
-    a = draw(demo, n, make_rng(11)).revenue.new_customers
-    b = draw(lagged, n, make_rng(12)).revenue.new_customers
+    a = draw(demo, trials=n, seed=11).revenue.new_customers
+    b = draw(lagged, trials=n, seed=12).revenue.new_customers
     moved = 12 * demo.stages[-1].rate.mean
     own = demo.stages[-1].lag
     T = demo.months
@@ -364,7 +364,7 @@ def test_expected_arrivals_match_the_simulated_means():
         {"name": "Top"}, {"name": "A", "rate": {"fixed": 0.5}, "lag": [0.5, 0.5]},
         {"name": "B", "rate": {"fixed": 0.4}, "lag": [1.0]}]})
     want = expected_arrivals(fixed)
-    arrivals, late = draw_stage_arrivals(fixed, 20_000, make_rng(404))
+    arrivals, late = draw_stage_arrivals(fixed, trials=20_000, seed=404)
     for k in (1, 2):
         for t in range(sc.months):
             x = arrivals[:, k, t]

@@ -67,7 +67,7 @@ DELETE = object()
     (["months"], 37, "months must be <= 36"),
     (["months"], 1.5, "months must be a whole number"),
     (["start"], "2027-13", "start must be a month written YYYY-MM"),
-    (["trials"], 10 ** 9, "trials must be <= 2e+06"),
+    (["trials"], 10 ** 9, "trials must be <= 2,000,000 (got 1,000,000,000)"),
     (["schema"], 2, "schema must be 1"),
     (["stages", 1, "rate"], {"mean": 1.5, "strength": 10}, "stages[1].rate.mean must be < 1"),
     (["stages", 1, "rate"], {"fixed": -0.1}, "stages[1].rate.fixed must be >= 0"),

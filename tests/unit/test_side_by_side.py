@@ -123,7 +123,7 @@ def test_outcome_table_shows_each_forecast():
         row = table.loc[name]
         assert row["Goal"] == fc.scenario.goal
         assert row["P(goal)"] == fc.p_goal
-        lo, hi = fc.p_goal_ci
+        lo, hi = fc.p_goal_ci.low, fc.p_goal_ci.high
         assert row["95% interval"] == f"{lo:.1%}–{hi:.1%}"
         assert (row["Expected revenue"], row["P10"], row["P50"], row["P90"]) == (
             fc.revenue.mean, fc.revenue.p10, fc.revenue.p50, fc.revenue.p90)

@@ -1,12 +1,12 @@
-"""The reverse funnel: deterministic targets and the confidence search."""
+"""The reverse funnel: the expected-value plan and the confidence search."""
 
 import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.model.engine import draw_stage_arrivals, make_rng
+from sim.model.engine import draw_stage_arrivals
 from sim.model.forecast import simulate
-from sim.model.targets import deterministic_targets, expected_arrivals, p_goal_at_scale, required_volumes
+from sim.model.targets import expected_arrivals, expected_value_plan, p_goal_at_scale, required_volumes
 from sim.model.validation import scenario_from_dict
 
 from ..conftest import small_scenario
@@ -29,7 +29,7 @@ def test_spreadsheet_case_by_hand():
     sc = small_scenario(months=12, goal=120_000, top={"monthly": [50] * 12, "noise_cv": 0},
                         stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 0.1}}],
                         deal={"median": 1000, "p90": 1000})
-    plan = deterministic_targets(sc)
+    plan = expected_value_plan(sc)
     assert plan.scale == pytest.approx(2.0)
     assert plan.stages[0].monthly == pytest.approx([100] * 12)
     assert plan.stages[1].total == pytest.approx(120)
@@ -41,28 +41,28 @@ def test_recurring_revenue_timing_by_hand():
     sc = small_scenario(months=12, goal=78_000, top={"monthly": [10] * 12, "noise_cv": 0},
                         stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": 0.5}}],
                         deal={"median": 100, "p90": 100, "kind": "monthly_recurring"})
-    plan = deterministic_targets(sc)
+    plan = expected_value_plan(sc)
     assert plan.stages[1].monthly == pytest.approx([10] * 12)     # 10 clients a month
     assert plan.scale == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("kind", ["one_time", "monthly_recurring"])
-def test_deterministic_volumes_reproduce_the_goal_at_the_mean(demo, kind):
+def test_expected_value_plan_volumes_reproduce_the_goal_at_the_mean(demo, kind):
     from dataclasses import replace
 
     from sim.model.beliefs import DealValue
     sc = replace(demo, deal=DealValue(demo.deal.median, demo.deal.p90, kind))
     if kind == "monthly_recurring":
         sc = replace(sc, goal=sc.goal * 4)
-    plan = deterministic_targets(sc)
+    plan = expected_value_plan(sc)
     assert plan.expected_revenue == pytest.approx(sc.goal, rel=1e-9)
     # Independent check: simulate the scaled plan with every input at its mean.
     scaled = at_the_mean(sc.with_top_scaled(plan.scale))
-    f = simulate(scaled, 40_000, make_rng(3))
+    f = simulate(scaled, trials=40_000, seed=3)
     se = (f.revenue.p90 - f.revenue.p10) / 2.563 / np.sqrt(40_000)
     assert abs(f.revenue.mean - sc.goal) <= 4 * se
     # ... and each stage's monthly volume is the mean of the stage-by-stage simulation.
-    arrivals, _ = draw_stage_arrivals(scaled, 8_000, make_rng(4))
+    arrivals, _ = draw_stage_arrivals(scaled, trials=8_000, seed=4)
     for k, stage in enumerate(plan.stages):
         sim_mean = arrivals[:, k].mean(axis=0)
         sim_se = arrivals[:, k].std(axis=0) / np.sqrt(8_000) + 1e-9
@@ -89,13 +89,13 @@ def test_confidence_search_brackets_the_confidence(demo):
     t = required_volumes(demo, 0.8, trials=20_000)
     assert t.reachable
     scale = t.at_confidence.scale
-    assert scale > t.deterministic.scale        # the mean plan gives ~50%, 80% needs more
+    assert scale > t.expected_value.scale        # the mean plan gives ~50%, 80% needs more
     assert t.at_confidence.p_goal >= 0.8
-    assert t.at_confidence.p_goal == p_goal_at_scale(demo, scale, 20_000, demo.seed)
+    assert t.at_confidence.p_goal == p_goal_at_scale(demo, scale, trials=20_000, seed=demo.seed)
     # One tolerance step lower is below the confidence (same random numbers).
-    assert p_goal_at_scale(demo, scale / 1.011, 20_000, demo.seed) < 0.8
+    assert p_goal_at_scale(demo, scale / 1.011, trials=20_000, seed=demo.seed) < 0.8
     # The reported plan is the simulated scenario: same P(goal) from simulate().
-    assert simulate(demo.with_top_scaled(scale), 20_000).p_goal == t.at_confidence.p_goal
+    assert simulate(demo.with_top_scaled(scale), trials=20_000).p_goal == t.at_confidence.p_goal
     top = t.at_confidence.stages[0]
     assert top.monthly == pytest.approx([v * scale for v in demo.top.monthly])
 
@@ -109,14 +109,14 @@ def test_higher_confidence_needs_more(demo):
 def test_goal_already_certain_needs_nothing(demo):
     from dataclasses import replace
     t = required_volumes(replace(demo, baseline_revenue=demo.goal), 0.8, trials=2_000)
-    assert t.deterministic.scale == 0 and t.at_confidence.scale == 0
+    assert t.expected_value.scale == 0 and t.at_confidence.scale == 0
     assert t.at_confidence.p_goal == 1.0
 
 
 def test_out_of_reach_is_reported_not_searched_forever(demo):
     t = required_volumes(demo, 0.99, trials=2_000, max_scale=1.2)
     assert not t.reachable
-    assert t.at_confidence.scale == pytest.approx(1.2 * t.deterministic.scale)
+    assert t.at_confidence.scale == pytest.approx(1.2 * t.expected_value.scale)
     assert t.at_confidence.p_goal < 0.99
 
 
@@ -124,13 +124,17 @@ def test_horizon_too_short_for_the_lags_is_a_clear_error():
     sc = small_scenario(months=1, stages=[{"name": "Top"},
                                           {"name": "Won", "rate": {"fixed": 0.5}, "lag": [0, 1]}])
     with pytest.raises(ScenarioError, match="cannot be reached"):
-        deterministic_targets(sc)
+        expected_value_plan(sc)
     with pytest.raises(ScenarioError, match="confidence must be between 0 and 1"):
         required_volumes(small_scenario(), 1.5)
 
 
 def test_one_default_confidence():
-    """sim.model.confidence holds the default; the targets' own constant (the engine's module,
-    to import it from there) must not drift from it."""
-    from sim.model import confidence, targets
-    assert targets.DEFAULT_CONFIDENCE == confidence.DEFAULT_CONFIDENCE in confidence.CONFIDENCES
+    """The search's and the check-in's default confidence is sim.model.confidence's, one of the
+    levels the app offers."""
+    import inspect
+
+    from sim.model import checkin, confidence
+    for function in (required_volumes, checkin.check_in):
+        assert inspect.signature(function).parameters["confidence"].default == confidence.DEFAULT_CONFIDENCE
+    assert confidence.DEFAULT_CONFIDENCE in confidence.CONFIDENCES

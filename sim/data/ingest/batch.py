@@ -109,7 +109,7 @@ class Batch:
         self.cur, self.options = cur, options
         self.problems = Problems(limit=MAX_PROBLEMS)
         self.temps = TempTables(cur)
-        self.staging_file = store.staging_dir / f"import-{self.temps.tag}.csv"
+        self.staging_file = store.staging_path(self.temps.tag)
         self.stages = StageNames(cur, scenario_stages, self.problems)
         self.scenario_stages = tuple(fold_name(x) for x in scenario_stages)
         self.notes: list[str] = []

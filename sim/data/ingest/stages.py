@@ -1,16 +1,13 @@
 """Which stage a column or a long-form row names: a stage the database or the scenario knows
-(matched ignoring case and spaces), or a new stage with an acceptable name."""
+(matched ignoring case and spaces), or a new stage with an acceptable name (the one stage-name
+rule, :func:`sim.model.names.stage_name_problem`, which the scenario's names obey too)."""
 
 from __future__ import annotations
 
-import re
-
-from ...model.names import fold_name, tidy_name
+from ...model.names import STAGE_NAME_RULE, fold_name, stage_name_problem, tidy_name
 from ...model.problems import Problems
-from ...model.scenario import MAX_STAGE_NAME
 
 RESERVED = {"month": "month", "revenue": "revenue"}
-_NEW_STAGE_RE = re.compile(r"^[\w][\w &/().'#+-]*$")
 
 
 class StageNames:
@@ -23,7 +20,13 @@ class StageNames:
         self.db_stages = {k: n for k, n in known}
         self.known = dict(self.db_stages)
         for s in scenario_stages:
-            self.known.setdefault(fold_name(s), tidy_name(s))
+            if fold_name(s) in self.known:
+                continue
+            problem = stage_name_problem(s)
+            if problem:     # a validated scenario never has one; a caller of the library might
+                self.problems.add(f"the scenario's stage '{tidy_name(s)}' {problem}")
+                continue
+            self.known[fold_name(s)] = tidy_name(s)
 
     def resolve(self, name: str, where: str) -> tuple[str, str] | None:
         """(key, display name) of a stage named ``name``; a new stage when unknown."""
@@ -34,10 +37,9 @@ class StageNames:
             return None
         if key in self.known:
             return key, self.known[key]
-        if len(display) > MAX_STAGE_NAME or not _NEW_STAGE_RE.match(display):
-            self.problems.add(f"{where}: '{display}' is not a known stage, and a new stage name must be at "
-                              f"most {MAX_STAGE_NAME} characters of letters, digits, spaces and - & / ( ) . ' # +, "
-                              f"starting with a letter or digit")
+        if stage_name_problem(display):
+            self.problems.add(f"{where}: '{display}' is not a known stage, and a new stage name must be "
+                              f"{STAGE_NAME_RULE}")
             return None
         self.known[key] = display
         return key, display

@@ -8,7 +8,7 @@ import re
 import uuid
 from pathlib import Path
 
-from ...errors import ImportRejected
+from ...errors import ImportRejected, StoreError
 from ...model.problems import Problems
 from .checks import MAX_PROBLEMS
 from .layout import Sheet
@@ -38,7 +38,12 @@ class TempTables:
 def load_raw(cur, sheet: Sheet, staging_file: Path, temps: TempTables, problems: Problems) -> tuple[str, int]:
     """Stage ``sheet`` as UTF-8 and read it into a temp table of text columns; (its name, its
     number of rows). Malformed lines and a file without data rows reject the import."""
-    staging_file.write_text(sheet.text, encoding="utf-8", newline="")
+    try:
+        staging_file.write_text(sheet.text, encoding="utf-8", newline="")
+    except OSError as exc:          # e.g. the disk is full: nothing is written to the database
+        staging_file.unlink(missing_ok=True)
+        raise StoreError(f"cannot stage the file for the import in {staging_file.parent}: "
+                         f"{exc.strerror or exc}; nothing was changed") from None
     raw, rejects, scans = temps.name("raw"), temps.name("rejects"), temps.name("scans")
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(sheet.header))) + "}"
     try:

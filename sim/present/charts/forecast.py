@@ -101,7 +101,7 @@ def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -
     expected-value plan needs and what the plan at the chosen confidence needs (log scale)."""
     conf = f"Needed for P(goal) ≥ {targets.confidence:.0%}"
     rows = []
-    expected_value = targets.deterministic          # the expected-value plan (the engine's name for it)
+    expected_value = targets.expected_value          # the expected-value plan
     for st_fc, ev, at in zip(forecast.stages, expected_value.stages, targets.at_confidence.stages):
         rows += [{"stage": ev.name, "series": "Current plan (expected)", "volume": st_fc.total.mean},
                  {"stage": ev.name, "series": "Expected-value plan", "volume": ev.total},

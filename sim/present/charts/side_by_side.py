@@ -38,7 +38,7 @@ def side_by_side_distributions(forecasts: dict[str, Forecast], *, height: int = 
 
 def side_by_side_p_goal(forecasts: dict[str, Forecast], *, height: int | None = None,
                    title: str = "Chance of hitting the goal (line: 95% Monte Carlo interval)") -> alt.LayerChart:
-    data = pd.DataFrame([{"scenario": n, "p": fc.p_goal, "lo": fc.p_goal_ci[0], "hi": fc.p_goal_ci[1]}
+    data = pd.DataFrame([{"scenario": n, "p": fc.p_goal, "lo": fc.p_goal_ci.low, "hi": fc.p_goal_ci.high}
                          for n, fc in forecasts.items()])
     y = alt.Y("scenario:N", title=None, sort=list(forecasts))
     bars = alt.Chart(data).mark_bar().encode(

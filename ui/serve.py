@@ -1,0 +1,31 @@
+"""``python -m ui.serve [streamlit options]``: ``streamlit run app.py`` with the app's server
+guards in place before the first request.
+
+A plain ``streamlit run app.py`` works too, but runs nothing of the app's until a session runs
+the script: until then the upload bounds (:mod:`ui.uploads`), the log redaction
+(:mod:`ui.server_log`) and the notice of links too long (:mod:`ui.long_links`) are not there.
+This starts the same server, in this process, after installing them. Options are those of
+``streamlit run`` (e.g. ``--server.port 8501``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ui import server_log, state, uploads
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def main(argv: list[str]) -> int:
+    uploads.install()
+    server_log.install()
+    state.install_guards()
+    from streamlit.web import cli
+    sys.argv = ["streamlit", "run", str(APP), *argv]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
