@@ -103,10 +103,12 @@ def legacy_database(folder, demo_db_file, pixel: Pixel):
     shutil.copyfile(demo_db_file, db)
     stage, file_name = hostile_text(pixel, "stage"), hostile_text(pixel, "file") + ".csv"
     with Store(db) as store, store.transaction() as cur:
-        cur.execute("INSERT INTO imports VALUES (99, ?, 'x', 'monthly', '{}', now()::TIMESTAMP, 1, ?, ?, "
+        cur.execute("INSERT INTO imports (id, file_name, content_hash, format, options, imported_at, rows, stages, "
+                    "new_stages, first_month, last_month, summary, undone_at) "
+                    "VALUES (99, ?, 'x', 'monthly', '{}', now()::TIMESTAMP, 1, ?, ?, "
                     "DATE '2027-02-01', DATE '2027-02-01', 'legacy', NULL)", [file_name, [stage], [stage]])
         cur.execute("INSERT INTO stages VALUES ('legacy', ?, 100, 99)", [stage])
-        cur.execute("INSERT INTO monthly_counts VALUES (99, DATE '2027-02-01', 'legacy', 7)")
+        cur.execute("INSERT INTO monthly_counts (import_id, month, stage_key, count) VALUES (99, DATE '2027-02-01', 'legacy', 7)")
         cur.execute("UPDATE plans SET name = ?", [hostile_text(pixel, "plan")])
     return db
 

@@ -302,11 +302,13 @@ def _legacy_names(db) -> None:
     """Names with terminal escapes, as a database written before the name rules could hold
     them (through a scenario's stage names, a plan name, a file name)."""
     with Store(db) as store, store.transaction() as cur:
-        cur.execute("INSERT INTO imports VALUES (99, ?, 'x', 'monthly', '{}', now()::TIMESTAMP, 1, ?, ?, "
+        cur.execute("INSERT INTO imports (id, file_name, content_hash, format, options, imported_at, rows, stages, "
+                    "new_stages, first_month, last_month, summary, undone_at) "
+                    "VALUES (99, ?, 'x', 'monthly', '{}', now()::TIMESTAMP, 1, ?, ?, "
                     "DATE '2027-01-01', DATE '2027-01-01', 'legacy', NULL)",
                     [f"legacy{ESC}.csv", [f"Le{ESC}ads"], [f"Le{ESC}ads"]])
         cur.execute("INSERT INTO stages VALUES ('le-legacy', ?, 100, 99)", [f"Le{ESC}ads"])
-        cur.execute("INSERT INTO monthly_counts VALUES (99, DATE '2027-01-01', 'le-legacy', 5)")
+        cur.execute("INSERT INTO monthly_counts (import_id, month, stage_key, count) VALUES (99, DATE '2027-01-01', 'le-legacy', 5)")
         cur.execute("UPDATE plans SET name = ? WHERE id = 1", [f"FY{ESC}27"])
 
 

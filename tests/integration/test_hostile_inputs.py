@@ -687,12 +687,15 @@ def add_legacy_stages(path: Path) -> None:
     """Stages with formula names and their counts, written as a version from before the
     stage-name rule could (through a scenario's stage names): the page must export them safely."""
     with Store(path) as store, store.transaction() as cur:
-        cur.execute("INSERT INTO imports VALUES (99, 'legacy.csv', 'x', 'monthly', '{}', now()::TIMESTAMP, 1, "
+        cur.execute("INSERT INTO imports (id, file_name, content_hash, format, options, imported_at, rows, stages, "
+                    "new_stages, first_month, last_month, summary, undone_at) "
+                    "VALUES (99, 'legacy.csv', 'x', 'monthly', '{}', now()::TIMESTAMP, 1, "
                     "?, ?, DATE '2027-01-01', DATE '2027-01-01', 'legacy', NULL)",
                     [list(FORMULA_STAGES), list(FORMULA_STAGES)])
         for i, name in enumerate(FORMULA_STAGES):
             cur.execute("INSERT INTO stages VALUES (?, ?, 100 + ?, 99)", [name.casefold(), name, i])
-            cur.execute("INSERT INTO monthly_counts VALUES (99, DATE '2027-01-01', ?, ?)", [name.casefold(), 7 + i])
+            cur.execute("INSERT INTO monthly_counts (import_id, month, stage_key, count) "
+                        "VALUES (99, DATE '2027-01-01', ?, ?)", [name.casefold(), 7 + i])
 
 
 @pytest.fixture
