@@ -62,10 +62,10 @@ def comparison(path: str, version: tuple, plan_id: int) -> tuple[PlanComparison,
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def checkin(path: str, version: tuple, plan_id: int | None, token: str, as_of: str, confidence: float,
-            prior_weight: float, pipeline: tuple[tuple[str, int], ...]) -> CheckIn:
+            prior_weight: float, pipeline: tuple[tuple[str, int], ...], conflict_rule: bool = True) -> CheckIn:
     """The check-in of a saved plan (``plan_id``) or of the scenario in ``token``."""
     store = _open(path)
     plan = load_plan(store, plan_id) if plan_id is not None else None
     return check_in_stored(store, plan=plan, scenario=None if plan else scenario_from_url_token(token),
                            as_of=as_of, confidence=confidence, prior_weight=prior_weight,
-                           pipeline=dict(pipeline))
+                           pipeline=dict(pipeline), conflict_rule=conflict_rule)

@@ -152,7 +152,7 @@ def checkin(args) -> int:
         plan = load_plan(store, args.plan) if args.plan else None
         check = check_in_stored(store, plan=plan, scenario=None if plan else _scenario(args.scenario),
                                 as_of=args.as_of, confidence=args.confidence, prior_weight=args.prior_weight,
-                                trials=args.trials)
+                                trials=args.trials, conflict_rule=args.conflict_rule)
         saved = None if args.save is None else save_reset(store, check, args.save, plan)
     if args.json:
         doc = check.to_dict()

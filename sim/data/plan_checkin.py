@@ -14,7 +14,8 @@ from .store import Store
 
 def check_in_stored(store: Store, *, plan: SavedPlan | None = None, scenario: Scenario | None = None,
                     as_of: str, confidence: float = DEFAULT_CONFIDENCE, prior_weight: float = 1.0,
-                    pipeline: dict[str, int] | None = None, trials: int | None = None) -> CheckIn:
+                    pipeline: dict[str, int] | None = None, trials: int | None = None,
+                    conflict_rule: bool = True) -> CheckIn:
     """The check-in of a saved ``plan`` (its stored bands and P(goal)) or of a ``scenario``
     (its bands computed), with the actuals in ``store`` through ``as_of``."""
     if (plan is None) == (scenario is None):
@@ -25,7 +26,7 @@ def check_in_stored(store: Store, *, plan: SavedPlan | None = None, scenario: Sc
         bands, p_goal, name = None, None, scenario.name
     return check_in(scenario, load_actuals(store, stage_order=scenario.stage_names), as_of, plan_name=name, bands=bands,
                     p_goal_plan=p_goal, confidence=confidence, prior_weight=prior_weight,
-                    pipeline=pipeline or None, trials=trials)
+                    pipeline=pipeline or None, trials=trials, conflict_rule=conflict_rule)
 
 
 def save_reset(store: Store, check: CheckIn, name: str, plan: SavedPlan | None = None) -> SavedPlan:

@@ -385,18 +385,26 @@ def _conflict_note(checks: tuple[StageCheck, ...], evidence, weighing: Weighing,
             continue
         expected = c.exposure * c.rate_prior_mean
         notes.append(f"The actuals contradict the plan at {c.name} (from {checks[k - 1].name}): {c.successes:,} "
-                     f"arrived where the plan's rate ({c.rate_prior_mean:.1%}) expected about {expected:,.0f}, a "
-                     f"count this far out has a {_chance(c.conflict_probability)} chance if the plan were right.")
+                     f"arrived where the plan's rate ({c.rate_prior_mean:.1%}) expected about {expected:,.0f}; a "
+                     f"count this far off would have a chance {_chance(c.conflict_probability)} if the plan were "
+                     "right.")
     funnel = weighing.funnel_probability
     if funnel is not None and funnel < CONFLICT_LEVEL:
-        notes.append(f"Taken together the stages' actuals have a {_chance(funnel)} chance under the plan's beliefs.")
+        notes.append(f"Taken together, the stages' actuals would have a chance {_chance(funnel)} under the plan's "
+                     "beliefs.")
     if not notes:
         return ""
     learned = [(c.name, c.prior_weight_used) for c in checks if c.prior_weight_used is not None
                and c.prior_weight_used < prior_weight]
-    if rule:
+    if rule and learned:
+        groups: dict[str, list[str]] = {}
+        for name, w in learned:
+            groups.setdefault(f"{w:.2g}", []).append(name)
         notes.append("So the plan's beliefs count for less and the actuals for more: weight "
-                     + ", ".join(f"{w:.2g} at {name}" for name, w in learned) + f" (instead of {prior_weight:.2g}).")
+                     + "; ".join(f"{w} at {_listed(names)}" for w, names in groups.items())
+                     + f" (instead of {prior_weight:.2g}).")
+    elif rule:
+        notes.append(f"The plan's beliefs keep their weight ({prior_weight:.2g}): the counts are most likely at it.")
     else:
         stages = [e[0] for e in evidence if e is not None and e[0] is not None]
         notes.append(f"Consider a lower weight for the plan's rates: the conflict rule would give "
@@ -404,8 +412,12 @@ def _conflict_note(checks: tuple[StageCheck, ...], evidence, weighing: Weighing,
     return " ".join(notes)
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _chance(p: float) -> str:
-    return "below 0.01%" if p < 1e-4 else f"{p:.2%}" if p < 0.01 else f"{p:.1%}"
+    return "below 0.01%" if p < 1e-4 else f"of {p:.2%}" if p < 0.01 else f"of {p:.1%}"
 
 
 def _reforecast_scenario(scenario: Scenario, as_of: str, a: int, stages: list[_StageResult],
