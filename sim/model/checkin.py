@@ -195,14 +195,16 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
              bands: list[Band] | None = None, p_goal_plan: float | None = None,
              confidence: float = DEFAULT_CONFIDENCE, prior_weight: float = DEFAULT_PRIOR_WEIGHT,
              pipeline: dict[str, int] | None = None, trials: int | None = None,
-             conflict_rule: bool = True) -> CheckIn:
+             conflict_rule: bool = True, reset: bool = True) -> CheckIn:
     """The check-in of ``scenario`` (the plan) with ``actuals`` through ``as_of`` ("YYYY-MM").
 
     ``bands`` and ``p_goal_plan``: a saved plan's stored bands and P(goal) (computed from the
     scenario when not given). ``pipeline``: open pipeline per stage name, overriding the
     estimate from the actuals. ``trials``: of the reforecast (default: the scenario's).
     ``prior_weight``: the weight the plan's beliefs keep; with ``conflict_rule`` a stage whose
-    actuals contradict its belief keeps less (:mod:`sim.model.prior_conflict`).
+    actuals contradict its belief keeps less (:mod:`sim.model.prior_conflict`). ``reset=False``
+    skips the search of the reset (the reforecast only: ``reset`` is then None, e.g. for
+    calibration studies that check in many years).
     """
     months = scenario.month_labels
     _check_options(months, as_of, prior_weight, confidence)
@@ -245,10 +247,10 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     forecast_now = simulate(reforecast)
 
     # 4. Reset ------------------------------------------------------------------------------------
-    reset, note = _reset(scenario, reforecast, confidence)
+    targets, note = _reset(scenario, reforecast, confidence) if reset else (None, "The reset was not searched.")
     return CheckIn(**base, p_goal_now=forecast_now.p_goal,
                    p_goal_now_ci=forecast_now.p_goal_ci, goal_reached=False, surplus=0.0,
-                   reforecast=reforecast, forecast_now=forecast_now, reset=reset, reset_note=note,
+                   reforecast=reforecast, forecast_now=forecast_now, reset=targets, reset_note=note,
                    won_fees=won_fees, won_fees_note=won_fees_note)
 
 

@@ -487,6 +487,15 @@ def test_no_conflict_no_note_and_the_weight_chosen():
     assert check.stages[1].conflict_probability > 0.5
 
 
+def test_the_reforecast_without_the_reset_search():
+    sc = _three_stage(goal=60_000.0)
+    actuals = Actuals(sc.stage_names, _counts(sc, [("Top", 200), ("A", 80), ("Won", 40)], 4), ())
+    full = check_in(sc, actuals, sc.month_labels[3], trials=300)
+    quick = check_in(sc, actuals, sc.month_labels[3], trials=300, reset=False)
+    assert full.reset is not None and quick.reset is None and quick.reset_note == "The reset was not searched."
+    assert quick.forecast_now == full.forecast_now and quick.reforecast == full.reforecast
+
+
 def test_plan_bands_take_one_seed_an_int_or_a_generator():
     sc = small_scenario(trials=500, top={"monthly": [1000], "noise_cv": 0.2},
                         stages=[{"name": "Top", "owner": "marketing"},
