@@ -10,6 +10,7 @@ same library call where only consistency can be checked. Few trials keep each ru
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import json
@@ -262,10 +263,10 @@ def test_a_scenario_file_gives_the_same_check_in(plan_run, seeded, tmp_path, dem
 def test_a_plan_the_actuals_contradict_is_named_and_discounted(seeded, tmp_path, demo_dict):
     # The demo's plan with a firm, optimistic belief about SQLs (55% at strength 600): the
     # demo's actuals (157 SQLs from 458 MQLs) contradict it.
-    sqls = next(s for s in demo_dict["stages"] if s["name"] == "SQLs")
-    sqls["rate"] = {"mean": 0.55, "strength": 600}
+    optimistic = copy.deepcopy(demo_dict)                     # the fixture is shared by the session
+    next(s for s in optimistic["stages"] if s["name"] == "SQLs")["rate"] = {"mean": 0.55, "strength": 600}
     path = tmp_path / "optimistic.json"
-    path.write_text(json.dumps(demo_dict), encoding="utf-8")
+    path.write_text(json.dumps(optimistic), encoding="utf-8")
     db = copy_of(seeded, tmp_path)
     args = ("checkin", str(path), "--db", str(db), "--as-of", AS_OF, "--trials", "500")
     doc = json.loads(succeeded(run_cli(*args, "--json")).stdout)
