@@ -50,6 +50,11 @@ weight = top[3].slider("How much the plan's rates still count", 0.05, 1.0, 1.0, 
                        help="Each conversion rate is updated from what the actuals show. 1: the plan's belief about "
                             "the rate counts in full (as much evidence as it stood for when planned); lower: the "
                             "actuals count for more.")
+conflict_rule = st.toggle("Count the plan's rates for less where the actuals contradict them", value=True,
+                          key="checkin-conflict-rule",
+                          help="When a stage's actuals would be very unlikely if the plan's rate were right (below "
+                               "5%), or all stages' together, the plan's belief there keeps only the weight under which "
+                               "the actuals are most likely (see the README, 'The check-in, in plain words').")
 if not with_data:
     st.info(f"Nothing to check yet: no actuals fall in the plan's months ({months[0]} to {months[-1]}). Import "
             "them on the Actuals page; until then the Plan and Forecast pages show the plan itself.",
@@ -61,7 +66,7 @@ def run_check(pipeline: tuple[tuple[str, int], ...]):
     try:
         with st.spinner("Reforecasting the rest of the period and searching the reset…"):
             return stores.checkin(version, plan.id if plan else None, "" if plan else token, as_of,
-                                  float(confidence), float(weight), pipeline)
+                                  float(confidence), float(weight), pipeline, conflict_rule)
     except PlannerError as exc:
         st.error(f"The check-in cannot be computed: {esc(str(exc))}")
         st.stop()
@@ -113,6 +118,10 @@ if check.goal_reached:
                icon=":material/emoji_events:")
 if check.missing_revenue_months:
     st.warning("No revenue actuals for " + ", ".join(check.missing_revenue_months) + ": counted as 0.")
+if check.conflict_note:
+    st.warning(esc(check.conflict_note), icon=":material/report:")
+if check.won_fees_note:
+    st.caption(esc(check.won_fees_note))
 
 left, right = st.columns(2, gap="large")
 with left:

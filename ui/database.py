@@ -215,20 +215,23 @@ def import_preview(version: tuple, data: bytes, name: str, options: ImportOption
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _checkin(db: str, version: tuple, plan_id: int | None, token: str, as_of: str, confidence: float,
-             prior_weight: float, pipeline: tuple[tuple[str, int], ...]) -> CheckIn:
+             prior_weight: float, pipeline: tuple[tuple[str, int], ...], conflict_rule: bool) -> CheckIn:
     scenario = None if plan_id is not None else scenario_from_url_token(token)
 
     def read(store) -> CheckInInputs:
         plan = load_plan(store, plan_id) if plan_id is not None else None
         return load_checkin_inputs(store, plan=plan, scenario=scenario, as_of=as_of)
     inputs = _reading(db, read)                     # the database is closed while it simulates
-    return run_checkin(inputs, confidence=confidence, prior_weight=prior_weight, pipeline=dict(pipeline))
+    return run_checkin(inputs, confidence=confidence, prior_weight=prior_weight, pipeline=dict(pipeline),
+                       conflict_rule=conflict_rule)
 
 
 def checkin(version: tuple, plan_id: int | None, token: str, as_of: str, confidence: float, prior_weight: float,
-            pipeline: tuple[tuple[str, int], ...]) -> CheckIn:
-    """The check-in of a saved plan (``plan_id``) or of the scenario in ``token``."""
-    return _guarded(_checkin, path(), version, plan_id, token, as_of, confidence, prior_weight, pipeline)
+            pipeline: tuple[tuple[str, int], ...], conflict_rule: bool = True) -> CheckIn:
+    """The check-in of a saved plan (``plan_id``) or of the scenario in ``token``
+    (``conflict_rule``: lower the prior's weight where the data conflict with it)."""
+    return _guarded(_checkin, path(), version, plan_id, token, as_of, confidence, prior_weight, pipeline,
+                    conflict_rule)
 
 
 def _guarded(read, *args, **kwargs):

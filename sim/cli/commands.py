@@ -209,7 +209,8 @@ def checkin(args) -> int:
     with _store(args, read_only=True) as store:
         plan = load_plan(store, args.plan) if args.plan else None
         inputs = load_checkin_inputs(store, plan=plan, scenario=scenario, as_of=args.as_of, segment=args.segment)
-    check = run_checkin(inputs, confidence=args.confidence, prior_weight=args.prior_weight, trials=args.trials)
+    check = run_checkin(inputs, confidence=args.confidence, prior_weight=args.prior_weight, trials=args.trials,
+                        conflict_rule=args.conflict_rule)
     known = inputs.known_pipeline
     saved = None
     if args.save is not None:

@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"wanted P(goal) for the reset (default {DEFAULT_CONFIDENCE})")
     ci.add_argument("--prior-weight", type=_weight, default=1.0,
                     help="weight the plan's rate beliefs keep against the observed counts, (0, 1] (default 1)")
+    ci.add_argument("--no-conflict-rule", dest="conflict_rule", action="store_false",
+                    help="keep the prior weight even for stages whose actuals contradict the plan's belief "
+                         "(default: the conflict rule lowers it there; see the README)")
     ci.add_argument("--trials", type=_trials, help="trials of the reforecast (default: the scenario's)")
     ci.add_argument("--save", metavar="NAME", help="save the reset as a new plan of record linked to the plan")
     ci.add_argument("--segment", metavar="VALUE", help="only this segment's actuals (a plan made for that segment)")

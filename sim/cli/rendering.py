@@ -177,6 +177,10 @@ def checkin_text(check, saved) -> list[str]:
     else:
         out.append(f"P(goal): {check.p_goal_plan:.1%} at plan time -> {check.p_goal_now:.1%} now "
                    f"(95% Monte Carlo interval {check.p_goal_now_ci.low:.1%} to {check.p_goal_now_ci.high:.1%})")
+    if check.won_fees_note:
+        out.append(check.won_fees_note)
+    if check.conflict_note:
+        out += ["", check.conflict_note]
     out += ["", "Where we stand (volume to date against the plan's P10-P90)"
             + (f"; bottleneck: {check.bottleneck}" if check.bottleneck else "")]
     out += table(["Stage", "Owner", "Actual", "Plan P10", "P50", "P90", "Status", "Rate: plan", "updated",

@@ -62,7 +62,8 @@ def load_checkin_inputs(store: Store, *, plan: SavedPlan | None = None, scenario
 
 
 def run_checkin(inputs: CheckInInputs, *, confidence: float = DEFAULT_CONFIDENCE, prior_weight: float = 1.0,
-                pipeline: dict[str, int] | None = None, trials: int | None = None) -> CheckIn:
+                pipeline: dict[str, int] | None = None, trials: int | None = None,
+                conflict_rule: bool = True) -> CheckIn:
     """The check-in maths (:func:`sim.model.checkin.check_in`) on what was read. The open
     pipeline: ``pipeline`` (by hand) for the stages it names, else the open records where the
     outcomes say, else the check-in's estimate."""
@@ -72,18 +73,20 @@ def run_checkin(inputs: CheckInInputs, *, confidence: float = DEFAULT_CONFIDENCE
     merged.update(pipeline or {})
     return check_in(inputs.scenario, inputs.actuals, inputs.as_of, plan_name=inputs.name,
                     bands=None if inputs.bands is None else list(inputs.bands), p_goal_plan=inputs.p_goal,
-                    confidence=confidence, prior_weight=prior_weight, pipeline=merged or None, trials=trials)
+                    confidence=confidence, prior_weight=prior_weight, pipeline=merged or None, trials=trials,
+                    conflict_rule=conflict_rule)
 
 
 def check_in_stored(store: Store, *, plan: SavedPlan | None = None, scenario: Scenario | None = None,
                     as_of: str, confidence: float = DEFAULT_CONFIDENCE, prior_weight: float = 1.0,
                     pipeline: dict[str, int] | None = None, trials: int | None = None,
-                    segment: str | None = None) -> CheckIn:
+                    segment: str | None = None, conflict_rule: bool = True) -> CheckIn:
     """The check-in of a saved ``plan`` (its stored bands and P(goal)) or of a ``scenario``
     (its bands computed), with the actuals in ``store`` through ``as_of`` (see
     :func:`load_checkin_inputs` and :func:`run_checkin`)."""
     inputs = load_checkin_inputs(store, plan=plan, scenario=scenario, as_of=as_of, segment=segment)
-    return run_checkin(inputs, confidence=confidence, prior_weight=prior_weight, pipeline=pipeline, trials=trials)
+    return run_checkin(inputs, confidence=confidence, prior_weight=prior_weight, pipeline=pipeline, trials=trials,
+                       conflict_rule=conflict_rule)
 
 
 def stored_open_pipeline(store: Store, scenario: Scenario, as_of: str, *, segment: str | None = None) -> OpenPipeline:

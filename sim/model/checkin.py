@@ -16,10 +16,16 @@ count through the end of it):
    ``n = Σ_t N_{k-1}(t)·F_k(a − t) + P_{k-1}·F_k(a)`` (F_k: the lag's distribution function).
    Units too young to have converted are thus not counted as failures; the naive estimate
    ``s / Σ N_{k-1}`` is biased low while the lags are long against the months observed.
+   **Conflict** (:mod:`sim.model.prior_conflict`): how surprising ``s`` is under the plan's
+   belief (a Beta-Binomial tail probability); for a stage in conflict the rule lowers ``w`` to
+   the empirical power prior's weight (on by default, ``conflict_rule``).
 3. **Reforecast.** A scenario for the remaining months only: the remaining top-of-funnel
    plan; the updated rates; as baseline the revenue banked plus, for recurring deals, the fees
-   the customers already won bring in the remaining months (their count × the mean fee ×
-   months left); as open pipeline in each stage the units still to convert:
+   the customers already won bring in the remaining months: the as-of month's revenue (their
+   fees, as the actuals state them) × months left. Without a revenue actual for the as-of
+   month, the latest month's revenue that is known stands for the customers won through it,
+   and the customers won after it count at the mean fee. As open pipeline in each stage the
+   units still to convert:
    ``Σ_t N_j(t)·(1 − F_{j+1}(a − t))`` (+ the start pipeline's share), which gives exactly the
    expected number of conversions still to come, or counts entered by hand.
 4. **Reset.** The volumes needed in the remaining months for P(goal) ≥ the confidence (the
@@ -41,6 +47,7 @@ from .confidence import DEFAULT_CONFIDENCE
 from .forecast import ConfidenceInterval, Forecast, simulate
 from .monthly_actuals import Actuals
 from .names import fold_name
+from .prior_conflict import CONFLICT_LEVEL, Evidence, Weighing, empirical_weight, weigh
 from .scenario import Scenario, Stage, TopOfFunnel
 from .targets import Targets, expected_arrivals, expected_value_plan, required_volumes
 
@@ -71,6 +78,9 @@ class StageCheck:
     exposure: float | None        # upstream units whose lag has elapsed (lag-corrected trials)
     naive_rate: float | None      # successes / all upstream units (no lag correction)
     open_pipeline: int            # units still to convert into the next stage (reforecast input)
+    conflict_probability: float | None = None   # two-sided tail probability of `successes` under the plan's belief
+    conflict: bool = False        # conflict_probability < CONFLICT_LEVEL: the actuals contradict the plan
+    prior_weight_used: float | None = None      # the weight the plan's belief kept in the update
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -102,6 +112,16 @@ class CheckIn:
     reset: Targets | None
     reset_note: str                            # why there is no reset, or that it is capped
     plan_targets_left: tuple[tuple[str, tuple[float, ...]], ...]  # the old SLA, remaining months
+    conflict_rule: bool = True                 # the rule lowered the weight of beliefs in conflict
+    funnel_conflict_probability: float | None = None   # the stages' tail probabilities combined (Fisher)
+    conflict_note: str = ""                    # the stages in conflict, in plain words ("" if none)
+    won_fees: float = 0.0                      # recurring deals: the fees of the customers won, for the months left
+    won_fees_note: str = ""                    # where won_fees comes from
+
+    @property
+    def conflicts(self) -> tuple[str, ...]:
+        """The stages whose actuals contradict the plan's belief."""
+        return tuple(s.name for s in self.stages if s.conflict)
 
     def to_dict(self) -> dict:
         """The JSON of ``python -m sim checkin --json``."""
@@ -120,6 +140,10 @@ class CheckIn:
             "goal_reached": self.goal_reached, "surplus": self.surplus,
             "p_goal_plan": self.p_goal_plan, "p_goal_now": self.p_goal_now,
             "p_goal_now_ci": self.p_goal_now_ci.to_list(), "prior_weight": self.prior_weight,
+            "conflict_rule": self.conflict_rule, "conflicts": list(self.conflicts),
+            "funnel_conflict_probability": self.funnel_conflict_probability,
+            "conflict_note": self.conflict_note,
+            "won_fees": self.won_fees, "won_fees_note": self.won_fees_note,
             "bottleneck": self.bottleneck,
             "stages": [s.to_dict() for s in self.stages],
             "revenue_now": (None if self.forecast_now is None else
@@ -170,12 +194,17 @@ def updated_rate(prior: RateBelief, successes: float, exposure: float, weight: f
 def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str | None = None,
              bands: list[Band] | None = None, p_goal_plan: float | None = None,
              confidence: float = DEFAULT_CONFIDENCE, prior_weight: float = DEFAULT_PRIOR_WEIGHT,
-             pipeline: dict[str, int] | None = None, trials: int | None = None) -> CheckIn:
+             pipeline: dict[str, int] | None = None, trials: int | None = None,
+             conflict_rule: bool = True, reset: bool = True) -> CheckIn:
     """The check-in of ``scenario`` (the plan) with ``actuals`` through ``as_of`` ("YYYY-MM").
 
     ``bands`` and ``p_goal_plan``: a saved plan's stored bands and P(goal) (computed from the
     scenario when not given). ``pipeline``: open pipeline per stage name, overriding the
     estimate from the actuals. ``trials``: of the reforecast (default: the scenario's).
+    ``prior_weight``: the weight the plan's beliefs keep; with ``conflict_rule`` a stage whose
+    actuals contradict its belief keeps less (:mod:`sim.model.prior_conflict`). ``reset=False``
+    skips the search of the reset (the reforecast only: ``reset`` is then None, e.g. for
+    calibration studies that check in many years).
     """
     months = scenario.month_labels
     _check_options(months, as_of, prior_weight, confidence)
@@ -188,7 +217,9 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
     to_date = path[-1][1]
     cum = band[("cumulative_revenue", None, as_of)]
     counts = observed_counts(scenario, actuals, a)
-    stages = _stages(scenario, counts, band, as_of, a, prior_weight, pipeline)
+    evidence = [_evidence(scenario, k, counts, a) for k in range(len(scenario.stages))]
+    weighing = weigh([None if e is None else e[0] for e in evidence], prior_weight, conflict_rule)
+    stages = _stages(scenario, counts, band, as_of, a, evidence, weighing, pipeline)
     checks = tuple(s.check for s in stages)
     short = [c for c in checks if c.actual is not None and c.revenue_effect > 0]
     bottleneck = max(short, key=lambda c: c.revenue_effect).name if short else None
@@ -201,7 +232,9 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
                 revenue_band=(cum.p10, cum.p50, cum.p90), revenue_status=band_status(to_date, cum.p10, cum.p90),
                 missing_revenue_months=missing, stages=checks, bottleneck=bottleneck, prior_weight=prior_weight,
                 p_goal_plan=float(p_goal_plan), confidence=confidence,
-                plan_targets_left=_plan_targets_left(scenario, a))
+                plan_targets_left=_plan_targets_left(scenario, a), conflict_rule=conflict_rule,
+                funnel_conflict_probability=weighing.funnel_probability,
+                conflict_note=_conflict_note(checks, evidence, weighing, prior_weight, conflict_rule))
     if not left_months or reached:
         p = 1.0 if reached else 0.0
         note = ("The goal is already reached: nothing more is needed." if reached else
@@ -209,14 +242,16 @@ def check_in(scenario: Scenario, actuals: Actuals, as_of: str, *, plan_name: str
         return CheckIn(**base, p_goal_now=p, p_goal_now_ci=ConfidenceInterval(p, p), goal_reached=reached,
                        surplus=max(to_date - scenario.goal, 0.0), reforecast=None, forecast_now=None,
                        reset=None, reset_note=note)
-    reforecast = _reforecast_scenario(scenario, as_of, a, stages, counts, to_date, trials)
+    won_fees, won_fees_note = _won_fees(scenario, actuals, counts, a)
+    reforecast = _reforecast_scenario(scenario, as_of, a, stages, to_date + won_fees, trials)
     forecast_now = simulate(reforecast)
 
     # 4. Reset ------------------------------------------------------------------------------------
-    reset, note = _reset(scenario, reforecast, confidence)
+    targets, note = _reset(scenario, reforecast, confidence) if reset else (None, "The reset was not searched.")
     return CheckIn(**base, p_goal_now=forecast_now.p_goal,
                    p_goal_now_ci=forecast_now.p_goal_ci, goal_reached=False, surplus=0.0,
-                   reforecast=reforecast, forecast_now=forecast_now, reset=reset, reset_note=note)
+                   reforecast=reforecast, forecast_now=forecast_now, reset=targets, reset_note=note,
+                   won_fees=won_fees, won_fees_note=won_fees_note)
 
 
 def _check_options(months: tuple[str, ...], as_of: str, prior_weight: float, confidence: float) -> None:
@@ -256,19 +291,34 @@ class _StageResult:
     open_lag: tuple[float, ...] | None            # the lag still ahead of it, when not the next stage's
 
 
-def _stages(scenario: Scenario, counts, band, as_of: str, a: int, prior_weight: float, pipeline) -> list[_StageResult]:
-    """Each stage against the plan's band to date, its rate updated from the counts, and the
-    units still to move on from it."""
+def _evidence(scenario: Scenario, k: int, counts, a: int) -> tuple[Evidence | None, float, float, float] | None:
+    """What the actuals say about the conversion into stage k: (the Beta-Binomial evidence for
+    an uncertain rate, else None; successes; lag-corrected exposure; the naive rate), or None
+    without the counts of stage k and the one before it."""
+    prior = scenario.stages[k].rate
+    if prior is None or counts.get(k) is None or counts.get(k - 1) is None:
+        return None
+    upstream = _cohorts(scenario, k - 1, counts[k - 1], a)
+    s = float(counts[k].sum())
+    n = sum(c * float(lag_cdf(lag, age + 1)[age]) for c, lag, age in upstream)
+    naive = s / max(sum(c for c, _, _ in upstream), 1.0)
+    return (None if prior.is_fixed else Evidence(prior.alpha, prior.beta, s, n)), s, n, naive
+
+
+def _stages(scenario: Scenario, counts, band, as_of: str, a: int, evidence, weighing: Weighing,
+            pipeline) -> list[_StageResult]:
+    """Each stage against the plan's band to date, its rate updated from the counts with the
+    weight the conflict check gave it, and the units still to move on from it."""
     value = _unit_values(scenario)
     expected = expected_arrivals(scenario)
     hand = {fold_name(x): int(v) for x, v in (pipeline or {}).items()}
     return [_stage(scenario, k, counts, band[("cumulative_arrivals", fold_name(stage.name), as_of)], a, value[k],
-                   expected, prior_weight, hand)
+                   expected, hand, evidence[k], weighing.stage_probability[k], weighing.weights[k])
             for k, stage in enumerate(scenario.stages)]
 
 
-def _stage(scenario: Scenario, k: int, counts, dist, a: int, value: float, expected, prior_weight: float,
-           hand: dict[str, int]) -> _StageResult:
+def _stage(scenario: Scenario, k: int, counts, dist, a: int, value: float, expected, hand: dict[str, int],
+           evidence, surprise: float | None, weight: float | None) -> _StageResult:
     stage = scenario.stages[k]
     observed = counts.get(k)
     actual = None if observed is None else int(observed.sum())
@@ -276,12 +326,9 @@ def _stage(scenario: Scenario, k: int, counts, dist, a: int, value: float, expec
     effect = 0.0 if actual is None else (dist.p50 - actual) * value
     prior = stage.rate
     post = s = n = naive = None
-    if prior is not None and observed is not None and counts.get(k - 1) is not None:
-        upstream = _cohorts(scenario, k - 1, counts[k - 1], a)
-        s = float(observed.sum())
-        n = sum(c * float(lag_cdf(lag, age + 1)[age]) for c, lag, age in upstream)
-        naive = s / max(sum(c for c, _, _ in upstream), 1.0)
-        post = updated_rate(prior, s, n, prior_weight)
+    if evidence is not None:
+        _, s, n, naive = evidence
+        post = updated_rate(prior, s, n, 1.0 if weight is None else weight)
     # Units in this stage still to move on to the next one, and when they will: each cohort
     # keeps the part of its lag that is still ahead (expected conversions and timing exact).
     count = open_lag = None
@@ -297,24 +344,94 @@ def _stage(scenario: Scenario, k: int, counts, dist, a: int, value: float, expec
     check = StageCheck(
         stage.name, stage.owner, actual, dist.p10, dist.p50, dist.p90, status, effect,
         None if prior is None else prior.mean, lo, hi, None if post is None else post.mean, plo, phi,
-        None if s is None else int(s), n, naive, count or 0)
+        None if s is None else int(s), n, naive, count or 0, surprise,
+        surprise is not None and surprise < CONFLICT_LEVEL, weight)
     return _StageResult(check, replace(stage, rate=post) if post is not None else stage, count, open_lag)
 
 
-def _reforecast_scenario(scenario: Scenario, as_of: str, a: int, stages: list[_StageResult], counts,
-                         to_date: float, trials: int | None) -> Scenario:
+def _won_fees(scenario: Scenario, actuals: Actuals, counts, a: int) -> tuple[float, str]:
+    """Recurring deals: what the customers already won bring in the months left, and where
+    that comes from. A month's recurring revenue is the sum of the fees of every customer won
+    so far, so the as-of month's revenue actual states their fees exactly; without it, the
+    latest month with a revenue actual states those won through it, and the customers counted
+    after it are taken at the mean fee."""
+    if not scenario.deal.recurring:
+        return 0.0, ""
+    left = scenario.months - (a + 1)
+    months = scenario.month_labels
+    revenue = dict(actuals.revenue)
+    known = [t for t in range(a + 1) if months[t] in revenue]
+    t_known = known[-1] if known else -1
+    fees = revenue[months[t_known]] if known else 0.0
+    won = counts.get(len(scenario.stages) - 1)
+    after = 0.0 if won is None else float(won[t_known + 1:a + 1].sum())
+    total = (fees + after * scenario.deal.mean) * left
+    if t_known == a:
+        return total, (f"The customers won through {months[a]} pay {fees:,.0f} a month (the revenue of {months[a]}): "
+                       f"{total:,.0f} in the {left} months left, counted as certain.")
+    if not known:
+        return total, (f"No revenue actual through {months[a]}: the {after:,.0f} customers won so far count at the "
+                       f"mean fee ({scenario.deal.mean:,.0f} a month), {total:,.0f} in the {left} months left.")
+    return total, (f"No revenue actual for {months[a]}: the customers won through {months[t_known]} pay "
+                   f"{fees:,.0f} a month (its revenue), the {after:,.0f} won after it count at the mean fee "
+                   f"({scenario.deal.mean:,.0f}): {total:,.0f} in the {left} months left.")
+
+
+def _conflict_note(checks: tuple[StageCheck, ...], evidence, weighing: Weighing, prior_weight: float,
+                   rule: bool) -> str:
+    """The conflicts in plain words: one sentence per stage whose actuals contradict the plan's
+    belief, and one for the funnel as a whole; what the rule did, or what it would do."""
+    notes = []
+    for k, c in enumerate(checks):
+        if not c.conflict:
+            continue
+        expected = c.exposure * c.rate_prior_mean
+        notes.append(f"The actuals contradict the plan at {c.name} (from {checks[k - 1].name}): {c.successes:,} "
+                     f"arrived where the plan's rate ({c.rate_prior_mean:.1%}) expected about {expected:,.0f}; a "
+                     f"count this far off would have a chance {_chance(c.conflict_probability)} if the plan were "
+                     "right.")
+    funnel = weighing.funnel_probability
+    if funnel is not None and funnel < CONFLICT_LEVEL:
+        notes.append(f"Taken together, the stages' actuals would have a chance {_chance(funnel)} under the plan's "
+                     "beliefs.")
+    if not notes:
+        return ""
+    learned = [(c.name, c.prior_weight_used) for c in checks if c.prior_weight_used is not None
+               and c.prior_weight_used < prior_weight]
+    if rule and learned:
+        groups: dict[str, list[str]] = {}
+        for name, w in learned:
+            groups.setdefault(f"{w:.2g}", []).append(name)
+        notes.append("So the plan's beliefs count for less and the actuals for more: weight "
+                     + "; ".join(f"{w} at {_listed(names)}" for w, names in groups.items())
+                     + f" (instead of {prior_weight:.2g}).")
+    elif rule:
+        notes.append(f"The plan's beliefs keep their weight ({prior_weight:.2g}): the counts are most likely at it.")
+    else:
+        stages = [e[0] for e in evidence if e is not None and e[0] is not None]
+        notes.append(f"Consider a lower weight for the plan's rates: the conflict rule would give "
+                     f"{empirical_weight(stages, prior_weight):.2g}.")
+    return " ".join(notes)
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _chance(p: float) -> str:
+    return "below 0.01%" if p < 1e-4 else f"of {p:.2%}" if p < 0.01 else f"of {p:.1%}"
+
+
+def _reforecast_scenario(scenario: Scenario, as_of: str, a: int, stages: list[_StageResult],
+                         baseline: float, trials: int | None) -> Scenario:
     """The remaining months as a scenario of their own: the remaining top of the funnel, the
     updated rates, the revenue banked (and, for monthly fees, the fees of the customers won) as
     the baseline, the open pipeline with the lags still ahead of it."""
     months_left = scenario.months - (a + 1)
-    contracted = 0.0
-    last = len(scenario.stages) - 1
-    if scenario.deal.recurring and counts.get(last) is not None:
-        contracted = float(counts[last].sum()) * scenario.deal.mean * months_left
     return replace(
         scenario, name=_reforecast_name(scenario.name, as_of), start=scenario.month_labels[a + 1],
         months=months_left, top=TopOfFunnel(tuple(scenario.top.monthly[a + 1:]), scenario.top.noise_cv),
-        stages=tuple(s.stage for s in stages), baseline_revenue=to_date + contracted,
+        stages=tuple(s.stage for s in stages), baseline_revenue=baseline,
         start_pipeline=tuple((s.stage.name, s.open_count) for s in stages if (s.open_count or 0) > 0),
         pipeline_lags=tuple((s.stage.name, s.open_lag) for s in stages if s.open_lag is not None),
         trials=scenario.trials if trials is None else int(trials))

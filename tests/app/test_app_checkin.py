@@ -14,6 +14,7 @@ calling :func:`sim.model.checkin.check_in` on a *separate* database seeded the s
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 from dataclasses import replace
 from itertools import accumulate
@@ -26,6 +27,7 @@ from sim.data.actuals import load_actuals
 from sim.data.demo_data import DEMO_PLAN_NAME, seed_demo
 from sim.data.plans import all_bands, list_plans, load_plan, stored_bands
 from sim.data.store import Store
+from sim.model.beliefs import RateBelief
 from sim.model.checkin import CheckIn, check_in
 from sim.model.confidence import DEFAULT_CONFIDENCE
 from sim.model.monthly_actuals import Actuals
@@ -383,3 +385,33 @@ def test_stage_names_are_shown_literally(db, reference, monkeypatch):
         assert "http://127.0.0.1:9/" not in text, "an address would become a link"
     assert plain(shortfall.value) == check.bottleneck
     assert all(hostile[s] in plain(expander.label) for s in ("MQLs", "SQLs", "Proposals"))
+
+
+def test_a_plan_the_actuals_contradict_is_named_in_a_warning_and_the_rule_can_be_turned_off(db, reference):
+    # The session's plan believes firmly in 55% of MQLs becoming SQLs (strength 600); the demo's
+    # actuals (157 SQLs from 458 MQLs) contradict it.
+    base = small_demo()
+    stages = tuple(dataclasses.replace(s, rate=RateBelief.from_mean_strength(0.55, 600)) if s.name == "SQLs" else s
+                   for s in base.stages)
+    session = dataclasses.replace(base, name="Optimistic about SQLs", stages=stages)
+    at = open_page(db, session)
+    at.selectbox(key="checkin-plan").set_value(CURRENT)
+    rerun(at)
+    store, _ = reference
+    used = scenario_from_url_token(session.to_url_token())
+    actuals = load_actuals(store, stage_order=used.stage_names)
+    for rule in (True, False):
+        check = check_in(used, actuals, "2027-06", plan_name=used.name, confidence=DEFAULT_CONFIDENCE,
+                         conflict_rule=rule)
+        assert check.conflicts == ("SQLs",)
+        (warning,) = [w for w in at.warning if "contradict" in w.value]
+        assert plain(warning.value) == plain(check.conflict_note)
+        assert plain(warning.value).startswith("The actuals contradict the plan at SQLs (from MQLs)")
+        assert ("count for less" in plain(warning.value)) == rule and ("Consider a lower weight" in plain(warning.value)) != rule
+        assert_chance(at, check)
+        at.toggle(key="checkin-conflict-rule").set_value(False)
+        rerun(at)
+    # The demo's own plan: no conflict, no warning.
+    at.selectbox(key="checkin-plan").set_value(DEMO_PLAN_NAME)
+    rerun(at)
+    assert not [w for w in at.warning if "contradict" in w.value]

@@ -9,8 +9,12 @@ Screenshots go to test-artifacts/screenshots/checkin*.png.
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 
 import pytest
+
+from sim.model.beliefs import RateBelief
+from sim.model.scenario_io import load_scenario
 
 from .conftest import running_server
 from .driver import ARTIFACTS, PHONE, exceptions, full_screenshot, open_app, rerun_after
@@ -97,3 +101,26 @@ def test_an_earlier_as_of_month_changes_revenue_to_date(server, page):
     assert after == pytest.approx(demo_revenue("2027-03"), abs=0.5)
     assert page.get_by_test_id("stVegaLiteChart").count() == 3
     full_screenshot(page, SHOTS / "checkin-2027-03.png")
+
+
+def test_a_plan_the_actuals_contradict_is_named_in_a_warning(server, page):
+    # The demo with a firm, optimistic belief about SQLs (55% at strength 600), in the link: the
+    # demo's actuals (157 SQLs from 458 MQLs) contradict it.
+    demo = load_scenario(ROOT / "data" / "scenarios" / "demo.json")
+    stages = tuple(replace(s, rate=RateBelief.from_mean_strength(0.55, 600)) if s.name == "SQLs" else s
+                   for s in demo.stages)
+    token = replace(demo, stages=stages, trials=3_000).to_url_token()
+    open_app(page, f"{server.url}{URL}?s={token}", expect_text="Reset SLA")
+    page.locator(".st-key-checkin-plan").get_by_role("combobox").click()
+    option = page.get_by_role("option", name="The current scenario (not saved)", exact=True)
+    option.wait_for(state="visible")
+    with rerun_after(page):
+        option.click()
+    assert_no_exception(page)
+    warning = page.get_by_test_id("stAlert").filter(has_text="contradict")
+    assert warning.count() == 1
+    text = warning.inner_text(timeout=TIMEOUT_MS)
+    assert "The actuals contradict the plan at SQLs (from MQLs)" in text and "count for less" in text
+    toggle = page.locator(".st-key-checkin-conflict-rule")
+    assert toggle.is_visible()
+    full_screenshot(page, SHOTS / "checkin-conflict.png")

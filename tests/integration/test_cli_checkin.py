@@ -10,6 +10,7 @@ same library call where only consistency can be checked. Few trials keep each ru
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import json
@@ -41,11 +42,12 @@ CHECKIN_FIELDS = {"plan", "as_of", "months_done", "months_left", "goal", "revenu
                   "missing_revenue_months", "goal_reached", "surplus", "p_goal_plan", "p_goal_now",
                   "p_goal_now_ci", "prior_weight", "confidence", "bottleneck", "stages", "revenue_now",
                   "reset_reachable", "reset_scale", "reset_note", "reset", "plan_sla_left",
-                  "reforecast_scenario", "saved_plan"}
+                  "reforecast_scenario", "saved_plan", "conflict_rule", "conflicts", "funnel_conflict_probability",
+                  "conflict_note", "won_fees", "won_fees_note"}
 STAGE_FIELDS = {"name", "owner", "actual", "plan_p10", "plan_p50", "plan_p90", "status", "revenue_effect",
                 "rate_prior_mean", "rate_prior_p10", "rate_prior_p90", "rate_posterior_mean",
                 "rate_posterior_p10", "rate_posterior_p90", "successes", "exposure", "naive_rate",
-                "open_pipeline"}
+                "open_pipeline", "conflict_probability", "conflict", "prior_weight_used"}
 
 
 def monthly_csv():
@@ -156,6 +158,11 @@ def test_rates_and_open_pipeline_follow_the_documented_formulas(plan_run, demo):
     start = dict(demo.start_pipeline)
     re = scenario_from_dict(doc["reforecast_scenario"])
     assert doc["stages"][0]["rate_prior_mean"] is None and doc["stages"][0]["rate_posterior_mean"] is None
+    # The demo's actuals agree with its plan: no conflict, every belief keeps its full weight.
+    assert doc["conflicts"] == [] and doc["conflict_note"] == "" and doc["conflict_rule"] is True
+    assert doc["funnel_conflict_probability"] > 0.05
+    assert [s["prior_weight_used"] for s in doc["stages"][1:]] == [1.0] * (len(demo.stages) - 1)
+    assert all(0.05 <= s["conflict_probability"] <= 1 for s in doc["stages"][1:])
     for k in range(1, len(names)):
         s_doc = doc["stages"][k]
         prior = demo.stages[k].rate
@@ -251,6 +258,34 @@ def test_a_scenario_file_gives_the_same_check_in(plan_run, seeded, tmp_path, dem
     assert (saved["start"], saved["months"], saved["trials"]) == ("2027-07", 6, int(TRIALS))
     with Store(db) as store:
         assert [p.name for p in list_plans(store)] == ["From the file", DEMO_PLAN_NAME]
+
+
+def test_a_plan_the_actuals_contradict_is_named_and_discounted(seeded, tmp_path, demo_dict):
+    # The demo's plan with a firm, optimistic belief about SQLs (55% at strength 600): the
+    # demo's actuals (157 SQLs from 458 MQLs) contradict it.
+    optimistic = copy.deepcopy(demo_dict)                     # the fixture is shared by the session
+    next(s for s in optimistic["stages"] if s["name"] == "SQLs")["rate"] = {"mean": 0.55, "strength": 600}
+    path = tmp_path / "optimistic.json"
+    path.write_text(json.dumps(optimistic), encoding="utf-8")
+    db = copy_of(seeded, tmp_path)
+    args = ("checkin", str(path), "--db", str(db), "--as-of", AS_OF, "--trials", "500")
+    doc = json.loads(succeeded(run_cli(*args, "--json")).stdout)
+    assert doc["conflicts"] == ["SQLs"] and doc["conflict_rule"] is True
+    stage = doc["stages"][3]
+    assert stage["name"] == "SQLs" and stage["conflict"] and stage["conflict_probability"] < 1e-6
+    w = stage["prior_weight_used"]
+    assert w < 0.1
+    s, n = stage["successes"], stage["exposure"]
+    assert stage["rate_posterior_mean"] == pytest.approx((w * 0.55 * 600 + s) / (w * 600 + n), rel=1e-9)
+    assert doc["conflict_note"].startswith("The actuals contradict the plan at SQLs (from MQLs)")
+    text = succeeded(run_cli(*args)).stdout
+    assert "The actuals contradict the plan at SQLs (from MQLs)" in text
+    # Without the rule: reported, not applied, and a weight suggested.
+    off = json.loads(succeeded(run_cli(*args, "--json", "--no-conflict-rule")).stdout)
+    assert off["conflicts"] == ["SQLs"] and off["conflict_rule"] is False
+    assert off["stages"][3]["prior_weight_used"] == 1.0
+    assert "Consider a lower weight for the plan's rates" in off["conflict_note"]
+    assert off["p_goal_now"] > doc["p_goal_now"]
 
 
 def test_save_links_the_reset_plan_and_a_name_is_used_once(seeded, tmp_path, demo):

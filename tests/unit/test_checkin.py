@@ -402,21 +402,98 @@ def test_pipeline_override_is_the_reforecast_start_pipeline():
     assert check.reforecast.pipeline_counts()[0] == default.reforecast.pipeline_counts()[0] == 100
 
 
-@pytest.mark.parametrize("kind", ["monthly_recurring", "one_time"])
-def test_recurring_fees_of_customers_won_are_in_the_reforecast_baseline(kind):
-    deal = {"median": 100.0, "p90": 180.0, "kind": kind}
-    sc = _three_stage(deal=deal, baseline_revenue=1_000.0)
+def test_recurring_fees_of_customers_won_come_from_the_as_of_months_revenue():
+    # Issue 14.1: the customers won so far pay exactly what the as-of month's revenue says
+    # (a monthly fee's revenue in a month is the sum of the fees of every customer won so far),
+    # not their count × the mean fee.
+    sc = _three_stage(deal={"median": 100.0, "p90": 180.0, "kind": "monthly_recurring"}, baseline_revenue=1_000.0)
     months = sc.month_labels
+    revenue = (90.0, 430.0, 610.0, 1_234.5)                        # 28 customers, fees below the mean
     actuals = Actuals(sc.stage_names, _counts(sc, [("Top", 200), ("A", 80), ("Won", 7)], 4),
-                      tuple((m, 500.0) for m in months[:4]))
+                      tuple(zip(months[:4], revenue)))
     check = check_in(sc, actuals, months[3], trials=300)
-    to_date = 1_000.0 + 4 * 500.0
+    to_date = 1_000.0 + sum(revenue)
     assert check.revenue_to_date == pytest.approx(to_date)
+    assert check.won_fees == pytest.approx(1_234.5 * 8)
+    assert check.reforecast.baseline_revenue == pytest.approx(to_date + 1_234.5 * 8)
+    assert check.reforecast.months == 8 and check.reforecast.start == months[4]
+    assert "1,234 a month" in check.won_fees_note or "1,235 a month" in check.won_fees_note
+    assert check.to_dict()["won_fees"] == check.won_fees
+
+
+def test_recurring_fees_without_the_as_of_revenue_use_the_latest_known_month_and_the_mean_fee():
+    sc = _three_stage(deal={"median": 100.0, "p90": 180.0, "kind": "monthly_recurring"})
+    months = sc.month_labels
     sigma = math.log(180.0 / 100.0) / Z90
     mean_fee = 100.0 * math.exp(sigma ** 2 / 2)
-    contracted = 4 * 7 * mean_fee * 8 if kind == "monthly_recurring" else 0.0
-    assert check.reforecast.baseline_revenue == pytest.approx(to_date + contracted)
-    assert check.reforecast.months == 8 and check.reforecast.start == months[4]
+    counts = _counts(sc, [("Top", 200), ("A", 80), ("Won", 7)], 4)
+    # Revenue known through month 1: its customers' fees are known, months 2 and 3's 14 are not.
+    known = Actuals(sc.stage_names, counts, ((months[0], 650.0), (months[1], 1_300.0)))
+    check = check_in(sc, known, months[3], trials=300)
+    assert check.won_fees == pytest.approx((1_300.0 + 14 * mean_fee) * 8)
+    assert check.missing_revenue_months == months[2:4]
+    assert months[1] in check.won_fees_note and "mean fee" in check.won_fees_note
+    # No revenue at all: every customer won at the mean fee.
+    none = check_in(sc, Actuals(sc.stage_names, counts, ()), months[3], trials=300)
+    assert none.won_fees == pytest.approx(28 * mean_fee * 8)
+    # One-time deals: nothing is paid later.
+    one_time = check_in(_three_stage(), known, months[3], trials=300)
+    assert one_time.won_fees == 0.0 and one_time.won_fees_note == ""
+
+
+def _conflicted(**overrides):
+    """A firm plan (SQLs 35% at strength 600) with actuals at 60% of it."""
+    sc = _three_stage(stages=[{"name": "Top"},
+                              {"name": "SQLs", "rate": {"mean": 0.35, "strength": 600}, "lag": [1.0]},
+                              {"name": "Won", "rate": {"mean": 0.5, "strength": 10}, "lag": [1.0]}],
+                      top={"monthly": [200] * 12, "noise_cv": 0}, **overrides)
+    return sc, Actuals(sc.stage_names, _counts(sc, [("Top", 200), ("SQLs", 42), ("Won", 21)], 6), ())
+
+
+def test_a_stage_whose_actuals_contradict_the_plan_is_named_and_its_belief_discounted():
+    sc, actuals = _conflicted()
+    check = check_in(sc, actuals, sc.month_labels[5], trials=300)
+    sqls, won = check.stages[1], check.stages[2]
+    # The tail probability is the Beta-Binomial's (scipy), with the exposure of 1,200 units.
+    assert sqls.exposure == pytest.approx(1_200)
+    predictive = stats.betabinom(1_200, 0.35 * 600, 0.65 * 600)
+    assert sqls.conflict_probability == pytest.approx(2 * predictive.cdf(252), rel=1e-6)
+    assert sqls.conflict and not won.conflict and check.conflicts == ("SQLs",)
+    assert check.funnel_conflict_probability < 0.05
+    # The weight: below the one chosen, and the updated rate is the weighted Beta update.
+    w = sqls.prior_weight_used
+    assert 0 < w < 0.2
+    assert sqls.rate_posterior_mean == pytest.approx((w * 210 + 252) / (w * 600 + 1_200))
+    assert abs(sqls.rate_posterior_mean - 0.21) < abs(updated_rate(sc.stages[1].rate, 252, 1_200, 1.0).mean - 0.21) / 5
+    assert "SQLs" in check.conflict_note and "contradict" in check.conflict_note
+    doc = check.to_dict()
+    assert doc["conflicts"] == ["SQLs"] and doc["conflict_rule"] is True
+    assert doc["stages"][1]["conflict"] is True and doc["stages"][1]["prior_weight_used"] == w
+    # Without the rule: the same conflict, reported, the belief at the weight chosen, a suggestion.
+    off = check_in(sc, actuals, sc.month_labels[5], trials=300, conflict_rule=False)
+    assert off.conflicts == ("SQLs",) and off.stages[1].prior_weight_used == 1.0
+    assert off.stages[1].rate_posterior_mean == pytest.approx(updated_rate(sc.stages[1].rate, 252, 1_200, 1.0).mean)
+    assert "SQLs" in off.conflict_note and "Consider a lower weight" in off.conflict_note
+    # The rule follows the actuals: P(goal) and the expected revenue are lower with it.
+    assert check.forecast_now.revenue.mean < off.forecast_now.revenue.mean
+
+
+def test_no_conflict_no_note_and_the_weight_chosen():
+    sc, _ = _conflicted()
+    agree = Actuals(sc.stage_names, _counts(sc, [("Top", 200), ("SQLs", 70), ("Won", 35)], 6), ())
+    check = check_in(sc, agree, sc.month_labels[5], prior_weight=0.6, trials=300)
+    assert check.conflicts == () and check.conflict_note == ""
+    assert [s.prior_weight_used for s in check.stages] == [None, 0.6, 0.6]
+    assert check.stages[1].conflict_probability > 0.5
+
+
+def test_the_reforecast_without_the_reset_search():
+    sc = _three_stage(goal=60_000.0)
+    actuals = Actuals(sc.stage_names, _counts(sc, [("Top", 200), ("A", 80), ("Won", 40)], 4), ())
+    full = check_in(sc, actuals, sc.month_labels[3], trials=300)
+    quick = check_in(sc, actuals, sc.month_labels[3], trials=300, reset=False)
+    assert full.reset is not None and quick.reset is None and quick.reset_note == "The reset was not searched."
+    assert quick.forecast_now == full.forecast_now and quick.reforecast == full.reforecast
 
 
 def test_plan_bands_take_one_seed_an_int_or_a_generator():
