@@ -39,53 +39,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from websockets.exceptions import ConnectionClosed
-
 from sim import load_scenario
-from sim.model.forecast import DETAIL_TRIALS
-from sim.model.validation import scenario_from_dict
-from sim.model.work_budget import max_trials_within_budget
 from tests.browser.server import StreamlitServer
-from tests.conftest import worst_case_link
-from tests.streamlit_wire import WireClient
+from tests.conftest import heaviest_link_within_budget
+from tests.streamlit_wire import WireClient, open_page
 
-PROBABILITY = "Chance of hitting the goal"
 BUDGET_RATIO = 3.0
 
 
 def process_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def open_page(client: WireClient, token: str, out: dict, timeout: float = 300.0) -> None:
-    """Ask for the Plan page with ``token``; record when the probability metric arrived and
-    when the script run finished (seconds from the request)."""
-    msg = BackMsg()
-    msg.rerun_script.query_string = f"s={token}"
-    msg.rerun_script.page_name = ""
-    t0 = time.perf_counter()
-    client.send(msg)
-    deadline = t0 + timeout
-    while time.perf_counter() < deadline:
-        try:
-            data = client.ws.recv(timeout=max(0.1, deadline - time.perf_counter()))
-        except (TimeoutError, ConnectionClosed):
-            break
-        fwd = ForwardMsg()
-        fwd.ParseFromString(data)
-        kind = fwd.WhichOneof("type")
-        if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
-            element = fwd.delta.new_element
-            if element.WhichOneof("type") == "metric" and PROBABILITY in element.metric.label:
-                out.setdefault("numbers", time.perf_counter() - t0)
-            if element.WhichOneof("type") == "exception":
-                out["exception"] = element.exception.message
-        elif kind == "script_finished" and fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
-            out["done"] = time.perf_counter() - t0
-            return
 
 
 def two_sessions(url: str, tokens: list[str]) -> list[dict]:
@@ -101,13 +65,6 @@ def two_sessions(url: str, tokens: list[str]) -> list[dict]:
         for c in clients:
             c.close()
     return results
-
-
-def heavy_token(seed: int) -> str:
-    """The worst-case link with the most trials the budget allows (a seed of its own per repeat:
-    never a cached answer)."""
-    sc = scenario_from_dict(worst_case_link())
-    return replace(sc, trials=max_trials_within_budget(sc, detail_trials=DETAIL_TRIALS), seed=seed).to_url_token()
 
 
 def main(argv=None) -> int:
@@ -127,7 +84,7 @@ def main(argv=None) -> int:
                 idle = two_sessions(srv.url, tokens)
                 heavy_client = WireClient(srv.url)
                 heavy_out: dict = {}
-                heavy_thread = threading.Thread(target=open_page, args=(heavy_client, heavy_token(repeat + 1), heavy_out))
+                heavy_thread = threading.Thread(target=open_page, args=(heavy_client, heaviest_link_within_budget(repeat + 1), heavy_out))
                 heavy_thread.start()
                 time.sleep(2.0)
                 tokens = [replace(demo, seed=(seed := seed + 1)).to_url_token() for _ in range(2)]

@@ -19,6 +19,7 @@ runs as it is, without a hook.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from sim.model.run_cancellation import RunCancelled
 #: How often a run waiting for its session's previous run checks whether it is itself replaced.
 _WAIT_POLL_SECONDS = 0.05
 
+_log = logging.getLogger("funnel.runs")
 _registry = threading.Lock()
 _session_locks: dict[str, list] = {}        # session id -> [lock, number of runs using it]
 
@@ -52,9 +54,21 @@ def superseded(requests) -> bool:
     return False
 
 
-def stop_hook(requests) -> Callable[[], bool]:
-    """The engine's ``should_stop`` for the script run that ``requests`` belongs to."""
-    return lambda: superseded(requests)
+class stop_hook:  # noqa: N801 - used as a function: stop_hook(requests)()
+    """The engine's ``should_stop`` for the script run that ``requests`` belongs to; logs the
+    first time it stops the run (one line per stopped run)."""
+
+    def __init__(self, requests):
+        self.requests = requests
+        self.fired = False
+
+    def __call__(self) -> bool:
+        if not superseded(self.requests):
+            return False
+        if not self.fired:
+            self.fired = True
+            _log.info("A simulation run was stopped: its session has a newer input or was closed.")
+        return True
 
 
 @contextmanager
