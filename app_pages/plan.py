@@ -61,14 +61,14 @@ with inputs:
 # -- results ---------------------------------------------------------------------------------
 with results:
     token = state.token()
-    with headline:
-        forecast = widgets.forecast_or_stop(token)
-        widgets.headline(forecast)
+    slot = headline.empty()
+    forecast = widgets.first_headline(slot, token)     # a first answer at once, if need be
     confidence = st.select_slider(
         "Chance of hitting the goal the SLA should give", options=state.CONFIDENCES,
         value=state.confidence(), format_func=widgets.percent_label, key="confidence-slider")
     state.set_confidence(confidence)
     targets = widgets.targets_or_stop(token, confidence)
+    forecast = forecast or widgets.refined_headline(slot, token)
     if not targets.reachable:
         st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {targets.at_confidence.scale:,.0f} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
