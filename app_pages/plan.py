@@ -10,7 +10,7 @@ from sim.model.validation import scenario_from_dict
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.sla import SIDE_TITLES, sla_by_side, sla_csv
-from ui import state, widgets
+from ui import chart_specs, state, widgets
 
 scenario = state.current()
 rev = state.revision()
@@ -72,7 +72,7 @@ with results:
     if not targets.reachable:
         st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {targets.at_confidence.scale:,.0f} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
-    st.altair_chart(charts.funnel(targets, forecast), width="stretch")
+    chart_specs.show("funnel", (token, confidence), lambda: charts.funnel(targets, forecast))
     st.markdown(f"**The SLA** — volume each side commits to per month for P(goal) ≥ {confidence:.0%} "
                 f"(top-of-funnel plan × {targets.at_confidence.scale:.2f}); in brackets, what the "
                 "current plan is expected to deliver (P10–P90).")
