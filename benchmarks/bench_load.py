@@ -113,7 +113,7 @@ async def settled(page):
                  .every(c => c.querySelector('svg.marks, canvas'))""", timeout=TIMEOUT_MS)
 
 
-STATIC_DIR = Path(__import__("streamlit").__file__).parent / "static"
+STATIC_DIR = Path(__import__("streamlit").__file__).parent / "static" / "static"
 
 
 async def from_proxy(route) -> None:
