@@ -27,6 +27,7 @@ from sim.model.forecast import DETAIL_TRIALS, ConfidenceInterval, Distribution, 
 from sim.model.scenario import Scenario
 from sim.model.targets import expected_value_plan
 from sim.model.work_budget import check_run_budget
+from sim.present.sla import sla_csv
 from ui.session_runs import owned
 
 #: Trials per sensitivity run in the app (two runs per uncertain input, common random numbers).
@@ -133,3 +134,14 @@ def _targets(token: str, confidence: float, _start_scale=None, _should_stop=None
 def _sensitivity(token: str, _should_stop=None) -> Sensitivity:
     scenario = scenario_from_url_token(token)
     return sensitivity_of(scenario, trials=min(scenario.trials, SENSITIVITY_TRIALS), should_stop=_should_stop)
+
+
+def sla_file(token: str, confidence: float, targets: Targets, forecast: Forecast) -> str:
+    """The SLA table as CSV (``sim.present.sla.sla_csv``), built once per scenario and
+    confidence and shared by the sessions that show its download button."""
+    return _sla_file(token, confidence, targets, forecast)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _sla_file(token: str, confidence: float, _targets: Targets, _forecast: Forecast) -> str:
+    return sla_csv(_targets, _forecast)

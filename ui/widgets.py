@@ -228,18 +228,20 @@ def refined_headline(slot, token: str) -> Forecast:
     return forecast
 
 
-def targets_or_stop(token: str, confidence: float):
+def targets_or_stop(token: str, confidence: float, *, before_stop=None):
     """The cached confidence search, with a spinner; a scenario whose goal cannot be reached,
-    or too large to search here, gets its message and the page stops there (never a traceback)."""
+    or too large to search here, gets its message and the page stops there (never a traceback),
+    after ``before_stop()`` (e.g. the whole forecast in place of a first answer)."""
     try:
         with st.spinner(f"Searching the volumes for P(goal) ≥ {confidence:.0%}…"):
             return compute.targets(token, confidence)
     except WorkBudgetExceeded as exc:
         too_large(exc)
-        st.stop()
     except ScenarioError as exc:
         st.error(str(exc))
-        st.stop()
+    if before_stop is not None:
+        before_stop()
+    st.stop()
 
 
 def headline(forecast: Forecast, *, with_goal: bool = False, with_delta: bool = True,

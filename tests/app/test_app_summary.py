@@ -71,8 +71,8 @@ def test_share_link_and_downloads(demo):
     assert "Share this link: it reproduces these numbers." in page_text(at)
     buttons = {b.proto.label: b.proto for b in at.get("download_button")}
     assert set(buttons) == {"SLA table", "Scenario", "Report"}
-    assert buttons["Scenario"].url.endswith(".json")
-    assert buttons["SLA table"].deferred_file_id and buttons["Report"].deferred_file_id   # built only when clicked
+    assert buttons["SLA table"].url.endswith(".csv") and buttons["Scenario"].url.endswith(".json")
+    assert buttons["Report"].deferred_file_id          # built only when clicked
 
 
 def test_the_summary_shows_the_scenario_and_confidence_of_the_url():
