@@ -38,9 +38,9 @@ and number of trials, each trial's revenue never decreases when a top-of-funnel 
 open-pipeline count, a rate belief or the baseline rises, and P(goal) never decreases either
 (nor increases when the goal rises). A cohort's streams are addressed by its column (month t,
 or T + stage j), so a new open pipeline moves nobody else. The work is done in chunks of
-``BLOCK`` trials, the unit of positional addressing, on a pool of two threads shared by all runs in turn
-(:mod:`sim.model.fair_pool`): the numbers
-depend on the seed and the trial count only, not on the threads.
+``BLOCK`` trials, the unit of positional addressing, on a pool of two threads that all runs
+share in turn (:mod:`sim.model.fair_pool`): the numbers depend on the seed and the trial count
+only, not on the threads or the order.
 
 **Exact sums.** Revenue is summed in float64; with a fixed deal it is the whole number of
 deals (weighted by the months they count for) times the deal, one rounding.
