@@ -5,7 +5,7 @@ import streamlit as st
 from sim import WorkBudgetExceeded
 from sim.present import charts
 from sim.present.markdown import escape_markdown
-from ui import compute, state, widgets
+from ui import chart_specs, compute, state, widgets
 
 scenario = state.current()
 token = state.token()
@@ -15,15 +15,15 @@ widgets.headline(forecast)
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(charts.fan_chart(forecast), width="stretch")
+    chart_specs.show("fan", token, lambda: charts.fan_chart(forecast))
 with right:
-    st.altair_chart(charts.revenue_histogram(forecast), width="stretch")
+    chart_specs.show("histogram", token, lambda: charts.revenue_histogram(forecast))
     r = forecast.revenue
     st.caption(f"Revenue P10 {r.p10:,.0f} · P50 {r.p50:,.0f} · P90 {r.p90:,.0f} · mean {r.mean:,.0f}")
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(charts.stage_volumes(forecast), width="stretch")
+    chart_specs.show("stage-volumes", token, lambda: charts.stage_volumes(forecast))
     late, value = forecast.late_customers, forecast.pipeline_value
     what = "monthly fees" if scenario.deal.recurring else "deals"
     st.metric("Still in the pipeline at the end (deal value)", f"{value.mean:,.0f}",
@@ -37,7 +37,7 @@ with right:
         widgets.too_large(exc)
         st.stop()
     if tornado.rows:
-        st.altair_chart(charts.tornado(tornado.rows, forecast.p_goal), width="stretch")
+        chart_specs.show("tornado", token, lambda: charts.tornado(tornado.rows, forecast.p_goal))
         st.caption(f"Each input held at its P10 and P90 ({tornado.trials:,} trials each, same "
                    "random numbers); the dashed line is the forecast. Rates are held at the P10/P90 of "
                    "their belief, the deal value at the P10/P90 of the period's average deal, the "

@@ -9,8 +9,8 @@ from sim.model import editing
 from sim.model.validation import scenario_from_dict
 from sim.present import charts
 from sim.present.markdown import escape_markdown
-from sim.present.sla import SIDE_TITLES, sla_by_side, sla_csv
-from ui import state, widgets
+from sim.present.sla import SIDE_TITLES, sla_by_side
+from ui import chart_specs, compute, state, widgets
 
 scenario = state.current()
 rev = state.revision()
@@ -61,23 +61,25 @@ with inputs:
 # -- results ---------------------------------------------------------------------------------
 with results:
     token = state.token()
-    with headline:
-        forecast = widgets.forecast_or_stop(token)
-        widgets.headline(forecast)
+    slot = headline.empty()
+    forecast = widgets.first_headline(slot, token)     # a first answer at once, if need be
     confidence = st.select_slider(
         "Chance of hitting the goal the SLA should give", options=state.CONFIDENCES,
         value=state.confidence(), format_func=widgets.percent_label, key="confidence-slider")
     state.set_confidence(confidence)
-    targets = widgets.targets_or_stop(token, confidence)
+    # The whole forecast replaces a first answer even when the search is refused.
+    targets = widgets.targets_or_stop(token, confidence,
+                                      before_stop=None if forecast else lambda: widgets.refined_headline(slot, token))
+    forecast = forecast or widgets.refined_headline(slot, token)
     if not targets.reachable:
         st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {targets.at_confidence.scale:,.0f} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
-    st.altair_chart(charts.funnel(targets, forecast), width="stretch")
+    chart_specs.show("funnel", (token, confidence), lambda: charts.funnel(targets, forecast))
     st.markdown(f"**The SLA** — volume each side commits to per month for P(goal) ≥ {confidence:.0%} "
                 f"(top-of-funnel plan × {targets.at_confidence.scale:.2f}); in brackets, what the "
                 "current plan is expected to deliver (P10–P90).")
     for side, table in sla_by_side(targets, forecast).items():
         st.caption(SIDE_TITLES[side])
         st.dataframe(table, width="stretch", height="content")
-    st.download_button("Download the SLA table (CSV)", data=sla_csv(targets, forecast),
+    st.download_button("Download the SLA table (CSV)", data=compute.sla_file(token, confidence, targets, forecast),
                        file_name="sla.csv", mime="text/csv", key="sla-csv", icon=":material/download:")

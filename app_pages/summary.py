@@ -13,8 +13,8 @@ from sim.present import charts
 from sim.present.describe import assumptions, verdict
 from sim.present.markdown import escape_markdown
 from sim.present.report import download_name, period_text, report_html
-from sim.present.sla import sla_csv, sla_sentences
-from ui import compute, state, widgets
+from sim.present.sla import sla_sentences
+from ui import chart_specs, compute, state, widgets
 
 _CALLOUTS = {"good": st.success, "mixed": st.warning, "poor": st.error}
 
@@ -48,7 +48,7 @@ widgets.headline(forecast, with_goal=True, with_delta=False)
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.altair_chart(charts.fan_chart(forecast, height=320), width="stretch")
+    chart_specs.show("fan", (token, 320), lambda: charts.fan_chart(forecast, height=320))
 with right:
     targets = widgets.targets_or_stop(token, confidence)
     st.markdown(f"**The SLA at {confidence:.0%} confidence**: what each side commits to, so that the "
@@ -65,7 +65,8 @@ with right:
     st.code(share_url, language=None)
     st.caption("Share this link: it reproduces these numbers.")
     d1, d2, d3 = st.columns(3)
-    d1.download_button("SLA table", data=sla_csv(targets, forecast), file_name=download_name(scenario, "-sla.csv"),
+    d1.download_button("SLA table", data=compute.sla_file(token, confidence, targets, forecast),
+                       file_name=download_name(scenario, "-sla.csv"),
                        mime="text/csv", key="summary-sla-csv", icon=":material/download:", width="stretch",
                        help="The SLA month by month, one row per stage and month (CSV).")
     d2.download_button("Scenario", data=scenario.to_json(), file_name=download_name(scenario, ".json"),

@@ -1,11 +1,14 @@
 """Load test (not a test): N real browser sessions at once against one server.
 
-    .venv/bin/python benchmarks/bench_load.py                      # 10 sessions, 3 waves
+    .venv/bin/python benchmarks/bench_load.py                      # 10 sessions, 5 waves
     .venv/bin/python benchmarks/bench_load.py --sessions 20 --waves 2 --changes 3 --json
 
-Starts `streamlit run app.py` on a free loopback port with a temporary database (seeded with
-the demo's actuals), then runs WAVES waves. In each wave, SESSIONS headless Chromium sessions
-(separate browser contexts: separate Streamlit sessions) start together and each:
+Starts the app (`python -m ui.serve`) on a free loopback port with a temporary database (seeded
+with the demo's actuals). First, many viewers of one link: one browser opens the Summary page
+of a shared link, then SESSIONS browsers open another link at once; the server's CPU for each
+(budget: ten cost at most 1.5× one). Then it runs WAVES waves. In each wave, SESSIONS headless
+Chromium browsers, started before the wave (so that starting them does not compete with the
+server during the wave), open their sessions together and each:
 
 1. opens the Plan page with its own scenario (the demo with a seed of its own, so no session
    is served from another's cache) and waits for the first result;
@@ -15,12 +18,16 @@ the demo's actuals), then runs WAVES waves. In each wave, SESSIONS headless Chro
 3. opens the Forecast, Actuals and Check-in pages and times each until its run finished;
 4. closes (the session goes away, as when an executive closes the tab).
 
-It reports p50/p95/max of the time to an updated result and of the page opens, the errors
-(timeouts, Streamlit exception boxes), the CPU seconds the server and the browsers used in each
-wave (on a 2-core machine the browsers are part of the load: compare the two), and the
-server's resident memory (VmRSS of the server process) before the first wave and after each
-wave, to show whether memory keeps growing as sessions come and go (every cache is bounded).
-Exits 0 whatever the timings.
+Streamlit's static files (about 100 requests, 10 MB per new browser: ~0.35 s of the server's
+CPU each) are served from disk by the browsers themselves, as the reverse proxy of the README
+serves them in front of the app; ``--static-from-server`` lets the app server serve them too.
+It reports the server's own figures separately, read from /proc for the server process (CPU
+time is the server's whatever the browsers take): CPU per wave and per session journey (budget
+2.5 s), and resident memory (VmRSS) after the warm-up and after each wave (budget: at most
+600 MiB after five waves, flat over the last two; every cache is bounded). Then the times seen
+in the browsers (p50/p95/max to an updated result and of the page opens: on a 2-core machine
+the ten browsers take most of the CPU, so these measure the machine more than the app), and
+the errors (timeouts, Streamlit exception boxes). Exits 0 whatever the figures.
 """
 
 from __future__ import annotations
@@ -92,23 +99,6 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def cpu_seconds(match) -> float:
-    """CPU seconds (user + system) used so far by the live processes whose /proc/<pid>/cmdline
-    satisfies ``match``."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if not match(cmdline):
-                continue
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / tick
-
-
 def pct(values, q):
     if not values:
         return None
@@ -123,13 +113,58 @@ async def settled(page):
                  .every(c => c.querySelector('svg.marks, canvas'))""", timeout=TIMEOUT_MS)
 
 
-async def session(playwright, url: str, token: str, changes: int, out: dict) -> None:
-    # A browser of its own per session (one browser's contexts share its network service and
-    # its per-host connection limit, which stalls ten Streamlit sessions opening at once).
-    browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = await context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+STATIC_DIR = Path(__import__("streamlit").__file__).parent / "static" / "static"
+
+
+async def from_proxy(route) -> None:
+    """Serve one of Streamlit's static files (``/static/...``) from disk, as a reverse proxy in
+    front of the app does (README, hosting): the app server never sees these requests."""
+    path = STATIC_DIR / route.request.url.split("/static/", 1)[1].split("?", 1)[0]
+    if path.is_file():
+        await route.fulfill(path=str(path), headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    else:
+        await route.continue_()
+
+
+#: Set by --static-from-server: the app server also serves Streamlit's static files.
+STATIC_BY_PROXY = True
+
+
+async def launch(playwright, n: int) -> list:
+    """``n`` browsers, each with a page, started before the wave (so that starting Chromium does
+    not compete with the server during the wave). A browser of its own per session: one
+    browser's contexts share its network service and its per-host connection limit, which
+    stalls ten Streamlit sessions opening at once."""
+    async def one():
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        if STATIC_BY_PROXY:
+            await context.route("**/static/**", from_proxy)
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        return browser, page
+    return [await one() for _ in range(n)]
+
+
+async def close_all(browsers) -> None:
+    for browser, _ in browsers:
+        await browser.close()
+
+
+async def open_link(page, url: str, out: dict) -> None:
+    """An executive opens a shared link of the Summary page and reads it (charts drawn)."""
+    try:
+        t0 = time.perf_counter()
+        await page.goto(url, timeout=TIMEOUT_MS)
+        await page.get_by_text(PROBABILITY).first.wait_for(timeout=TIMEOUT_MS)
+        await settled(page)
+        out["link_open"].append(time.perf_counter() - t0)
+        out["exceptions"] += await page.get_by_test_id("stException").count()
+    except Exception as exc:  # noqa: BLE001 - counted and reported, the load goes on
+        out["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+
+
+async def session(page, url: str, token: str, changes: int, out: dict) -> None:
     try:
         t0 = time.perf_counter()
         await page.goto(f"{url}/?s={token}", timeout=TIMEOUT_MS)
@@ -168,51 +203,72 @@ async def session(playwright, url: str, token: str, changes: int, out: dict) -> 
     except Exception as exc:  # noqa: BLE001 - counted and reported, the load goes on
         out["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
     finally:
-        await context.close()
-        await browser.close()
+        await page.goto("about:blank")        # the session goes away, as when a tab is closed
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the server process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(args) -> dict:
     from playwright.async_api import async_playwright
     demo = load_scenario(REPO_ROOT / "data" / "scenarios" / "demo.json")
-    report = {"sessions": args.sessions, "waves": args.waves, "changes": args.changes, "rss_mib": [], "waves_s": []}
+    report = {"sessions": args.sessions, "waves": args.waves, "changes": args.changes, "rss_mib": [], "waves_s": [],
+              "server_cpu_s": [], "server_cpu_per_journey_s": [], "static_by_proxy": STATIC_BY_PROXY}
     out = {"first_load": [], "updated": [], "run_done": [], "pages": {}, "errors": [], "exceptions": 0,
-           "unchanged": 0}
+           "unchanged": 0, "link_open": []}
     with tempfile.TemporaryDirectory() as tmp:
         log = REPO_ROOT / "test-artifacts" / "logs" / "bench-load.log"
-        with StreamlitServer(log_path=log, env={"FUNNEL_DB": str(Path(tmp) / "funnel.duckdb")}) as srv:
+        with StreamlitServer(log_path=log, serve=True, env={"FUNNEL_DB": str(Path(tmp) / "funnel.duckdb")}) as srv:
+            pid = srv.proc.pid
             async with async_playwright() as p:
                 # One session first, so that the database exists and the imports are warm.
                 warm = {k: ([] if isinstance(v, list) else {} if isinstance(v, dict) else 0) for k, v in out.items()}
-                await session(p, srv.url, demo.to_url_token(), 1, warm)
-                report["rss_mib"].append(round(rss_mib(srv.proc.pid), 1))
-                report["server_cpu_s"], report["browser_cpu_s"] = [], []
+                browsers = await launch(p, 1)
+                await session(browsers[0][1], srv.url, demo.to_url_token(), 1, warm)
+                await close_all(browsers)
+                report["rss_mib"].append(round(rss_mib(pid), 1))
 
-                def is_server(c):
-                    return "streamlit" in c and " run " in c
-
-                def is_browser(c):
-                    return "chrom" in c.lower() and "streamlit" not in c
+                # Many viewers of one link: one executive alone, then ten at once (new links each,
+                # so neither is served from the other's cache). Server CPU only.
+                if args.shared_link:
+                    shared = {}
+                    for n, seed in ((1, 900), (args.sessions, 901)):
+                        link = f"{srv.url}/summary?s={replace(demo, seed=seed).to_url_token()}&q=0.8"
+                        browsers = await launch(p, n)
+                        await asyncio.sleep(1.0)
+                        cpu0 = server_cpu(pid)
+                        await asyncio.gather(*(open_link(page, link, out) for _, page in browsers))
+                        await asyncio.sleep(0.5)
+                        shared[n] = round(server_cpu(pid) - cpu0, 2)
+                        await close_all(browsers)
+                    report["shared_link_server_cpu_s"] = {"one": shared[1], "ten": shared[args.sessions],
+                                                          "ratio": round(shared[args.sessions] / shared[1], 2)}
 
                 for wave in range(args.waves):
-                    server0, browser0 = cpu_seconds(is_server), cpu_seconds(is_browser)
                     tokens = [replace(demo, seed=10_000 + wave * 1000 + i).to_url_token() for i in range(args.sessions)]
+                    browsers = await launch(p, args.sessions)     # before the wave: not counted in it
+                    await asyncio.sleep(1.0)
+                    cpu0 = server_cpu(pid)
                     t0 = time.perf_counter()
-                    await asyncio.gather(*(session(p, srv.url, t, args.changes, out) for t in tokens))
+                    await asyncio.gather(*(session(page, srv.url, t, args.changes, out)
+                                           for (_, page), t in zip(browsers, tokens)))
                     report["waves_s"].append(round(time.perf_counter() - t0, 1))
-                    # Browsers of closed contexts are gone: their CPU is counted while alive only,
-                    # so this is a lower bound for the browsers.
-                    report["server_cpu_s"].append(round(cpu_seconds(is_server) - server0, 1))
-                    report["browser_cpu_s"].append(round(cpu_seconds(is_browser) - browser0, 1))
+                    used = server_cpu(pid) - cpu0
+                    report["server_cpu_s"].append(round(used, 1))
+                    report["server_cpu_per_journey_s"].append(round(used / args.sessions, 2))
+                    await close_all(browsers)
                     await asyncio.sleep(args.pause)
-                    report["rss_mib"].append(round(rss_mib(srv.proc.pid), 1))
+                    report["rss_mib"].append(round(rss_mib(pid), 1))
     def summary(v):
         return None if not v else {"p50": round(statistics.median(v), 2), "p95": round(pct(v, 95), 2),
                                    "max": round(max(v), 2), "n": len(v)}
 
     report.update({
         "first_load_s": summary(out["first_load"]), "slider_to_updated_result_s": summary(out["updated"]),
-        "slider_to_run_done_s": summary(out["run_done"]),
+        "slider_to_run_done_s": summary(out["run_done"]), "shared_link_open_s": summary(out["link_open"]),
         "page_open_s": {k: summary(v) for k, v in out["pages"].items()},
         "errors": out["errors"], "exception_boxes": out["exceptions"], "unchanged_results": out["unchanged"]})
     return report
@@ -221,11 +277,17 @@ async def run(args) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sessions", type=int, default=10)
-    ap.add_argument("--waves", type=int, default=3)
+    ap.add_argument("--waves", type=int, default=5)
+    ap.add_argument("--no-shared-link", dest="shared_link", action="store_false",
+                    help="skip the many-viewers-of-one-link phase")
     ap.add_argument("--changes", type=int, default=3)
     ap.add_argument("--pause", type=float, default=5.0, help="seconds after a wave before reading memory")
+    ap.add_argument("--static-from-server", action="store_true",
+                    help="let the app server serve Streamlit's static files too (default: from disk, as a proxy does)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    global STATIC_BY_PROXY
+    STATIC_BY_PROXY = not args.static_from_server
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} is missing: install Debian's chromium package", file=sys.stderr)
         return 0
@@ -234,16 +296,27 @@ def main(argv=None) -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(f"Load test: {args.sessions} sessions at once × {args.waves} waves, {args.changes} slider changes each, "
-          f"then Forecast, Actuals and Check-in")
-    print(f"wave durations (s): {report['waves_s']}; server CPU per wave (s): {report['server_cpu_s']}; "
-          f"browsers' CPU per wave (s, lower bound): {report['browser_cpu_s']}")
+          f"then Forecast, Actuals and Check-in (browsers started before each wave; server figures from /proc; "
+          f"Streamlit's static files {'from the app server' if args.static_from_server else 'from disk, as a proxy serves them'})")
+    if "shared_link_server_cpu_s" in report:
+        shared = report["shared_link_server_cpu_s"]
+        print(f"one Summary link: server CPU for 1 viewer {shared['one']} s, for {args.sessions} at once "
+              f"{shared['ten']} s: ×{shared['ratio']} (budget ×1.5: {'met' if shared['ratio'] <= 1.5 else 'not met'}); "
+              f"open times {report['shared_link_open_s']}")
+    per = report["server_cpu_per_journey_s"]
+    print(f"server CPU per session journey (s), per wave: {per} (budget 2.5 s: "
+          f"{'met' if per and statistics.median(per) <= 2.5 else 'not met'} at the median)")
+    print(f"wave durations (s): {report['waves_s']}; server CPU per wave (s): {report['server_cpu_s']}")
+    rss = report["rss_mib"]
+    flat = len(rss) >= 3 and abs(rss[-1] - rss[-2]) <= 0.05 * rss[-2]
+    print(f"server memory (MiB): after warm-up, then after each wave: {rss} (budget: <= 600 after the waves "
+          f"and flat over the last two: {'met' if rss and max(rss) <= 600 and flat else 'not met'})")
     for key in ("first_load_s", "slider_to_updated_result_s", "slider_to_run_done_s"):
         print(f"{key:<28} {report[key]}")
     for name, s in report["page_open_s"].items():
         print(f"open {name:<23} {s}")
     print(f"errors: {len(report['errors'])} {report['errors'][:5]}; exception boxes: {report['exception_boxes']}; "
           f"changes with no visible change: {report['unchanged_results']}")
-    print(f"server memory (MiB): after warm-up, then after each wave: {report['rss_mib']}")
     return 0
 
 

@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -146,6 +146,15 @@ def worst_case_link(trials=2_000_000, months=36, stages=12, lag_entries=13) -> d
             "deal": {"median": 1000, "p90": 22000, "kind": "monthly_recurring"},
             "start_pipeline": {f"S{i}": 1_000_000_000 for i in range(stages - 1)},
             "trials": trials, "seed": 1}
+
+
+def heaviest_link_within_budget(seed: int = 1) -> str:
+    """The worst-case link with the most trials the budget allows (a seed of its own per repeat:
+    never a cached answer)."""
+    from sim.model.forecast import DETAIL_TRIALS
+    from sim.model.work_budget import max_trials_within_budget
+    sc = scenario_from_dict(worst_case_link())
+    return replace(sc, trials=max_trials_within_budget(sc, detail_trials=DETAIL_TRIALS), seed=seed).to_url_token()
 
 
 def small_scenario(**overrides):

@@ -15,9 +15,11 @@ from http.cookies import SimpleCookie
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 XSRF_COOKIE = "_streamlit_xsrf"
+PROBABILITY = "Chance of hitting the goal"
 
 
 def xsrf_cookie(server_url: str) -> str:
@@ -114,3 +116,31 @@ class WireClient:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def open_page(client: WireClient, token: str, out: dict, timeout: float = 300.0) -> None:
+    """Ask for the Plan page with ``token``; record when the probability metric arrived and
+    when the script run finished (seconds from the request)."""
+    msg = BackMsg()
+    msg.rerun_script.query_string = f"s={token}"
+    msg.rerun_script.page_name = ""
+    t0 = time.perf_counter()
+    client.send(msg)
+    deadline = t0 + timeout
+    while time.perf_counter() < deadline:
+        try:
+            data = client.ws.recv(timeout=max(0.1, deadline - time.perf_counter()))
+        except (TimeoutError, ConnectionClosed):
+            break
+        fwd = ForwardMsg()
+        fwd.ParseFromString(data)
+        kind = fwd.WhichOneof("type")
+        if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+            element = fwd.delta.new_element
+            if element.WhichOneof("type") == "metric" and PROBABILITY in element.metric.label:
+                out.setdefault("numbers", time.perf_counter() - t0)
+            if element.WhichOneof("type") == "exception":
+                out["exception"] = element.exception.message
+        elif kind == "script_finished" and fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+            out["done"] = time.perf_counter() - t0
+            return

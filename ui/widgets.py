@@ -201,30 +201,62 @@ def forecast_or_stop(token: str) -> Forecast:
         st.stop()
 
 
-def targets_or_stop(token: str, confidence: float):
+def first_headline(slot, token: str) -> Forecast | None:
+    """Fill ``slot`` (an ``st.empty``) with the headline at once: the forecast when it is ready
+    (returned), else a first answer from the first trials, marked as such with its Monte Carlo
+    error (None returned: call :func:`refined_headline` once the rest of the page is drawn)."""
+    if compute.forecast_ready(token):
+        forecast = forecast_or_stop(token)
+        with slot.container():
+            headline(forecast)
+        return forecast
+    try:
+        first = compute.preview(token)
+    except WorkBudgetExceeded as exc:
+        too_large(exc)
+        st.stop()
+    with slot.container():
+        headline(first, preliminary=True)
+    return None
+
+
+def refined_headline(slot, token: str) -> Forecast:
+    """The whole forecast, in ``slot`` in place of the first answer."""
+    forecast = forecast_or_stop(token)
+    with slot.container():
+        headline(forecast)
+    return forecast
+
+
+def targets_or_stop(token: str, confidence: float, *, before_stop=None):
     """The cached confidence search, with a spinner; a scenario whose goal cannot be reached,
-    or too large to search here, gets its message and the page stops there (never a traceback)."""
+    or too large to search here, gets its message and the page stops there (never a traceback),
+    after ``before_stop()`` (e.g. the whole forecast in place of a first answer)."""
     try:
         with st.spinner(f"Searching the volumes for P(goal) ≥ {confidence:.0%}…"):
             return compute.targets(token, confidence)
     except WorkBudgetExceeded as exc:
         too_large(exc)
-        st.stop()
     except ScenarioError as exc:
         st.error(str(exc))
-        st.stop()
+    if before_stop is not None:
+        before_stop()
+    st.stop()
 
 
-def headline(forecast: Forecast, *, with_goal: bool = False, with_delta: bool = True) -> None:
+def headline(forecast: Forecast, *, with_goal: bool = False, with_delta: bool = True,
+             preliminary: bool = False) -> None:
     """P(goal) with its Monte Carlo error, expected revenue and the gap to the goal (and the
-    goal itself, ``with_goal``); ``with_delta``: P(goal)'s change since the last scenario."""
+    goal itself, ``with_goal``); ``with_delta``: P(goal)'s change since the last scenario;
+    ``preliminary``: a first answer from fewer trials than the scenario's (said so, with its
+    error), to be replaced by the whole run's."""
     sc = forecast.scenario
     lo, hi = forecast.p_goal_ci.low, forecast.p_goal_ci.high
     last = st.session_state.get("last-headline")
     delta = None
     if with_delta and last and last[0] != state.token():
         delta = f"{100 * (forecast.p_goal - last[1]):+.1f} pts"
-    if not last or last[0] != state.token():
+    if not preliminary and (not last or last[0] != state.token()):
         st.session_state["last-headline"] = (state.token(), forecast.p_goal)
     if with_goal:
         c0, c1, c2, c3 = st.columns(4)
@@ -242,6 +274,9 @@ def headline(forecast: Forecast, *, with_goal: bool = False, with_delta: bool = 
     gap = forecast.gap
     c3.metric("Gap to goal (median year)" if gap > 0 else "Ahead of goal (median year)", f"{abs(gap):,.0f}",
               help=f"Goal {sc.goal:,.0f} minus the median simulated revenue {forecast.revenue.p50:,.0f}.")
-    if not with_goal:
+    if preliminary:
+        st.caption(f"First answer from the first {forecast.trials:,} of {sc.trials:,} trials: Monte Carlo error "
+                   f"±{100 * (hi - lo) / 2:.1f} points (95%). Refining…")
+    elif not with_goal:
         st.caption(f"Monte Carlo error: ±{100 * (hi - lo) / 2:.1f} points (95%), {forecast.trials:,} trials, "
                    f"seed {sc.seed}.")

@@ -38,8 +38,9 @@ and number of trials, each trial's revenue never decreases when a top-of-funnel 
 open-pipeline count, a rate belief or the baseline rises, and P(goal) never decreases either
 (nor increases when the goal rises). A cohort's streams are addressed by its column (month t,
 or T + stage j), so a new open pipeline moves nobody else. The work is done in chunks of
-``BLOCK`` trials, the unit of positional addressing, on a pool of two threads: the numbers
-depend on the seed and the trial count only, not on the threads.
+``BLOCK`` trials, the unit of positional addressing, on a pool of two threads that all runs
+share in turn (:mod:`sim.model.fair_pool`): the numbers depend on the seed and the trial count
+only, not on the threads or the order.
 
 **Exact sums.** Revenue is summed in float64; with a fixed deal it is the whole number of
 deals (weighted by the months they count for) times the deal, one rounding.
@@ -48,7 +49,6 @@ deals (weighted by the months they count for) times the deal, one rounding.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,7 @@ import numpy as np
 from . import positional_random as pr
 from .binomial_quantile import binomial_quantile
 from .deal_value_sums import ValueSums
+from .fair_pool import FairPool
 from .positional_random import BLOCK, RandomSource, uniforms_at
 from .rate_quantile_table import beta_quantile_table, rates_from_uniforms
 from .run_cancellation import stop_check
@@ -67,13 +68,15 @@ CHUNK = BLOCK
 #: Customers of a cohort placed in their closing month one by one; the rest by binomials.
 INDIVIDUAL = 16
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
-_pool: ThreadPoolExecutor | None = None
+_pool: FairPool | None = None
 
 
-def _executor() -> ThreadPoolExecutor:
+def _executor() -> FairPool:
+    """The worker threads, shared by all runs in turn (:mod:`sim.model.fair_pool`): a run that
+    arrives while another is going gets the next free worker, not a place behind all its chunks."""
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="sim")
+        _pool = FairPool(_WORKERS, name="sim")
     return _pool
 
 
@@ -458,32 +461,18 @@ def _chunks(trials: int):
 def run_parallel(jobs, *, progress=None, check=None):
     """Run callables, on the shared pool when there are several; results in order.
     ``progress(fraction)`` is called in the calling thread as jobs finish; ``check()`` before
-    each job starts (it may raise to stop the run; jobs not started are cancelled).
+    each job starts (it may raise to stop the run; jobs not started are dropped). Runs of
+    different callers (e.g. web sessions) share the workers in turn (:mod:`sim.model.fair_pool`).
 
     Do not call from inside a job (the pool is bounded: nested waits could deadlock)."""
-    check = check or (lambda: None)
-
-    def guarded(job):
-        check()
-        return job()
-
     if len(jobs) == 1:
-        result = [guarded(jobs[0])]
+        if check:
+            check()
+        result = [jobs[0]()]
         if progress:
             progress(1.0)
         return result
-    futures = [_executor().submit(guarded, job) for job in jobs]
-    results = []
-    try:
-        for i, future in enumerate(futures):
-            results.append(future.result())
-            if progress:
-                progress((i + 1) / len(futures))
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-    return results
+    return _executor().map(jobs, check=check, progress=progress)
 
 
 def _resolve(scenario: Scenario, trials, seed):

@@ -9,8 +9,9 @@
   within 1%) by which the whole top-of-funnel plan must be scaled so that P(goal) >=
   confidence. For one seed and number of trials the engine's P(goal) never decreases when the
   volume rises (monotone coupling, see :mod:`sim.model.engine`), so bracketing and bisection on
-  log(scale) find it exactly for that seed: P(goal) at the answer reaches the confidence and
-  at the answer / (1 + tolerance) it does not.
+  a grid of scales (1 + tolerance)^k find it exactly for that seed: P(goal) at the answer
+  reaches the confidence and at the grid point below (the answer / (1 + tolerance)) it does
+  not, wherever the search starts (an app starts it from the last answer).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .work_budget import check_run_budget
 
 MAX_SCALE = 100.0          # never search beyond 100x the volume the expected-value plan needs
 COARSE_TRIALS = 16_384     # the first trials of the full run (same random numbers): a first bracket
+WARM_TRIALS = 4_096        # the same, for a search that starts from a hint (one chunk of trials)
 #: Runs of all trials a search is budgeted for (bracket checks and bisection steps).
 SEARCH_RUNS = 8
 
@@ -138,21 +140,33 @@ def p_goal_at_scale(scenario: Scenario, scale: float, *, trials: int, seed, shou
 
 def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE, *,
                      trials: int | None = None, seed=None, tolerance: float = 0.01,
-                     max_scale: float = MAX_SCALE, progress=None, should_stop=None) -> Targets:
+                     max_scale: float = MAX_SCALE, start_scale: float | None = None, progress=None,
+                     should_stop=None) -> Targets:
     """The expected-value plan and the plan that gives P(goal) >= ``confidence``.
 
-    The reported scale is the smallest (within ``tolerance``, relative) with P(goal) >=
-    confidence on all ``trials`` trials for ``seed`` (an int or a ``numpy.random.Generator``,
-    from which one int seed is drawn). A first bracket comes from the first ``COARSE_TRIALS``
-    trials (the same random numbers); it is then checked, widened if needed, and narrowed by
-    bisection on log(scale) with all trials. If even ``max_scale`` times the expected-value
-    plan's scale (times the current plan when the expected-value plan needs no new volume)
-    falls short, ``reachable`` is False and the plan at that cap is reported: the search never
-    goes beyond it, and the engine's memory does not grow with the scale. ``progress(fraction)``
-    is called as the search advances; ``should_stop`` is checked between chunks of trials.
+    The reported scale is the smallest scale of the grid (1 + ``tolerance``)^k, k an integer,
+    with P(goal) >= confidence on all ``trials`` trials for ``seed`` (an int or a
+    ``numpy.random.Generator``, from which one int seed is drawn): P(goal) at the answer
+    reaches the confidence and at the grid point below it (the answer / (1 + tolerance)) it
+    does not. P(goal) never decreases as the scale rises (monotone coupling), so that grid
+    point is unique: the answer does not depend on where the search starts, only its cost does.
+
+    Without ``start_scale``, a first bracket comes from the first ``COARSE_TRIALS`` trials (the
+    same random numbers), starting at the expected-value plan's scale; it is then checked,
+    widened if needed, and narrowed by bisection with all trials. With ``start_scale`` (e.g.
+    the answer for a slightly different scenario, as an app has after a slider moved) the
+    first bracket comes from the first ``WARM_TRIALS`` trials by single steps from there, and
+    usually needs only two runs of all trials to be confirmed. If even
+    ``max_scale`` times the expected-value plan's scale (times the current plan when the
+    expected-value plan needs no new volume) falls short, ``reachable`` is False and the plan
+    at that cap is reported: the search never goes beyond it, and the engine's memory does not
+    grow with the scale. ``progress(fraction)`` is called as the search advances;
+    ``should_stop`` is checked between chunks of trials.
     """
     if not 0.0 < confidence < 1.0:
         raise ScenarioError(f"confidence must be between 0 and 1 (got {confidence})")
+    if not tolerance > 0:
+        raise ScenarioError(f"tolerance must be above 0 (got {tolerance})")
     trials = scenario.trials if trials is None else int(trials)
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(0, 2 ** 53))
@@ -162,6 +176,7 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
     check_run_budget(scenario.with_top_scaled(cap), trials=trials, months_detail=False,
                      runs=SEARCH_RUNS, what="the confidence search")
     report = progress or (lambda fraction: None)
+    grid = _ScaleGrid(tolerance, cap)
     seen: dict[tuple[float, int], float] = {}
 
     def p(scale, n):
@@ -169,77 +184,108 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
             seen[(scale, n)] = p_goal_at_scale(scenario, scale, trials=n, seed=seed, should_stop=should_stop)
         return seen[(scale, n)]
 
+    def ok(n):
+        return lambda k: k > grid.zero and p(grid.scale(k), n) >= confidence
+
     def done(scale, reachable=True):
         report(1.0)
         return Targets(confidence, expected_value, _plan(scenario, scale, p(scale, trials)), reachable, trials, seed)
 
-    def bisect(lo, hi, n, ratio):
-        """Narrow [lo, hi] with P(lo) < confidence <= P(hi) until hi/lo <= ratio (lo may be 0)."""
-        for _ in range(200):          # P(0) < confidence: some small scale falls short too
-            if lo > 0:
-                break
-            mid = hi / 2
-            if p(mid, n) >= confidence:
-                hi = mid
-            else:
-                lo = mid
-        if lo <= 0:
-            return lo, hi
-        while hi / lo > ratio:
-            mid = float(np.sqrt(lo * hi))
-            if not lo < mid < hi:
-                break
-            if p(mid, n) >= confidence:
-                hi = mid
-            else:
-                lo = mid
-        return lo, hi
-
-    n_coarse = min(trials, COARSE_TRIALS)
-    if p(0.0, n_coarse) >= confidence and p(0.0, trials) >= confidence:
-        return done(0.0)
-    # A first bracket on the first trials, narrowed to 5%.
-    start = min(expected_value.scale or cap * 1e-3, cap)
-    lo, hi = _bracket(lambda sc: p(sc, n_coarse) >= confidence, start, cap)
-    if hi is None:
-        lo, hi = cap / 2, cap
+    warm = start_scale is not None and start_scale > 0
+    if not warm:
+        n_first = min(trials, COARSE_TRIALS)
+        if p(0.0, n_first) >= confidence and p(0.0, trials) >= confidence:
+            return done(0.0)
+        # A first bracket on the first trials, from the expected-value plan by doubling steps,
+        # narrowed to about 5%.
+        start, first, width = grid.index(min(expected_value.scale or cap * 1e-3, cap)), grid.doubling, 5
     else:
-        lo, hi = bisect(lo, hi, n_coarse, 1.05)
+        # From the hint by single steps on fewer trials, narrowed to one step.
+        n_first = min(trials, WARM_TRIALS)
+        start, first, width = grid.index(min(start_scale, cap)), 1, 1
+    lo, hi = _bracket(ok(n_first), start, grid, first=first)
+    if hi is None:
+        lo, hi = grid.top - 1, grid.top
+    lo, hi = _bisect(ok(n_first), lo, hi, width=width)
     report(0.4)
-    # All trials: make sure the bracket holds (widen it where the first trials misled), then
-    # narrow it to the tolerance.
-    if p(0.0, trials) >= confidence:
-        return done(0.0)
-    step = 1.05
-    while p(hi, trials) < confidence:
-        if hi >= cap:
-            return done(cap, reachable=False)
-        lo, hi = hi, min(hi * step, cap)
-        step *= step
-    step = 1.05
-    while lo > 0 and p(lo, trials) >= confidence:
-        lo, hi = lo / step, lo
-        step *= step
-        if lo < hi * 1e-6:
-            lo = 0.0
+    # All trials: make sure the bracket holds (widen it where the first trials misled).
+    if not ok(trials)(hi):
+        lo, hi = _bracket(ok(trials), hi, grid)
+    elif ok(trials)(lo):
+        lo, hi = _bracket(ok(trials), lo, grid)
+    if hi is None:
+        return done(cap, reachable=False)
     report(0.7)
-    lo, hi = bisect(lo, hi, trials, 1.0 + tolerance)
-    return done(hi)
+    lo, hi = _bisect(ok(trials), lo, hi, width=1)
+    if lo == grid.zero and p(0.0, trials) >= confidence:
+        return done(0.0)
+    return done(grid.scale(hi))
 
 
-def _bracket(ok, start: float, max_scale: float):
-    """(lo, hi) with ok(hi) and not ok(lo) (lo may be 0), growing or shrinking by 2x; hi is
-    None when not even ``max_scale`` is ok."""
+@dataclass(frozen=True)
+class _ScaleGrid:
+    """The scales the search answers with: (1 + tolerance)^k for the integers k above
+    ``zero`` (about a millionth of a millionth of the cap: stands for scale 0) and below
+    ``top`` (the index of the cap itself, the largest scale searched)."""
+
+    tolerance: float
+    cap: float
+
+    @property
+    def step(self) -> float:
+        return float(np.log1p(self.tolerance))
+
+    @property
+    def top(self) -> int:
+        return int(np.floor(np.log(self.cap) / self.step)) + 1
+
+    @property
+    def zero(self) -> int:
+        return int(np.floor(np.log(self.cap * 1e-12) / self.step))
+
+    @property
+    def doubling(self) -> int:
+        """Grid steps that double the scale."""
+        return max(1, int(np.round(np.log(2.0) / self.step)))
+
+    def index(self, scale: float) -> int:
+        return min(max(int(np.round(np.log(scale) / self.step)), self.zero + 1), self.top)
+
+    def scale(self, k: int) -> float:
+        if k <= self.zero:
+            return 0.0
+        if k >= self.top:
+            return float(self.cap)
+        return float(np.exp(k * self.step))
+
+
+def _bracket(ok, start: int, grid: _ScaleGrid, first: int = 1):
+    """Grid indices (lo, hi) with ok(hi) and not ok(lo), galloping from ``start`` (steps of
+    ``first``, then twice, four times that ...); lo may be ``grid.zero`` (scale 0, known not to
+    be ok); hi is None when not even the cap is ok."""
     if ok(start):
-        hi, lo = start, start / 2
-        while ok(lo):
-            hi, lo = lo, lo / 2
-            if lo < start * 1e-6:
-                return 0.0, hi
-        return lo, hi
-    lo, hi = start, min(start * 2, max_scale)
-    while not ok(hi):
-        if hi >= max_scale:
+        hi, d = start, first
+        while True:
+            lo = max(hi - d, grid.zero)
+            if lo == grid.zero or not ok(lo):
+                return lo, hi
+            hi, d = lo, 2 * d
+    lo, d = start, first
+    while True:
+        hi = min(lo + d, grid.top)
+        if ok(hi):
+            return lo, hi
+        if hi == grid.top:
             return lo, None
-        lo, hi = hi, min(hi * 2, max_scale)
+        lo, d = hi, 2 * d
+
+
+def _bisect(ok, lo: int, hi: int, width: int):
+    """Narrow grid indices lo < hi, not ok(lo) and ok(hi), until hi - lo <= width."""
+    while hi - lo > width:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
     return lo, hi

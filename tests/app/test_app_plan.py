@@ -116,3 +116,24 @@ def test_the_current_scenarios_stage_names_follow_the_one_rule(name):
     at.text_input(key=next(w.key for w in at.text_input if w.label == "Name")).set_value(name)
     next(b for b in at.button if b.label == "Add stage").click().run()
     assert at.session_state["scenario"] == sc and not at.exception
+
+
+def test_a_changed_input_ends_with_the_whole_runs_numbers_and_a_search_from_the_last_answer():
+    """The page first shows an answer from the first trials, then the whole run's in its place;
+    the search starts from the session's last answer and still gives the cold search's SLA."""
+    from sim import required_volumes
+    from sim.model.validation import scenario_from_dict as from_dict
+    from ui.compute import PREVIEW_TRIALS, SEARCH_TRIALS
+    sc = replace(small_demo(seed=31), trials=3 * PREVIEW_TRIALS)
+    at = open_app(scenario=sc)
+    assert at.session_state["last-search"][2] > 0                  # remembered for the next search
+    widget(at.slider, "Conversion rate: 8 times in 10 between").set_value((2.0, 3.4)).run()
+    doc = sc.to_dict()
+    doc["stages"][1]["rate"] = rate_from_range(0.02, 0.034)
+    changed = from_dict(doc)
+    assert metric(at, PROBABILITY) == f"{simulate(changed).p_goal:.1%}"
+    assert not any("First answer" in c.value for c in at.caption)
+    assert any(f"{changed.trials:,} trials" in c.value for c in at.caption)
+    cold = required_volumes(changed, 0.8, trials=min(changed.trials, SEARCH_TRIALS))
+    assert at.session_state["last-search"][2] == cold.at_confidence.scale
+    assert f"× {cold.at_confidence.scale:.2f}" in " ".join(m.value for m in at.markdown)

@@ -53,3 +53,20 @@ def test_the_trials_can_be_lowered_on_the_plan_page_and_the_numbers_come(worst_c
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["scenario"].trials == 2_000
     assert any(m.label == PROBABILITY for m in at.metric)
+
+
+def test_a_search_refused_after_a_first_answer_still_shows_the_whole_forecast(worst_case):
+    """A link whose forecast fits the budget but whose confidence search does not: the Plan page
+    shows the first answer, then the whole run's in its place, then the search's refusal."""
+    from dataclasses import replace
+
+    from sim.model.targets import required_volumes
+    from ui.compute import PREVIEW_TRIALS
+    sc = replace(worst_case[0], trials=3 * PREVIEW_TRIALS)
+    with pytest.raises(WorkBudgetExceeded, match="the confidence search"):
+        required_volumes(sc, 0.8, trials=sc.trials)
+    at = open_app(scenario=sc)
+    assert "The confidence search is too large" in refusal(at)
+    assert any(m.label == PROBABILITY for m in at.metric)
+    captions = " ".join(c.value for c in at.caption)
+    assert f"{sc.trials:,} trials" in captions and "First answer" not in captions

@@ -51,3 +51,29 @@ def test_deal_value_median_p90_and_mean():
         DealValue(100, 50)
     with pytest.raises(ScenarioError):
         DealValue(100, 200, "weekly")
+
+
+def test_reading_a_scenario_with_ranges_and_forecasting_it_loads_no_scipy_optimize():
+    """The command line's forecast imports no more than it needs: a P10-P90 range is fitted by
+    Newton's method on scipy.special alone (scipy.optimize costs half a second to import)."""
+    import json
+    import subprocess
+    import sys
+
+    from ..conftest import DEMO_PATH, ROOT
+    code = ("import json, sys; from sim import load_scenario, simulate; "
+            f"sc = load_scenario({str(DEMO_PATH)!r}); simulate(sc, trials=2000); "
+            "print(json.dumps([m in sys.modules for m in ('scipy.optimize', 'scipy.stats')]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [False, False]
+    assert any("p10" in s.get("rate", {}) for s in json.loads(DEMO_PATH.read_text())["stages"])  # ranges fitted
+
+
+@pytest.mark.parametrize(("p10", "p90"), [(1e-5, 3e-5), (0.018, 0.026), (0.2, 0.35), (0.01, 0.9), (0.97, 0.9999)])
+def test_a_range_is_fitted_to_scipys_beta_quantiles(p10, p90):
+    from scipy import stats
+
+    from sim.model.beliefs import _fit_beta_quantiles
+    a, b = _fit_beta_quantiles(p10, p90)
+    assert stats.beta.ppf([0.1, 0.9], a, b) == pytest.approx([p10, p90], rel=1e-9)

@@ -1,5 +1,7 @@
 """The reverse funnel: the expected-value plan and the confidence search."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,26 @@ def test_one_default_confidence():
     for function in (required_volumes, checkin.check_in):
         assert inspect.signature(function).parameters["confidence"].default == confidence.DEFAULT_CONFIDENCE
     assert confidence.DEFAULT_CONFIDENCE in confidence.CONFIDENCES
+
+
+def test_the_answer_does_not_depend_on_where_the_search_starts(demo):
+    """The answer is the smallest grid scale (1.01^k) with P(goal) >= the confidence: the same
+    from a cold start and from any hint (an app passes its last answer), so a link gives the
+    numbers it gave on the page that made it."""
+    cold = required_volumes(demo, 0.8, trials=8_192)
+    scale = cold.at_confidence.scale
+    k = round(math.log(scale) / math.log(1.01))
+    assert scale == pytest.approx(1.01 ** k, rel=1e-12)
+    assert p_goal_at_scale(demo, scale, trials=8_192, seed=demo.seed) >= 0.8
+    assert p_goal_at_scale(demo, 1.01 ** (k - 1), trials=8_192, seed=demo.seed) < 0.8
+    for hint in (scale, scale * 1.003, scale / 1.2, scale * 1.5, 1e-3, 1e4):
+        warm = required_volumes(demo, 0.8, trials=8_192, start_scale=hint)
+        assert warm == cold, hint
+
+
+def test_a_hint_for_an_unreachable_or_certain_goal_gives_the_cold_answer(demo):
+    from dataclasses import replace
+    out_of_reach = required_volumes(demo, 0.99, trials=2_000, max_scale=1.2)
+    assert required_volumes(demo, 0.99, trials=2_000, max_scale=1.2, start_scale=0.5) == out_of_reach
+    certain = replace(demo, baseline_revenue=demo.goal)
+    assert required_volumes(certain, 0.8, trials=2_000, start_scale=3.0).at_confidence.scale == 0

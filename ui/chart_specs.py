@@ -1,0 +1,26 @@
+"""Charts drawn once per scenario, for every session that shows them.
+
+Building an Altair chart and turning it into Vega-Lite (Altair validates the whole spec against
+its schema) costs a few hundred milliseconds of CPU for the fan chart, more than reading the
+forecast from the cache: ten people opening one link would pay it ten times. :func:`show`
+keeps each chart's Vega-Lite spec (a plain dict) in a shared, bounded cache under a key that
+says what determines it (the chart's name, the scenario's token, its other inputs) and draws
+the cached spec with ``st.vega_lite_chart`` (the same element ``st.altair_chart`` makes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import streamlit as st
+
+
+def show(name: str, key: Hashable, build: Callable) -> None:
+    """Draw the chart ``build()`` (an Altair chart) full width; ``(name, key)`` must determine
+    it completely (e.g. ``("fan", (token, 320))``): the spec is built once per key."""
+    st.vega_lite_chart(spec=_spec(name, key, build), width="stretch")
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _spec(name: str, key: Hashable, _build: Callable) -> dict:
+    return _build().to_dict()
