@@ -92,7 +92,9 @@ class StageFit:
             "rate_from": self.rate_from, "lag_from": self.lag_from,
             "naive_rate": None if r is None else r.naive,
             "strength": None if r is None else r.strength,
-            "dispersion_strength": None if r is None else r.dispersion_strength,
+            "dispersion_strength": None if r is None or not math.isfinite(r.dispersion_strength)
+            else r.dispersion_strength,
+            "overdispersion_p": None if r is None else r.overdispersion_p,
             "strength_capped_by": None if r is None else r.capped_by,
             "lag_conversions": None if self.lag_fit is None else self.lag_fit.conversions,
         })
@@ -232,14 +234,18 @@ def _stage_fit(history, k, first, last, weight, typed, notes, missing, window, m
         data = lag_data(history.reached[:, k - 1], history.reached[:, k], first, last)
         lag_fit = fit_stage_lag(data)
         lag, lag_from = typed_lag or (1.0,), "typed" if typed_lag else "none typed: no lag"
+        why = None
         if lag_fit is None:
-            notes.append(f"{prev} → {name}: no record reached {name} from a {prev} cohort of {window}: the lag is "
-                         f"kept as {lag_from}.")
-            lag_fit_used = None
+            why = f"no record reached {name} from a {prev} cohort of {window}"
         elif lag_fit.longest + 2 > months_in_window:
-            notes.append(f"{prev} → {name}: the window has {months_in_window} month(s), not more than the longest "
-                         f"lag seen ({lag_fit.longest} months) + 1: the lag cannot be fitted and is kept as {lag_from}.")
+            why = (f"the window has {months_in_window} month(s), fewer than the longest lag seen "
+                   f"({lag_fit.longest} month(s)) + 2")
+        if why is not None:
             lag_fit_used = None
+            if typed_lag:
+                notes.append(f"{prev} → {name}: {why}: the lag is kept as typed.")
+            else:
+                missing.append(f"the lag {prev} → {name}: {why}")
         else:
             lag, lag_from, lag_fit_used = lag_fit.pmf, "records", lag_fit
             if lag_fit.clipped_long:
