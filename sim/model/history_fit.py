@@ -221,10 +221,12 @@ def _window(history: FunnelHistory, options: FitOptions) -> tuple[int, int]:
 
 
 def _record_pair(history: FunnelHistory, k: int, first: int, last: int) -> bool:
-    """Whether records give stage k's conversion: records entered stage k−1 in the window and
-    some record reached stage k."""
+    """Whether records give stage k's conversion: records entered stage k−1 in the window, and
+    some record reached stage k or no month counts any unit in it (the counts come from elsewhere:
+    a monthly import)."""
     before, after = history.reached[:, k - 1], history.reached[:, k]
-    return bool(np.any((before >= first) & (before <= last)) and np.any(after >= 0))
+    return bool(np.any((before >= first) & (before <= last))
+                and (np.any(after >= 0) or not np.any(history.counts[k] > 0)))
 
 
 def _stage_fit(history, k, first, last, weight, typed, notes, missing, window, months_in_window) -> StageFit:
