@@ -144,6 +144,7 @@ class HistoryFit:
 def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), typed: Scenario | None = None) -> HistoryFit:
     """The scenario fitted from ``history`` (see the module's description)."""
     first, last = _window(history, options)
+    history = history.through(last)                 # as it was known at the end of the window
     start = month_index(options.start) if options.start else last + 1
     if start <= last:
         raise ScenarioError(f"the plan's start ({index_label(start)}) must come after the window's last month "
