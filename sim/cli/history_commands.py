@@ -95,3 +95,39 @@ def fit_text(result) -> list[str]:
         lines.append("")
         lines += [f"Note: {n}" for n in result.notes]
     return lines
+
+
+def backtest(args) -> int:
+    from ..model.backtest import backtest as run_backtest
+    typed = _scenario(args.scenario) if args.scenario else None
+    history = _history(args, typed)
+    result = run_backtest(history, horizon=args.horizon, fit_months=args.fit_months, origins=args.origins,
+                          trials=args.trials, growth=args.growth, typed=typed)
+    if args.json:
+        return print_json(result.to_dict())
+    return print_lines(backtest_text(result))
+
+
+def backtest_text(result) -> list[str]:
+    """The backtest in plain text: one line per origin, then the scores."""
+    lines = [result.sentence(), ""]
+    if result.origins:
+        lines.append(f"{'Origin':<8} {'Months':>6} {'Actual':>14} {'P10':>14} {'P50':>14} {'P90':>14}  Band     "
+                     f"P(goal) Goal hit")
+        for o in result.origins:
+            r = o.revenue
+            lines.append(f"{o.origin:<8} {o.months:>6} {money(r.actual):>14} {money(r.p10):>14} {money(r.p50):>14} "
+                         f"{money(r.p90):>14}  {'inside ' if r.inside else 'outside'}  {o.p_goal:>6.0%} "
+                         f"{'yes' if o.hit else 'no'}")
+        lines.append("")
+        lines.append(f"Coverage of the P10–P90 bands: revenue {_pct(result.coverage_revenue)}; "
+                     + ", ".join(f"{n} {_pct(v)}" for n, v in result.coverage_stages().items()))
+        lines.append(f"Revenue P50: MAPE {_pct(result.mape)}, bias {_signed(result.bias)}; "
+                     f"Brier score of P(goal) {result.brier:.3f}")
+    for origin, why in result.skipped:
+        lines.append(f"Skipped {origin}: {why}")
+    return lines
+
+
+def _signed(value) -> str:
+    return "-" if value is None else f"{value:+.1%}"

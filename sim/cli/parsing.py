@@ -263,6 +263,25 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--out", metavar="FILE", help="write the fitted scenario (JSON) to FILE")
     _json_option(ft)
 
+    bt = sub.add_parser("backtest", help="the planner judged on the history: rolling origins, coverage, MAPE, bias, Brier")
+    bt.set_defaults(func=history_commands.backtest)
+    _db_option(bt)
+    bt.add_argument("--horizon", type=_whole_number("--horizon", 1, MAX_MONTHS, str(MAX_MONTHS)), default=12,
+                    help="months simulated after each origin, as many as the data has up to this (default 12)")
+    bt.add_argument("--fit-months", type=_whole_number("--fit-months", 2, 120, "120"), default=12,
+                    help="months of history each fit uses, before its origin (default 12)")
+    bt.add_argument("--origins", type=_whole_number("--origins", 1, 120, "120"), default=12,
+                    help="the most recent origins backtested (default 12)")
+    bt.add_argument("--trials", type=_whole_number("--trials", 100, 100_000, "100,000"), default=2000,
+                    help="trials per origin (default 2,000)")
+    bt.add_argument("--growth", type=_positive("--growth", allow_zero=True, above=-1.0),
+                    help="growth of each origin's goal over its trailing twelve months' revenue (default 0)")
+    bt.add_argument("--segment", metavar="VALUE", help="only this segment's actuals")
+    bt.add_argument("--scenario", help="scenario JSON whose typed values are kept where a fit cannot give them")
+    bt.add_argument("--stages", type=_values, metavar="STAGE[,STAGE...]",
+                    help="the funnel's stages in order (default: the scenario's, else every stage of the database)")
+    _json_option(bt)
+
     dm = sub.add_parser("demo", help="the demo company's data in the database")
     demo_sub = dm.add_subparsers(dest="demo_command", required=True, parser_class=_Parser)
     dr = demo_sub.add_parser("remove", help="remove the demo's imports and plan of record (your own data stays)")

@@ -32,7 +32,7 @@ from .cohort_rates import MIN_COHORTS, CohortRate, fit_cohort_rate
 from .deal_value_fit import MIN_DEALS, DealValueFit, fit_deal_value
 from .funnel_history import OPEN, UNKNOWN, FunnelHistory, index_label, month_index
 from .names import fold_name, name_problem
-from .open_pipeline_fit import OpenStage, open_from_cohorts, open_from_outcomes
+from .open_pipeline_fit import OpenStage, open_stage
 from .scenario import DEFAULT_SEED, DEFAULT_TRIALS, MAX_MONTHS, MAX_STAGES, MIN_STAGES, Scenario
 from .stage_lags import StageLag, fit_stage_lag, lag_cdf_at, lag_data
 from .top_of_funnel_fit import MIN_TOP_MONTHS, TopFit, fit_top_of_funnel
@@ -196,7 +196,9 @@ def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), type
                             + ["nothing was written; give a scenario whose typed values are kept for what the history "
                                "cannot give (--scenario FILE), or a longer window"])
 
-    pipeline = _pipeline(history, first, last, names, lags, notes)
+    rates = [None] + [f.rate.mean if f.rate is not None else typed_stage[fold_name(f.name)].rate.mean
+                      for f in stage_fits[1:]]
+    pipeline = _pipeline(history, first, last, names, lags, rates, notes)
     doc = _document(names, stage_fits, typed, typed_stage, deal, top, start, options, goal, pipeline, first, last)
     scenario = scenario_from_dict(doc)
     if start > last + 1:
@@ -348,32 +350,33 @@ def _goal(history, last, options, typed, notes, missing):
     return trailing, goal, how
 
 
-def _pipeline(history, first, last, names, lags, notes) -> list[OpenStage]:
+def _pipeline(history, first, last, names, lags, rates, notes) -> list[OpenStage]:
     """Each stage's open pipeline at the end of ``last`` (all stages but the last)."""
     out = []
     R = history.reached
     reached_any = R >= 0
     last_stage = np.where(reached_any.any(axis=1), R.shape[1] - 1 - np.argmax(reached_any[:, ::-1], axis=1), -1)
+    C = last - first + 1
+    ages = last - (first + np.arange(C))
     for j in range(len(names) - 1):
         lag = lags[j + 1]
-        if (R[:, j] >= 0).any():                      # records: from their outcomes, else their cohorts
-            here = last_stage == j
-            if not np.any(history.outcome[here] == UNKNOWN):
-                open_ = here & (history.outcome == OPEN)
-                stage = open_from_outcomes(names[j], last - R[open_, j], lag)
-                if stage.stale:
-                    notes.append(f"{names[j]}: {stage.stale} open record(s) have waited longer than the longest lag "
-                                 f"into {names[j + 1]}: left out of the open pipeline (stale).")
-                out.append(stage)
-                continue
+        if (R[:, j] >= 0).any():                      # records: their cohorts, bound by the open ones
             entry = R[:, j]
             inside = (entry >= first) & (entry <= last)
-            entered = np.bincount(entry[inside] - first, minlength=last - first + 1).astype(float)
-        else:                                         # monthly counts: from the cohorts
+            entered = np.bincount(entry[inside] - first, minlength=C).astype(float)
+            here = last_stage == j
+            opened = None
+            if not np.any(history.outcome[here & inside] == UNKNOWN):
+                is_open = inside & here & (history.outcome == OPEN)
+                opened = np.bincount(entry[is_open] - first, minlength=C).astype(float)
+            stage = open_stage(names[j], entered, ages, lag, open_records=opened, rate=rates[j + 1])
+            if stage.stale:
+                notes.append(f"{names[j]}: {stage.stale} open record(s) have waited longer than the longest lag "
+                             f"into {names[j + 1]}: left out of the open pipeline (stale).")
+        else:                                         # monthly counts: their cohorts
             counts, stated = history.series(j, first, last)
-            entered = np.where(stated, counts, 0.0)
-        ages = last - (first + np.arange(len(entered)))
-        out.append(open_from_cohorts(names[j], entered, ages, lag))
+            stage = open_stage(names[j], np.where(stated, counts, 0.0), ages, lag)
+        out.append(stage)
     return out
 
 

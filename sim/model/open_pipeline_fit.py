@@ -1,14 +1,17 @@
 """The open pipeline at the plan's start, from the history: how many units wait in each stage,
 and when they move on.
 
-* **From outcomes** (every record of the stage has a won / lost / open outcome): the records
-  whose last stage at the end of the data is this one, neither won nor lost by then. A record
-  that has waited ``a`` months moves on ``i`` months after the start with probability
-  ``f(a + 1 + i) / (1 − F(a))`` (f, F: the next stage's lag); the stage's lag is that mixed
-  over its records. Records that have waited longer than the longest lag can no longer move
-  on in the model: they are left out (counted as stale).
-* **From the lags** (outcomes not known): the check-in's estimate, each cohort's units whose lag
-  has not elapsed, ``Σ_c entered_c · (1 − F(age_c))``, with the same mixed lag.
+In the model, each unit of a stage's open pipeline moves on with the next stage's rate p, after
+the pipeline's own lag. A cohort c of N_c units that entered the stage ``a`` months before the
+end of the data still has, in expectation, N_c·p·(1 − F(a)) conversions to come (F: the next
+stage's lag distribution): its units whose lag has not elapsed, N_c·(1 − F(a)), are the open
+pipeline (as the check-in estimates it), and they move on ``i`` months after the start with
+probability f(a + 1 + i) / (1 − F(a)), mixed over the cohorts.
+
+With outcomes (every record of the stage won, lost or open), the records still open bound it:
+a cohort with O_c open records cannot bring more than O_c conversions, so its pipeline is
+min(N_c·(1 − F(a)), O_c / p). Records open longer than the longest lag can no longer move on
+in the model: they are counted as stale, not in the pipeline.
 """
 
 from __future__ import annotations
@@ -21,15 +24,16 @@ import numpy as np
 @dataclass(frozen=True)
 class OpenStage:
     name: str
-    count: int
-    lag: tuple[float, ...] | None     # the move on, months 0, 1, ... after the start; None: none open
+    count: int                        # units in the plan's open pipeline
+    lag: tuple[float, ...] | None     # their move on, months 0, 1, ... after the start; None: none
     source: str                       # "outcomes" | "lags"
+    open_records: int | None          # records still open (with outcomes), stale ones included
     stale: int                        # open records older than the longest lag (left out)
     mean_age: float | None            # months the counted units have waited, on average
 
     def to_dict(self) -> dict:
         return {"count": self.count, "lag": None if self.lag is None else list(self.lag), "from": self.source,
-                "stale": self.stale, "mean_age": self.mean_age}
+                "open_records": self.open_records, "stale": self.stale, "mean_age": self.mean_age}
 
 
 def remaining_lag(pending_by_age, pmf) -> tuple[float, tuple[float, ...] | None]:
@@ -54,29 +58,25 @@ def remaining_lag(pending_by_age, pmf) -> tuple[float, tuple[float, ...] | None]
     return total, tuple(out)
 
 
-def open_from_outcomes(name: str, ages, pmf) -> OpenStage:
-    """The open records of a stage, by how many months each has waited (``ages``)."""
-    ages = np.asarray(ages, dtype=int)
-    ages = np.maximum(ages, 0)
-    tail = 1.0 - np.cumsum(np.asarray(pmf, dtype=float))
-    alive = (ages < len(pmf) - 1) & (tail[np.minimum(ages, len(pmf) - 1)] > 1e-12)
-    by_age = np.bincount(ages[alive], minlength=len(pmf))
-    count, lag = remaining_lag(by_age, pmf)
-    stale = int(np.count_nonzero(~alive))
-    mean_age = float(ages[alive].mean()) if alive.any() and count > 0 else None
-    return OpenStage(name, int(round(count)), lag, "outcomes", stale, mean_age)
-
-
-def open_from_cohorts(name: str, entered, ages, pmf) -> OpenStage:
-    """The units of each cohort (``entered``, aged ``ages``) whose lag has not elapsed."""
+def open_stage(name: str, entered, ages, pmf, *, open_records=None, rate: float | None = None) -> OpenStage:
+    """The open pipeline of a stage from its cohorts (``entered[c]`` units aged ``ages[c]``) and,
+    with outcomes, each cohort's open records (``open_records[c]``) and the next stage's mean
+    ``rate``."""
     f = np.asarray(pmf, dtype=float)
     tail = np.clip(1.0 - np.cumsum(f), 0.0, 1.0)
     ages = np.asarray(ages, dtype=int)
     entered = np.asarray(entered, dtype=float)
-    by_age = np.zeros(f.size)
-    for n, a in zip(entered, ages):
-        if 0 <= a < f.size - 1:
-            by_age[a] += n * tail[a]
+    live = (ages >= 0) & (ages < f.size - 1)
+    live[live] = tail[ages[live]] > 1e-12
+    pending = np.where(live, entered * tail[np.clip(ages, 0, f.size - 1)], 0.0)
+    stale, total_open = 0, None
+    if open_records is not None:
+        opened = np.asarray(open_records, dtype=float)
+        bound = opened / rate if rate and rate > 0 else opened
+        pending = np.minimum(pending, bound)
+        stale, total_open = int(opened[~live].sum()), int(opened.sum())
+    by_age = np.bincount(ages[live], weights=pending[live], minlength=f.size)
     count, lag = remaining_lag(by_age, f)
-    mean_age = float((by_age * np.arange(f.size)).sum() / by_age.sum()) if by_age.sum() > 0 else None
-    return OpenStage(name, int(round(count)), lag, "lags", 0, mean_age)
+    mean_age = float((by_age * np.arange(by_age.size)).sum() / by_age.sum()) if by_age.sum() > 0 else None
+    return OpenStage(name, int(round(count)), lag, "outcomes" if open_records is not None else "lags",
+                     total_open, stale, mean_age)

@@ -86,13 +86,18 @@ def test_the_opportunity_export_fits_as_pandas_computes_it(crm_db, opportunities
         assert stage.rate.mean == pytest.approx(want["successes"] / want["exposure"])
     assert stage.rate.naive == pytest.approx(want["successes"] / want["entered"])
     assert stage.rate.naive < stage.rate.mean
-    # The open pipeline: engaged by 2017-06, neither won nor lost by its end, younger than the lag.
+    # The open pipeline: per engage-month cohort, its units whose lag has not elapsed, at most its
+    # records still open (neither won nor lost by the end of 2017-06) / the rate.
     closed = month_number(df["close_date"], "%m/%d/%Y")
     is_open = entry.le(last) & ~(df["deal_stage"].isin(["Won", "Lost"]) & closed.le(last))
-    age = last - entry[is_open]
     tail = 1 - np.cumsum(want["pmf"])
-    alive = age.map(lambda a: a < len(tail) - 1 and tail[int(a)] > 1e-12)
-    assert fit.pipeline[0].count == int(alive.sum()) and fit.pipeline[0].source == "outcomes"
+    rate = stage.rate.mean
+    entered = entry[entry.le(last)].value_counts()
+    opened = entry[is_open].value_counts()
+    count = sum(min(n * tail[int(last - c)], opened.get(c, 0) / rate) for c, n in entered.items()
+                if last - c < len(tail) - 1 and tail[int(last - c)] > 1e-12)
+    assert fit.pipeline[0].count == round(count) and fit.pipeline[0].source == "outcomes"
+    assert fit.pipeline[0].open_records == int(is_open.sum())
     # The deal value: the won amounts booked by 2017-06.
     amounts = pd.to_numeric(df["close_value"].where((df["deal_stage"] == "Won") & closed.le(last))).dropna()
     assert fit.deal.n == int((amounts > 0).sum())

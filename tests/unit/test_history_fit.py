@@ -17,7 +17,7 @@ from sim.model.cohort_rates import beta_binomial_loglik, fit_cohort_rate
 from sim.model.deal_value_fit import fit_deal_value
 from sim.model.funnel_history import OPEN, UNKNOWN, history_from_records, index_label, month_index
 from sim.model.history_fit import FitOptions, fit_history
-from sim.model.open_pipeline_fit import open_from_cohorts
+from sim.model.open_pipeline_fit import open_stage
 from sim.model.top_of_funnel_fit import fit_top_of_funnel
 from sim.model.validation import scenario_from_dict
 
@@ -158,33 +158,42 @@ def test_the_top_of_the_funnel_growth_noise_and_season_come_back():
     assert short.seasonal is None
 
 
-def test_the_open_pipeline_from_outcomes_is_the_open_records(big):
+def test_the_open_pipeline_is_the_units_whose_lag_has_not_elapsed_bound_by_the_open_records(big):
+    """Per cohort c of stage j: min(N_c·P(lag > age_c), O_c / p) with O_c its records still open
+    (numpy, from the records); the lag still ahead mixed over the cohorts."""
     end = big.first + 20
     h = big.history.through(end)
     fit = fit_history(h, FitOptions(last=index_label(end)))
     last_stage = np.where(h.reached >= 0, np.arange(3), -1).max(axis=1)
     for j, stage in enumerate(fit.pipeline):
-        lag = fit.stages[j + 1].lag
+        lag, p = np.asarray(fit.stages[j + 1].lag), fit.stages[j + 1].rate.mean
         tail = 1 - np.cumsum(lag)
-        ages = end - h.reached[:, j]
-        open_here = (last_stage == j) & (h.outcome == OPEN)
-        alive = open_here & (ages < len(lag) - 1)
-        alive[alive] = tail[ages[alive]] > 1e-12
-        assert stage.source == "outcomes"
-        assert stage.count == int(alive.sum())
-        assert stage.stale == int(open_here.sum() - alive.sum())
-        want = np.zeros(len(lag))
-        for a in ages[alive]:
-            want[:len(lag) - a - 1] += np.asarray(lag[a + 1:]) / tail[a]
-        assert stage.lag == pytest.approx(tuple(want[:len(stage.lag)] / want.sum()))
+        count, ahead, stale = 0.0, np.zeros(lag.size), 0
+        for c in range(h.first_month, end + 1):
+            age = end - c
+            cohort = h.reached[:, j] == c
+            n = cohort.sum()
+            o = (cohort & (last_stage == j) & (h.outcome == OPEN)).sum()
+            if age >= lag.size - 1 or tail[age] <= 1e-12:
+                stale += o
+                continue
+            units = min(n * tail[age], o / p)
+            count += units
+            ahead[:lag.size - age - 1] += units * lag[age + 1:] / tail[age]
+        assert stage.source == "outcomes" and stage.stale == stale
+        assert stage.count == round(count)
+        assert stage.lag == pytest.approx(tuple(ahead[:len(stage.lag)] / ahead.sum()))
     assert fit.scenario.pipeline_counts()[:2] == tuple(p.count for p in fit.pipeline)
 
 
 def test_the_open_pipeline_without_outcomes_is_the_units_whose_lag_has_not_elapsed():
     lag = (0.2, 0.5, 0.3)
-    got = open_from_cohorts("A", [100, 50, 80], [2, 1, 0], lag)
+    got = open_stage("A", [100, 50, 80], [2, 1, 0], lag)
     assert got.count == round(100 * 0 + 50 * 0.3 + 80 * 0.8)
     assert got.lag == pytest.approx(((50 * 0.3 + 80 * 0.5) / 79, 80 * 0.3 / 79))
+    bound = open_stage("A", [100, 50, 80], [2, 1, 0], lag, open_records=[5, 3, 10], rate=0.5)
+    assert bound.count == round(min(50 * 0.3, 3 / 0.5) + min(80 * 0.8, 10 / 0.5))
+    assert bound.stale == 5 and bound.open_records == 18
 
 
 def test_records_of_unknown_outcome_give_the_pipeline_from_the_lags(big):
