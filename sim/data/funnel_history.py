@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ScenarioError
-from ..model.funnel_history import LOST, OPEN, UNKNOWN, WON, FunnelHistory, month_index
+from ..model.funnel_history import LOST, OPEN, UNKNOWN, WON, FunnelHistory
 from ..model.names import fold_name
-from .actuals import load_actuals, segments
+from .actuals import segments
 from .store import Store
 
 _MONTH = "(year({0}) * 12 + month({0}) - 1)::INTEGER"
@@ -58,31 +58,57 @@ def load_funnel_history(store: Store, *, stages: tuple[str, ...] = (), segment: 
             SELECT r.amount::DOUBLE AS amount, {_MONTH.format('r.booked')} AS m
             FROM record_revenue r {seg_join.replace('WHERE', 'WHERE r.booked IS NOT NULL AND') if segment is not None
                                    else 'WHERE r.booked IS NOT NULL'}""", params).fetchnumpy()
+        seg_where = "WHERE segment = ?" if segment is not None else ""
+        monthly = cur.execute(f"""
+            WITH ranks AS (SELECT unnest(?::VARCHAR[]) AS stage_key, unnest(?::INTEGER[]) AS rank),
+                 stated AS (SELECT DISTINCT month, stage_key FROM monthly_cells)
+            SELECT {_MONTH.format('s.month')}, k.rank, v.count::BIGINT
+            FROM stated s JOIN ranks k USING (stage_key)
+            LEFT JOIN (SELECT month, stage_key, sum(count) AS count FROM monthly_cells {seg_where} GROUP BY ALL) v
+                 USING (month, stage_key)""", [keys, list(range(K)), *params]).fetchall()
+        monthly_revenue = cur.execute(f"""
+            WITH stated AS (SELECT DISTINCT month FROM monthly_revenue_cells)
+            SELECT {_MONTH.format('s.month')}, v.revenue::DOUBLE
+            FROM stated s LEFT JOIN (SELECT month, sum(revenue) AS revenue FROM monthly_revenue_cells {seg_where}
+                                     GROUP BY ALL) v USING (month)""", params).fetchall()
     finally:
         cur.rollback()
         cur.close()
     reached = np.column_stack([np.asarray(cols[f"s{k}"], dtype=np.int32) for k in range(K)]) if K else \
         np.zeros((0, 0), dtype=np.int32)
-    actuals = load_actuals(store, stage_order=names, segment=segment)
-    index = {fold_name(s): k for k, s in enumerate(names)}
-    rows = [(month_index(m), index[fold_name(s)], c) for m, s, c in actuals.counts if fold_name(s) in index]
-    revenue_rows = [(month_index(m), r) for m, r in actuals.revenue]
     amounts = np.asarray(amount_cols["amount"], dtype=np.float64)
     amount_months = np.asarray(amount_cols["m"], dtype=np.int32)
-    months = [m for m, _, _ in rows] + [m for m, _ in revenue_rows]
-    if not months:
-        first, M = 0, 0
-    else:
-        first = min(months)
-        M = max(months) - first + 1
-    counts, counted = np.zeros((K, M)), np.zeros((K, M), dtype=bool)
-    for m, k, c in rows:
-        counts[k, m - first] = c
-        counted[k, m - first] = True
-    revenue, known = np.zeros(M), np.zeros(M, dtype=bool)
-    for m, r in revenue_rows:
-        revenue[m - first] = r
-        known[m - first] = True
+    counts, counted, revenue, known, first = _monthly(reached, amounts, amount_months, monthly, monthly_revenue, K)
     return FunnelHistory(names, reached, np.asarray(cols["outcome"], dtype=np.int8),
                          np.asarray(cols["closed"], dtype=np.int32), first, counts, counted, revenue, known,
                          amounts, amount_months)
+
+
+def _monthly(reached, amounts, amount_months, monthly, monthly_revenue, K):
+    """The monthly counts and revenue the actuals count (:mod:`sim.data.actuals`): the records'
+    counts and amounts per month, except for the months (and stages) a monthly import states,
+    which take the monthly values."""
+    dated = reached[reached >= 0]
+    months = [dated.min(), dated.max()] if dated.size else []
+    months += [amount_months.min(), amount_months.max()] if amount_months.size else []
+    months += [m for m, _, _ in monthly] + [m for m, _ in monthly_revenue]
+    if not months:
+        return np.zeros((K, 0)), np.zeros((K, 0), dtype=bool), np.zeros(0), np.zeros(0, dtype=bool), 0
+    first = int(min(months))
+    M = int(max(months)) - first + 1
+    counts = np.zeros((K, M))
+    counted = np.zeros((K, M), dtype=bool)
+    for k in range(K):
+        col = reached[:, k]
+        col = col[col >= 0] - first
+        counts[k] = np.bincount(col, minlength=M)
+        counted[k] = np.bincount(col, minlength=M) > 0
+    for m, k, c in monthly:            # stated by a monthly import (None: only for another segment)
+        counts[k, m - first] = c or 0
+        counted[k, m - first] = c is not None
+    revenue = np.bincount(amount_months - first, weights=amounts, minlength=M) if amounts.size else np.zeros(M)
+    known = np.bincount(amount_months - first, minlength=M) > 0 if amounts.size else np.zeros(M, dtype=bool)
+    for m, r in monthly_revenue:
+        revenue[m - first] = r or 0.0
+        known[m - first] = r is not None
+    return counts, counted, revenue, known, first

@@ -7,12 +7,13 @@ from the cohort's month to the end of the data. Units too young to have converte
 counted as failures (the naive ``Σ successes / Σ entered`` is biased low while lags are long
 against the months observed).
 
-Across cohorts, the rate of cohort c is taken as a draw from Beta(m·κ, (1−m)·κ), and m (the
-mean) and κ (the strength) maximise the beta-binomial likelihood of the counts,
+Across cohorts, the rate of cohort c is taken as a draw from Beta(m·κ, (1−m)·κ). The mean m is
+the lag-corrected pooled rate, Σ successes / Σ exposure (each case counts once, whatever its
+cohort's size); the strength κ maximises the beta-binomial likelihood of the counts given m,
 ``Σ_c ln B(s_c + mκ, n_c − s_c + (1−m)κ) − ln B(mκ, (1−m)κ)`` (the binomial coefficient does
 not depend on m, κ; a fractional exposure enters through the Beta functions, which
 ``scipy.stats.betabinom`` matches for whole numbers — a test checks it), found with
-``scipy.optimize.minimize`` (Nelder–Mead). The cohorts are taken to vary only when the
+``scipy.optimize.minimize_scalar`` over ln κ. The cohorts are taken to vary only when the
 likelihood-ratio test against one common rate rejects it (κ = ∞ lies on the boundary: the
 p-value is half the χ²₁ tail); otherwise κ = ∞. κ is how many past cases the belief is worth; the belief's
 strength is never more than the total exposure (the history holds no more cases than that),
@@ -88,7 +89,7 @@ def beta_binomial_loglik(successes, exposure, mean: float, strength: float) -> f
 def fit_cohort_rate(successes, exposure, entered, *, weight: float | None = None) -> CohortRate | None:
     """The belief about the rate from the cohorts' successes, exposures and entries; None when
     it cannot be fitted: fewer than :data:`MIN_COHORTS` cohorts with exposure, or no success."""
-    from scipy import optimize, special, stats
+    from scipy import optimize, special
     s = np.asarray(successes, dtype=float)
     n = np.maximum(np.asarray(exposure, dtype=float), s)       # a success was exposed
     keep = n > 0
@@ -96,19 +97,15 @@ def fit_cohort_rate(successes, exposure, entered, *, weight: float | None = None
     S, N = float(s.sum()), float(n.sum())
     if s.size < MIN_COHORTS or S <= 0:
         return None
-    p = min(max(S / N, 0.5 / N), 1.0 - 0.5 / N)
-    x0 = np.array([special.logit(p), math.log(min(max(N / s.size, KAPPA_MIN * 2), KAPPA_MAX / 2))])
-    bounds = [(-30.0, 30.0), (math.log(KAPPA_MIN), math.log(KAPPA_MAX))]
-    best = optimize.minimize(_nll, x0, args=(s, n), method="Nelder-Mead", bounds=bounds,
-                             options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000})
     pooled = S / N
-    binomial = S * math.log(pooled) + ((N - S) * math.log1p(-pooled) if S < N else 0.0)
+    m = min(max(pooled, 0.5 / N), 1.0 - 0.5 / N)
+    logit_m = float(special.logit(m))
+    best = optimize.minimize_scalar(lambda x: _nll((logit_m, x), s, n), method="bounded",
+                                    bounds=(math.log(KAPPA_MIN), math.log(KAPPA_MAX)), options={"xatol": 1e-6})
+    binomial = S * math.log(m) + (N - S) * math.log1p(-m)
     lr = max(0.0, 2.0 * (-float(best.fun) - binomial))
-    p_value = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 0.5   # κ = ∞ is on the boundary
-    if p_value < OVERDISPERSION_ALPHA:
-        m, kappa = float(special.expit(best.x[0])), float(math.exp(best.x[1]))
-    else:                                    # no more variation than binomial noise: one rate
-        m, kappa = pooled, math.inf
+    p_value = 0.5 * float(special.chdtrc(1, lr)) if lr > 0 else 0.5   # κ = ∞ is on the boundary
+    kappa = float(math.exp(best.x)) if p_value < OVERDISPERSION_ALPHA else math.inf
     m = min(max(m, 0.5 / N), 1.0 - 0.5 / N)
     strength, capped = kappa, None
     if strength > N:

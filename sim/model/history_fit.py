@@ -274,6 +274,12 @@ def _stage_fit(history, k, first, last, weight, typed, notes, missing, window, m
         if len(successes):
             notes.append(f"{prev} → {name}: from monthly counts alone the lag is barely identified: kept as "
                          f"{lag_from}.")
+    if rate is not None and math.isfinite(rate.dispersion_strength):
+        shown = np.asarray(exposure) >= 1
+        by_cohort = np.asarray(successes)[shown] / np.asarray(exposure)[shown]
+        notes.append(f"{prev} → {name}: the cohorts' rates varied more than chance (from {by_cohort.min():.0%} to "
+                     f"{by_cohort.max():.0%}): the belief is worth {rate.strength:,.1f} cases, not the "
+                     f"{rate.exposure:,.0f} exposed (a shorter window may leave out a change).")
     if rate is None:
         why = _why_no_rate(successes, exposure, prev, name, window, source)
         if typed is not None and typed.rate is not None:

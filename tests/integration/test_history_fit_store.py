@@ -14,6 +14,7 @@ import pytest
 from sim.data.funnel_history import load_funnel_history
 from sim.data.ingest import ImportOptions, import_csv
 from sim.errors import ScenarioError
+from sim.model.funnel_history import index_label
 from sim.model.history_fit import FitOptions, fit_history
 from sim.model.scenario_io import load_scenario
 
@@ -196,3 +197,57 @@ def test_bad_options_are_refused_with_the_option_named(crm_db, args, message):
 
 def test_an_empty_database_says_to_import_first(tmp_path):
     assert "holds no actuals" in refused(run_cli("fit", "--db", tmp_path / "empty.duckdb"))
+
+
+def test_backtest_json_has_the_documented_shape(crm_db):
+    doc = json.loads(succeeded(run_cli("backtest", "--db", crm_db, "--horizon", "6", "--fit-months", "8",
+                                       "--origins", "3", "--trials", "500", "--json")).stdout)
+    assert set(doc) >= {"origins", "coverage", "mape", "bias", "brier"}
+    assert set(doc["coverage"]) == {"revenue", "stages"} and set(doc["coverage"]["stages"]) == {"Engaged", "Customers"}
+    assert [o["origin"] for o in doc["origins"]] == ["2017-10", "2017-11", "2017-12"]   # the last month of engages
+    assert doc["origins"][0]["fit_from"] == "2017-02" and doc["origins"][0]["fit_to"] == "2017-09"
+    text = succeeded(run_cli("backtest", "--db", crm_db, "--horizon", "6", "--fit-months", "8", "--origins", "3",
+                             "--trials", "500")).stdout
+    assert "On your own history the 80% revenue bands held" in text and "Brier" in text
+    assert "a backtest needs more than" in refused(run_cli("backtest", "--db", crm_db, "--fit-months", "40"))
+
+
+def _as_actuals(history):
+    counts = {(index_label(history.first_month + i), history.stages[k]): int(history.counts[k, i])
+              for k in range(len(history.stages)) for i in range(history.months) if history.counted[k, i]}
+    revenue = {index_label(history.first_month + i): float(history.revenue[i])
+               for i in range(history.months) if history.revenue_known[i]}
+    return counts, revenue
+
+
+@pytest.mark.parametrize("segment", [None, "Zane Levy"])
+def test_the_history_counts_what_the_actuals_count(crm_db, segment):
+    """Monthly counts and revenue from the records (and monthly imports) equal load_actuals'."""
+    from sim.data.actuals import load_actuals
+    from sim.data.store import Store
+    with Store(crm_db) as store:
+        import_csv(store, b"month,Engaged,revenue\n2017-03,999,12345\n", "monthly.csv")   # a month stated
+        history = load_funnel_history(store, segment=segment)
+        want = load_actuals(store, stage_order=history.stages, segment=segment)
+    counts, revenue = _as_actuals(history)
+    assert counts == {(m, s): c for m, s, c in want.counts if s in history.stages}
+    assert revenue.keys() == dict(want.revenue).keys()
+    for m, r in want.revenue:
+        assert revenue[m] == pytest.approx(r)
+
+
+def test_the_demo_database_fits(db):
+    """The demo: monthly counts of six stages and lead and deal exports (records)."""
+    from sim.data.actuals import load_actuals
+    from sim.data.store import Store
+    from sim.model.scenario_io import load_scenario as load
+
+    from ..conftest import DEMO_PATH
+    demo = load(DEMO_PATH)
+    with Store(db, read_only=True) as store:
+        history = load_funnel_history(store, stages=demo.stage_names)
+        want = load_actuals(store, stage_order=demo.stage_names)
+    counts, revenue = _as_actuals(history)
+    assert counts == {(m, s): c for m, s, c in want.counts if s in history.stages}
+    fit = fit_history(history, FitOptions(), demo)
+    assert fit.scenario.stage_names == demo.stage_names
