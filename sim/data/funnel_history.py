@@ -9,6 +9,8 @@ is read in a fraction of a second.
 
 from __future__ import annotations
 
+import calendar
+
 import numpy as np
 
 from ..errors import ScenarioError
@@ -17,6 +19,9 @@ from ..model.names import fold_name
 from .actuals import segments
 from .store import Store
 
+#: A month whose first-stage records start after this day (or end this many days before its end)
+#: is partial.
+PARTIAL_DAYS = 7
 _MONTH = "(year({0}) * 12 + month({0}) - 1)::INTEGER"
 
 
@@ -58,6 +63,10 @@ def load_funnel_history(store: Store, *, stages: tuple[str, ...] = (), segment: 
             SELECT r.amount::DOUBLE AS amount, {_MONTH.format('r.booked')} AS m
             FROM record_revenue r {seg_join.replace('WHERE', 'WHERE r.booked IS NOT NULL AND') if segment is not None
                                    else 'WHERE r.booked IS NOT NULL'}""", params).fetchnumpy()
+        seg_only = "JOIN record_segment g USING (record_id)" if segment is not None else ""
+        span = cur.execute(f"SELECT min(r.reached), max(r.reached) FROM record_reached r {seg_only} "
+                           f"WHERE r.stage_key = ? {'AND g.segment = ?' if segment is not None else ''}",
+                           [keys[0], *params]).fetchone() if K else (None, None)
         seg_where = "WHERE segment = ?" if segment is not None else ""
         monthly = cur.execute(f"""
             WITH ranks AS (SELECT unnest(?::VARCHAR[]) AS stage_key, unnest(?::INTEGER[]) AS rank),
@@ -81,7 +90,19 @@ def load_funnel_history(store: Store, *, stages: tuple[str, ...] = (), segment: 
     counts, counted, revenue, known, first = _monthly(reached, amounts, amount_months, monthly, monthly_revenue, K)
     return FunnelHistory(names, reached, np.asarray(cols["outcome"], dtype=np.int8),
                          np.asarray(cols["closed"], dtype=np.int32), first, counts, counted, revenue, known,
-                         amounts, amount_months)
+                         amounts, amount_months, _partial(*span))
+
+
+def _partial(first_day, last_day) -> tuple[tuple[int, str], ...]:
+    """The first stage's first and last months when its records cover them only in part."""
+    out = []
+    if first_day is not None and first_day.day > PARTIAL_DAYS:
+        out.append((first_day.year * 12 + first_day.month - 1, f"its data start on {first_day.isoformat()}"))
+    if last_day is not None:
+        end = calendar.monthrange(last_day.year, last_day.month)[1]
+        if end - last_day.day >= PARTIAL_DAYS:
+            out.append((last_day.year * 12 + last_day.month - 1, f"its data end on {last_day.isoformat()}"))
+    return tuple(out)
 
 
 def _monthly(reached, amounts, amount_months, monthly, monthly_revenue, K):

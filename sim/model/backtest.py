@@ -13,7 +13,7 @@ at the end of o − 1), the next months are simulated (as many as the data has, 
   (trailing twelve months' revenue × (1 + growth), per month of the horizon), against whether
   the actual revenue reached it: mean (P − hit)² (0 is perfect, 0.25 a coin's).
 
-The history ends at the last month the first stage has a count (later months, e.g. of deals
+The history ends at the last whole month the first stage has a count (later months, e.g. of deals
 still closing, would be compared with a top of the funnel the data no longer shows). An origin
 whose fit fails (too little history before it) is skipped with the reason.
 """
@@ -140,6 +140,8 @@ def backtest(history: FunnelHistory, *, horizon: int = DEFAULT_HORIZON, fit_mont
     top = np.flatnonzero(history.counted[0]) if history.counts.shape[0] else np.zeros(0, int)
     if top.size:                     # the months after the top of the funnel's last count are not known
         last = min(last, history.first_month + int(top[-1]))
+    if any(m == last for m, _ in history.partial):      # a partial last month would look like a fall
+        last -= 1
     candidates = list(range(first + fit_months, last + 1))[-origins:]
     if not candidates:
         raise ScenarioError(f"the history has {last - first + 1} month(s): a backtest needs more than the "

@@ -50,6 +50,9 @@ class FunnelHistory:
     revenue_known: np.ndarray      # (M,) bool
     amounts: np.ndarray            # (A,) float64: the amounts that count as revenue
     amount_months: np.ndarray      # (A,) int32: the month each was booked
+    #: Months the first stage's records cover only in part (its first dates after the 7th, its
+    #: last ones more than a week before the month's end): (month index, "from the 20th").
+    partial: tuple[tuple[int, str], ...] = ()
 
     @property
     def months(self) -> int:

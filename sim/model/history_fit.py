@@ -180,7 +180,12 @@ def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), type
             notes.append(f"{what}: kept as typed (median {typed.deal.median:,.0f}, P90 {typed.deal.p90:,.0f}).")
 
     counts, stated = history.series(0, first, last)
-    top = fit_top_of_funnel(counts, stated, first)
+    partial = [(m, why) for m, why in history.partial if first <= m <= last]
+    for m, why in partial:
+        notes.append(f"{names[0]}: {index_label(m)} is a partial month ({why}): left out of the trend.")
+    whole = stated.copy()
+    whole[[m - first for m, _ in partial]] = False
+    top = fit_top_of_funnel(counts, whole, first)
     if top is None:
         what = f"top of the funnel ({names[0]}): fewer than {MIN_TOP_MONTHS} months with a volume in {window}"
         if typed is None:

@@ -105,6 +105,19 @@ def test_the_opportunity_export_fits_as_pandas_computes_it(crm_db, opportunities
     assert fit.deal.median == pytest.approx(float(np.exp(np.log(amounts[amounts > 0]).mean())))
 
 
+def test_partial_first_and_last_months_are_found_and_left_out_of_the_trend(crm_db, opportunities):
+    from sim.data.store import Store
+    engaged = pd.to_datetime(opportunities["engage_date"].replace("", None), format="%m/%d/%Y").dropna()
+    first, last = engaged.min(), engaged.max()
+    with Store(crm_db, read_only=True) as store:
+        history = load_funnel_history(store)
+    assert first.day > 7 and last.days_in_month - last.day >= 7          # the generator's export
+    assert [m for m, _ in history.partial] == [first.year * 12 + first.month - 1, last.year * 12 + last.month - 1]
+    fit = fit_history(history, FitOptions())
+    assert fit.top.months_used == int(history.counted[0].sum()) - 2
+    assert any(f"{first.strftime('%Y-%m')} is a partial month" in n for n in fit.notes)
+
+
 def test_a_leads_file_and_a_closed_deals_file_joined_on_the_lead_id(tmp_path):
     from sim.data.store import Store
     leads, deals = leads_and_deals()
@@ -204,8 +217,9 @@ def test_backtest_json_has_the_documented_shape(crm_db):
                                        "--origins", "3", "--trials", "500", "--json")).stdout)
     assert set(doc) >= {"origins", "coverage", "mape", "bias", "brier"}
     assert set(doc["coverage"]) == {"revenue", "stages"} and set(doc["coverage"]["stages"]) == {"Engaged", "Customers"}
-    assert [o["origin"] for o in doc["origins"]] == ["2017-10", "2017-11", "2017-12"]   # the last month of engages
-    assert doc["origins"][0]["fit_from"] == "2017-02" and doc["origins"][0]["fit_to"] == "2017-09"
+    # The engages end on 2017-12-2x: December is partial, November the last whole month.
+    assert [o["origin"] for o in doc["origins"]] == ["2017-09", "2017-10", "2017-11"]
+    assert doc["origins"][0]["fit_from"] == "2017-01" and doc["origins"][0]["fit_to"] == "2017-08"
     text = succeeded(run_cli("backtest", "--db", crm_db, "--horizon", "6", "--fit-months", "8", "--origins", "3",
                              "--trials", "500")).stdout
     assert "On your own history the 80% revenue bands held" in text and "Brier" in text
