@@ -401,17 +401,19 @@ def _document(names, stage_fits, typed, typed_stage, deal, top, start, options, 
                 entry["rate"] = {"mean": fit.rate.mean, "strength": fit.rate.strength}
             else:
                 entry["rate"] = t.rate.to_dict()
-            entry["lag"] = list(fit.lag)
+            entry["lag"] = _rounded_lag(fit.lag)
         stages.append(entry)
     kind = typed.deal.kind if typed is not None else "one_time"
     deal_doc = deal.deal(kind).to_dict() if deal is not None else typed.deal.to_dict()
     if top is not None:
         months = np.arange(start, start + options.months)
+        # Growth to 0.1% a month and noise to 1%: what the Plan page shows (and keeps as it is).
+        noise = round(top.noise_cv, 2)
         if top.seasonal is not None:
-            top_doc = {"monthly": [float(v) for v in np.minimum(top.mean_at(months), 1e9)], "noise_cv": top.noise_cv}
+            top_doc = {"monthly": [float(v) for v in np.minimum(top.mean_at(months), 1e9)], "noise_cv": noise}
         else:
-            top_doc = {"per_month": float(min(top.mean_at([start])[0], 1e9)), "growth": top.growth,
-                       "noise_cv": top.noise_cv}
+            top_doc = {"per_month": float(min(top.mean_at([start])[0], 1e9)), "growth": round(top.growth, 3),
+                       "noise_cv": noise}
     else:
         top_doc = _typed_top(typed, options.months)
     label = f"Fitted from {index_label(first)} to {index_label(last)}"
@@ -427,11 +429,22 @@ def _document(names, stage_fits, typed, typed_stage, deal, top, start, options, 
     open_counts = {p.name: p.count for p in pipeline if p.count > 0}
     if open_counts:
         doc["start_pipeline"] = open_counts
-        own = {p.name: list(p.lag) for p in pipeline if p.count > 0 and p.lag is not None
-               and tuple(p.lag) != tuple(stage_fits[names.index(p.name) + 1].lag)}
+        own = {p.name: _rounded_lag(p.lag) for p in pipeline if p.count > 0 and p.lag is not None
+               and _rounded_lag(p.lag) != stages[names.index(p.name) + 1]["lag"]}
         if own:
             doc["start_pipeline_lag"] = own
     return doc
+
+
+def _rounded_lag(lag) -> list[float]:
+    """A lag to 0.01% (as the Plan page writes it: "24.04/35.5/..."), still summing to 1: the
+    largest share takes the rounding."""
+    shares = np.round(np.asarray(lag, dtype=float), 4)
+    shares[int(np.argmax(shares))] += 1.0 - shares.sum()
+    out = [float(v) for v in np.round(shares, 10)]
+    while len(out) > 1 and out[-1] == 0.0:
+        out.pop()
+    return out
 
 
 def _typed_top(typed: Scenario, months: int) -> dict:
