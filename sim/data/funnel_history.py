@@ -2,9 +2,11 @@
 for a history fit and a backtest: what counts is what the store's views count (see
 :mod:`sim.data.record_facts` and :mod:`sim.data.actuals`).
 
-One query per kind (records with their stage months and outcome; monthly counts and revenue;
-the amounts that count as revenue), each returned as columns: a 1,000,000-row stage history
-is read in a fraction of a second.
+One pass over the records (their stage months, outcome, and the amount that counts as revenue
+with its month), returned as columns, and the monthly imports' values; the monthly counts and
+revenue are then the records' own (as :mod:`sim.data.actuals` counts them: a month and stage a
+monthly import states takes the monthly value). A record with an amount but no stage date is
+not read (its revenue would need the day it was won and no stage).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def load_funnel_history(store: Store, *, stages: tuple[str, ...] = (), segment: 
         known = ", ".join(segments(store)) or "none"
         raise ScenarioError(f"segment '{segment}' is not in the actuals (segments: {known})")
     names = history_stages(store, stages)
+    if not names:
+        raise ScenarioError("the database holds no actuals: import a CRM export or monthly counts first")
     keys = [fold_name(s) for s in names]
     K = len(keys)
     cur = store.cursor()
@@ -48,25 +52,27 @@ def load_funnel_history(store: Store, *, stages: tuple[str, ...] = (), segment: 
         seg_join, params = ("JOIN record_segment g USING (record_id) WHERE g.segment = ?", [segment]) \
             if segment is not None else ("", [])
         firsts = ", ".join(f"coalesce(min(m) FILTER (WHERE rank = {k}), -1)::INTEGER AS s{k}" for k in range(K))
+        # One pass over the records: their stage months, outcome, the first stage's days (partial
+        # months) and the amount that counts as revenue with its month (as record_revenue says).
         cols = cur.execute(f"""
             WITH ranks AS (SELECT unnest(?::VARCHAR[]) AS stage_key, unnest(?::INTEGER[]) AS rank),
-                 r AS (SELECT r.record_id, k.rank, {_MONTH.format('r.reached')} AS m
-                       FROM record_reached r JOIN ranks k USING (stage_key) {seg_join}),
-                 per AS (SELECT record_id, {firsts} FROM r GROUP BY record_id)
-            SELECT per.* EXCLUDE (record_id),
+                 r AS (SELECT r.record_id, k.rank, r.reached, {_MONTH.format('r.reached')} AS m
+                       FROM record_reached r LEFT JOIN ranks k USING (stage_key) {seg_join}),
+                 per AS (SELECT record_id, {firsts}, min(reached) FILTER (WHERE rank = 0) AS first_day,
+                                max(reached) AS last_day
+                         FROM r GROUP BY record_id),
+                 amounts AS (SELECT record_id, arg_max(amount, import_id) AS amount
+                             FROM record_amounts ANTI JOIN replaced_imports USING (import_id) GROUP BY record_id)
+            SELECT per.* EXCLUDE (record_id, first_day, last_day),
                    (CASE o.outcome WHEN 'won' THEN {WON} WHEN 'lost' THEN {LOST} WHEN 'open' THEN {OPEN}
                     ELSE {UNKNOWN} END)::TINYINT AS outcome,
-                   coalesce({_MONTH.format('o.closed')}, -1)::INTEGER AS closed
-            FROM per LEFT JOIN record_outcome o USING (record_id)""",
+                   coalesce({_MONTH.format('o.closed')}, -1)::INTEGER AS closed,
+                   CASE WHEN o.outcome IS NULL OR o.outcome = 'won' THEN a.amount::DOUBLE END AS amount,
+                   coalesce({_MONTH.format("CASE WHEN o.outcome = 'won' THEN coalesce(o.closed, per.last_day) "
+                                           "ELSE per.last_day END")}, -1)::INTEGER AS booked,
+                   per.first_day
+            FROM per LEFT JOIN record_outcome o USING (record_id) LEFT JOIN amounts a USING (record_id)""",
                            [keys, list(range(K)), *params]).fetchnumpy()
-        amount_cols = cur.execute(f"""
-            SELECT r.amount::DOUBLE AS amount, {_MONTH.format('r.booked')} AS m
-            FROM record_revenue r {seg_join.replace('WHERE', 'WHERE r.booked IS NOT NULL AND') if segment is not None
-                                   else 'WHERE r.booked IS NOT NULL'}""", params).fetchnumpy()
-        seg_only = "JOIN record_segment g USING (record_id)" if segment is not None else ""
-        span = cur.execute(f"SELECT min(r.reached), max(r.reached) FROM record_reached r {seg_only} "
-                           f"WHERE r.stage_key = ? {'AND g.segment = ?' if segment is not None else ''}",
-                           [keys[0], *params]).fetchone() if K else (None, None)
         seg_where = "WHERE segment = ?" if segment is not None else ""
         monthly = cur.execute(f"""
             WITH ranks AS (SELECT unnest(?::VARCHAR[]) AS stage_key, unnest(?::INTEGER[]) AS rank),
@@ -83,10 +89,13 @@ def load_funnel_history(store: Store, *, stages: tuple[str, ...] = (), segment: 
     finally:
         cur.rollback()
         cur.close()
-    reached = np.column_stack([np.asarray(cols[f"s{k}"], dtype=np.int32) for k in range(K)]) if K else \
-        np.zeros((0, 0), dtype=np.int32)
-    amounts = np.asarray(amount_cols["amount"], dtype=np.float64)
-    amount_months = np.asarray(amount_cols["m"], dtype=np.int32)
+    reached = np.column_stack([np.asarray(cols[f"s{k}"], dtype=np.int32) for k in range(K)])
+    amount = np.ma.filled(np.ma.asarray(cols["amount"], dtype=np.float64), np.nan)
+    revenue_rows = ~np.isnan(amount) & (np.asarray(cols["booked"]) >= 0)
+    amounts = amount[revenue_rows]
+    amount_months = np.asarray(cols["booked"], dtype=np.int32)[revenue_rows]
+    days = np.ma.asarray(cols["first_day"]).compressed()
+    span = (days.min().astype(object), days.max().astype(object)) if days.size else (None, None)
     counts, counted, revenue, known, first = _monthly(reached, amounts, amount_months, monthly, monthly_revenue, K)
     return FunnelHistory(names, reached, np.asarray(cols["outcome"], dtype=np.int8),
                          np.asarray(cols["closed"], dtype=np.int32), first, counts, counted, revenue, known,
