@@ -75,7 +75,8 @@ for fit, stage in zip(result.stages[1:], fitted.stages[1:]):
                  "Naive rate": None if r is None else r.naive, "Worth (cases)": None if r is None else r.strength,
                  "Lag (months)": ", ".join(f"{v:.2f}" for v in stage.lag), "Lag from": fit.lag_from})
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-    c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "P10", "P90", "Naive rate")})
+    **{c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "P10", "P90", "Naive rate")},
+    **{c: st.column_config.NumberColumn(format="localized") for c in ("Converted", "Exposed", "Worth (cases)")}})
 pipeline = ", ".join(f"{esc(o.name)} {o.count:,}" for o in result.pipeline if o.count) or "none"
 deal = fitted.deal
 st.caption(f"Deal value: median {deal.median:,.0f}, P90 {deal.p90:,.0f}"

@@ -94,8 +94,8 @@ def load_funnel_history(store: Store, *, stages: tuple[str, ...] = (), segment: 
     revenue_rows = ~np.isnan(amount) & (np.asarray(cols["booked"]) >= 0)
     amounts = amount[revenue_rows]
     amount_months = np.asarray(cols["booked"], dtype=np.int32)[revenue_rows]
-    days = np.ma.asarray(cols["first_day"]).compressed()
-    span = (days.min().astype(object), days.max().astype(object)) if days.size else (None, None)
+    days = np.ma.asarray(cols["first_day"]).compressed().astype("datetime64[D]")
+    span = (days.min().item(), days.max().item()) if days.size else (None, None)
     counts, counted, revenue, known, first = _monthly(reached, amounts, amount_months, monthly, monthly_revenue, K)
     return FunnelHistory(names, reached, np.asarray(cols["outcome"], dtype=np.int8),
                          np.asarray(cols["closed"], dtype=np.int32), first, counts, counted, revenue, known,

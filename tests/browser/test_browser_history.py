@@ -42,4 +42,4 @@ def test_the_fit_is_shown_and_used_as_the_plan(server, page):
     token = query_param(page, "s")
     scenario = scenario_from_url_token(token)
     assert scenario.name.startswith("Fitted from") and scenario.stage_names == ("Engaged", "Customers")
-    assert page.get_by_text("Engaged per month").first.is_visible()
+    assert page.get_by_text(scenario.name).first.is_visible()             # the Plan page, on the fit

@@ -17,16 +17,16 @@ from ...model.history_fit import HistoryFit, StageFit
 from .style import ACTUAL_COLOR, BAND_COLOR, STATUS_COLORS, month_axis
 
 
-def cohort_rates(fit: HistoryFit, stage: StageFit, *, height: int = 220) -> alt.LayerChart:
+def cohort_rates(fit: HistoryFit, stage: StageFit, *, height: int = 280) -> alt.LayerChart:
     """Each cohort's rate (successes / exposure; the dot's size is the exposure) and the naive
     one (hollow), against the fitted belief's P10–P90 band and mean."""
     belief = next(s for s in fit.scenario.stages if s.name == stage.name).rate
     lo, hi = (float(v) for v in belief.ppf([0.1, 0.9])) if not belief.is_fixed else (belief.mean, belief.mean)
     rows = [{"month": m, "rate": s / n if n > 0 else None, "naive": s / e if e > 0 else None, "exposure": n,
              "successes": s, "entered": e}
-            for m, e, s, n in zip(stage.cohort_months, stage.entered, stage.successes, stage.exposure)]
+            for m, e, s, n in zip(stage.cohort_months, stage.entered, stage.successes, stage.exposure) if e > 0]
     data = pd.DataFrame(rows, columns=["month", "rate", "naive", "exposure", "successes", "entered"])
-    months = list(stage.cohort_months) or [fit.first]
+    months = list(data["month"]) or [fit.first]
     x = alt.X("month:O", title=None, sort=months, axis=month_axis(months[0]))
     band = alt.Chart(pd.DataFrame({"lo": [lo], "hi": [hi], "mean": [belief.mean]}))
     area = band.mark_rect(opacity=0.18, color=BAND_COLOR).encode(y=alt.Y("lo:Q"), y2="hi:Q")
@@ -40,7 +40,7 @@ def cohort_rates(fit: HistoryFit, stage: StageFit, *, height: int = 220) -> alt.
         size=alt.Size("exposure:Q", legend=None), tooltip=tooltip)
     naive = alt.Chart(data).mark_point(color="#94a3b8", shape="circle").encode(x=x, y="naive:Q", tooltip=tooltip)
     return (area + mean + naive + dots).properties(
-        height=height, width="container",
+        height=height, width="container", padding={"top": 14, "left": 5, "right": 5, "bottom": 5},
         title=alt.TitleParams(f"{stage.name}: each cohort's rate and the fitted belief",
                               subtitle="dots: converted / exposed (size: exposure); grey: naive (no lag correction); "
                                        "band: fitted P10–P90", anchor="start"))
