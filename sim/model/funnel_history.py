@@ -82,6 +82,23 @@ class FunnelHistory:
     def revenue_series(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
         return _window(self.revenue, self.revenue_known, self.first_month, first, last)
 
+    def passed_through(self) -> tuple[FunnelHistory, tuple[int, ...]]:
+        """The history with skipped stages filled in: a record that reached a later stage without
+        an earlier one (after its first) passed through it in the month of the next stage it
+        reached (CRMs let a deal jump stages; the funnel's model does not). Also the number of
+        records filled in per stage."""
+        R = self.reached
+        if R.size == 0:
+            return self, tuple(0 for _ in self.stages)
+        big = np.iinfo(np.int32).max
+        later = np.where(R >= 0, R, big)
+        next_min = np.minimum.accumulate(later[:, ::-1], axis=1)[:, ::-1]      # min over stages >= k
+        ahead = np.concatenate([next_min[:, 1:], np.full((R.shape[0], 1), big)], axis=1)
+        started = np.maximum.accumulate(R >= 0, axis=1)                          # at or after the first stage
+        fill = (R < 0) & started & (ahead < big)
+        filled = np.where(fill, ahead, R).astype(np.int32)
+        return replace(self, reached=filled), tuple(int(v) for v in fill.sum(axis=0))
+
     def through(self, last: int) -> FunnelHistory:
         """The history as it was known at the end of month ``last``: later stage dates are
         dropped, outcomes closed later are still open, later months and amounts are cut."""

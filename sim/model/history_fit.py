@@ -3,6 +3,8 @@
 From a :class:`~sim.model.funnel_history.FunnelHistory` and a window of months (``first`` ..
 ``last``, the data counted through the end of ``last``):
 
+* **Skipped stages**: a record that reached a later stage without an earlier one passed through
+  it in the month of the next stage it reached (:meth:`FunnelHistory.passed_through`).
 * **Lags** (:mod:`.stage_lags`): from the records that reached stage k−1 and stage k, each lag
   from the cohorts old enough to show it. From monthly counts alone a lag is barely identified:
   it stays as typed (none typed: no lag), and the report says so.
@@ -144,7 +146,7 @@ class HistoryFit:
 def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), typed: Scenario | None = None) -> HistoryFit:
     """The scenario fitted from ``history`` (see the module's description)."""
     first, last = _window(history, options)
-    history = history.through(last)                 # as it was known at the end of the window
+    history, skipped = history.through(last).passed_through()    # as known at the end of the window
     start = month_index(options.start) if options.start else last + 1
     if start <= last:
         raise ScenarioError(f"the plan's start ({index_label(start)}) must come after the window's last month "
@@ -158,7 +160,8 @@ def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), type
         raise ScenarioError(f"the history has {len(names)} stage{'s' if len(names) != 1 else ''}: a funnel needs "
                             f"{MIN_STAGES} to {MAX_STAGES} (import the stages, or give a scenario naming them)")
     typed_stage = {fold_name(s.name): s for s in typed.stages} if typed is not None else {}
-    notes: list[str] = []
+    notes: list[str] = [f"{names[k]}: {n:,} record(s) reached a later stage without it: counted as passing through "
+                        f"it in the month of that stage." for k, n in enumerate(skipped) if n]
     missing: list[str] = []
     window = f"{index_label(first)} to {index_label(last)}"
     months_in_window = last - first + 1

@@ -265,3 +265,13 @@ def test_fewer_months_than_a_lag_and_one_cohort(scenario):
     kept = fit_history(g.history.through(one), FitOptions(last=index_label(one)), typed)
     assert kept.scenario.stages[1].rate == typed.stages[1].rate
     assert kept.scenario.top.to_dict() == typed.top.to_dict()
+
+
+def test_a_skipped_stage_is_passed_through_in_the_month_of_the_next():
+    reached = np.array([[10, -1, 12, -1],        # skipped stage 1: passes it in month 12
+                        [-1, 11, -1, 14],        # starts at stage 1: stage 0 stays unknown, 2 takes 14
+                        [10, 11, 12, 13],
+                        [10, -1, -1, -1]])
+    filled, skipped = history_from_records(("A", "B", "C", "D"), reached).passed_through()
+    assert filled.reached.tolist() == [[10, 12, 12, -1], [-1, 11, 14, 14], [10, 11, 12, 13], [10, -1, -1, -1]]
+    assert skipped == (0, 1, 1, 0)
