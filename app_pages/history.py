@@ -3,10 +3,10 @@ the plan, and see how the planner would have forecast that same history (the bac
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from sim.present.charts import history_fit as charts
+from sim.present.history_fit_table import COUNT_COLUMNS, PERCENT_COLUMNS, stage_table
 from sim.present.markdown import escape_markdown
 from ui import database as stores
 from ui import history_fit, state
@@ -66,17 +66,9 @@ if isinstance(result, tuple):
 fitted = result.scenario
 st.markdown(f"**{esc(fitted.name)}**: plan {fitted.start}, {fitted.months} months, goal {fitted.goal:,.0f} "
             f"({esc(result.goal_from)}).")
-rows = []
-for fit, stage in zip(result.stages[1:], fitted.stages[1:]):
-    lo, hi = (float(v) for v in stage.rate.ppf([0.1, 0.9])) if not stage.rate.is_fixed else (stage.rate.mean,) * 2
-    r = fit.rate
-    rows.append({"Stage": stage.name, "Rate": stage.rate.mean, "P10": lo, "P90": hi, "Rate from": fit.rate_from,
-                 "Converted": None if r is None else r.successes, "Exposed": None if r is None else r.exposure,
-                 "Naive rate": None if r is None else r.naive, "Worth (cases)": None if r is None else r.strength,
-                 "Lag (months)": ", ".join(f"{v:.2f}" for v in stage.lag), "Lag from": fit.lag_from})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-    **{c: st.column_config.NumberColumn(format="percent") for c in ("Rate", "P10", "P90", "Naive rate")},
-    **{c: st.column_config.NumberColumn(format="localized") for c in ("Converted", "Exposed", "Worth (cases)")}})
+st.dataframe(stage_table(result), hide_index=True, width="stretch", column_config={
+    **{c: st.column_config.NumberColumn(format="percent") for c in PERCENT_COLUMNS},
+    **{c: st.column_config.NumberColumn(format="localized") for c in COUNT_COLUMNS}})
 pipeline = ", ".join(f"{esc(o.name)} {o.count:,}" for o in result.pipeline if o.count) or "none"
 deal = fitted.deal
 st.caption(f"Deal value: median {deal.median:,.0f}, P90 {deal.p90:,.0f}"

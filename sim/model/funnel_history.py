@@ -91,13 +91,20 @@ class FunnelHistory:
         if R.size == 0:
             return self, tuple(0 for _ in self.stages)
         big = np.iinfo(np.int32).max
-        later = np.where(R >= 0, R, big)
-        next_min = np.minimum.accumulate(later[:, ::-1], axis=1)[:, ::-1]      # min over stages >= k
-        ahead = np.concatenate([next_min[:, 1:], np.full((R.shape[0], 1), big)], axis=1)
-        started = np.maximum.accumulate(R >= 0, axis=1)                          # at or after the first stage
-        fill = (R < 0) & started & (ahead < big)
-        filled = np.where(fill, ahead, R).astype(np.int32)
-        return replace(self, reached=filled), tuple(int(v) for v in fill.sum(axis=0))
+        K = R.shape[1]
+        filled = R.copy()
+        counts = [0] * K
+        ahead = np.full(R.shape[0], big, dtype=np.int32)         # the earliest month of a later stage
+        started = np.zeros((R.shape[0], K), dtype=bool)          # at or after the record's first stage
+        started[:, 0] = R[:, 0] >= 0
+        for k in range(1, K):
+            started[:, k] = started[:, k - 1] | (R[:, k] >= 0)
+        for k in range(K - 1, -1, -1):
+            fill = (R[:, k] < 0) & started[:, k] & (ahead < big)
+            filled[fill, k] = ahead[fill]
+            counts[k] = int(np.count_nonzero(fill))
+            np.minimum(ahead, np.where(R[:, k] >= 0, R[:, k], big), out=ahead)
+        return replace(self, reached=filled), tuple(counts)
 
     def through(self, last: int) -> FunnelHistory:
         """The history as it was known at the end of month ``last``: later stage dates are
