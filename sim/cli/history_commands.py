@@ -17,9 +17,21 @@ from .rendering import money, print_json, print_lines
 
 
 def _history(args, typed):
-    from ..data.funnel_history import load_funnel_history
+    """The history of ``--stages`` (each must be in the actuals), else of the scenario's stages
+    (two at least must be), else of every stage in the database."""
+    from ..data.funnel_history import history_stages, load_funnel_history
+    from ..model.names import fold_name
     stages = tuple(args.stages) if args.stages else (typed.stage_names if typed is not None else ())
     with _store(args, read_only=True) as store:
+        known = history_stages(store)
+        have = {fold_name(s) for s in known}
+        missing = [s for s in stages if fold_name(s) not in have]
+        listed = ", ".join(known) or "none"
+        if args.stages and missing:
+            raise ScenarioError(f"--stages: {', '.join(repr(s) for s in missing)} not in the actuals (stages: {listed})")
+        if stages and len(stages) - len(missing) < 2:
+            raise ScenarioError(f"--scenario: fewer than two of its stages are in the actuals (stages: {listed}); "
+                                f"name the funnel's stages with --stages")
         return load_funnel_history(store, stages=stages, segment=args.segment)
 
 

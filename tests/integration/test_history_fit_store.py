@@ -18,7 +18,7 @@ from sim.model.funnel_history import index_label
 from sim.model.history_fit import FitOptions, fit_history
 from sim.model.scenario_io import load_scenario
 
-from ..conftest import refused, run_cli, snapshot_file, succeeded
+from ..conftest import ROOT, refused, run_cli, snapshot_file, succeeded
 from ..crm_exports import csv_bytes, leads_and_deals, opportunity_export
 
 OPPORTUNITIES = ImportOptions(
@@ -203,6 +203,8 @@ def test_too_little_history_writes_nothing_and_names_what_is_missing(crm_db, tmp
     (("--segment", "Nobody"), "segment 'Nobody' is not in the actuals"),
     (("--from", "2017-05", "--to", "2017-01"), "is after its last"),
     (("--to", "2017-06", "--start", "2017-03"), "must come after the window's last month"),
+    (("--stages", "Engaged,Won"), "--stages: 'Won' not in the actuals (stages: Engaged, Customers)"),
+    (("--scenario", ROOT / "data" / "scenarios" / "demo.json"), "fewer than two of its stages are in the actuals"),
 ])
 def test_bad_options_are_refused_with_the_option_named(crm_db, args, message):
     assert message in refused(run_cli("fit", "--db", crm_db, *args))
