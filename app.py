@@ -24,6 +24,7 @@ pg = st.navigation([
     st.Page("app_pages/summary.py", title="Summary", icon=":material/summarize:"),
     st.Page("app_pages/scenarios.py", title="Scenarios", icon=":material/compare:"),
     st.Page("app_pages/actuals.py", title="Actuals", icon=":material/fact_check:"),
+    st.Page("app_pages/history.py", title="From history", icon=":material/history:"),
     st.Page("app_pages/checkin.py", title="Check-in", icon=":material/event_available:"),
 ], position="top")
 access.account_bar(role)

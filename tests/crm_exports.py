@@ -45,6 +45,26 @@ def opportunity_export(rows: int = 8800, seed: int = 2017) -> pd.DataFrame:
     return df
 
 
+def leads_and_deals(leads: int = 6000, seed: int = 2018, *, win_rate: float = 0.12) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A marketing leads file and a closed-deals file, as public CRM data sets come: ``leads``
+    (``mql_id, first_contact_date, origin``, ISO dates over 18 months) and ``deals`` (``mql_id,
+    won_date, declared_monthly_revenue``), the won dates days to months after the first contact,
+    joined on the lead id; most leads are never won."""
+    rng = np.random.default_rng(seed)
+    start = date(2017, 6, 1)
+    first = [start + timedelta(days=int(d)) for d in rng.integers(0, 545, size=leads)]
+    ids = [f"{i:032x}" for i in rng.choice(2**62, size=leads, replace=False)]
+    origin = rng.choice(("organic_search", "paid_search", "social", "email"), size=leads)
+    won = rng.random(leads) < win_rate
+    delay = rng.gamma(1.5, 30.0, size=leads).astype(int)       # days: most within 3 months
+    leads_df = pd.DataFrame({"mql_id": ids, "first_contact_date": [d.isoformat() for d in first], "origin": origin})
+    deals_df = pd.DataFrame({
+        "mql_id": [i for i, w in zip(ids, won) if w],
+        "won_date": [(d + timedelta(days=int(x))).isoformat() for d, x, w in zip(first, delay, won) if w],
+        "declared_monthly_revenue": [str(int(v)) for v, w in zip(rng.lognormal(8.0, 1.0, size=leads), won) if w]})
+    return leads_df, deals_df
+
+
 def _mdy(day: date) -> str:
     return f"{day.month}/{day.day}/{day.year}"
 

@@ -8,14 +8,15 @@ option answer at once.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from ..data.ingest.options import FORMATS
 from ..data.location import DB_ENV
 from ..model.confidence import DEFAULT_CONFIDENCE
 from ..model.months import parse_month
-from ..model.scenario import MAX_SEED, MAX_TRIALS
-from . import commands
+from ..model.scenario import MAX_MONTHS, MAX_SEED, MAX_TRIALS
+from . import commands, history_commands
 
 EXIT_BAD_INPUT = 2
 
@@ -57,6 +58,29 @@ def _month(text: str) -> str:
     if parse_month(text) is None:
         raise argparse.ArgumentTypeError(f"--as-of must be a month like 2027-06, not {text!r}")
     return text
+
+
+def _month_of(option: str):
+    """An argparse type: a month ``YYYY-MM``, with a message naming the option."""
+    def parse(text: str) -> str:
+        if parse_month(text) is None:
+            raise argparse.ArgumentTypeError(f"{option} must be a month like 2027-06, not {text!r}")
+        return text
+    return parse
+
+
+def _positive(option: str, *, allow_zero: bool = False, above: float | None = None):
+    """An argparse type: a finite number above 0 (or ``above``), with a message naming the option."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be a number, not {text!r}") from None
+        low = above if above is not None else 0.0
+        if not math.isfinite(value) or value < low or (value == low and not allow_zero):
+            raise argparse.ArgumentTypeError(f"{option} must be a number above {low:g}")
+        return value
+    return parse
 
 
 def _weight(text: str) -> float:
@@ -215,6 +239,51 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("--save", metavar="NAME", help="save the reset as a new plan of record linked to the plan")
     ci.add_argument("--segment", metavar="VALUE", help="only this segment's actuals (a plan made for that segment)")
     _json_option(ci)
+
+    ft = sub.add_parser("fit", help="plan from history: a scenario fitted from the actuals, and how each number was got")
+    ft.set_defaults(func=history_commands.fit)
+    _db_option(ft)
+    ft.add_argument("--from", dest="first", type=_month_of("--from"), metavar="YYYY-MM",
+                    help="the window's first month (default: the first month of the actuals)")
+    ft.add_argument("--to", dest="last", type=_month_of("--to"), metavar="YYYY-MM",
+                    help="the window's last month: the data count through its end (default: the last month of the actuals)")
+    ft.add_argument("--start", type=_month_of("--start"), metavar="YYYY-MM",
+                    help="the plan's first month (default: the month after --to)")
+    ft.add_argument("--months", type=_whole_number("--months", 1, MAX_MONTHS, str(MAX_MONTHS)), default=12,
+                    help="the plan's months (default 12)")
+    goal = ft.add_mutually_exclusive_group()
+    goal.add_argument("--goal", type=_positive("--goal"), help="the revenue goal (default: trailing twelve months' "
+                                                               "revenue × (1 + --growth))")
+    goal.add_argument("--growth", type=_positive("--growth", allow_zero=True, above=-1.0),
+                      help="growth of the goal over the trailing twelve months' revenue, e.g. 0.2 (default 0)")
+    ft.add_argument("--segment", metavar="VALUE", help="only this segment's actuals")
+    ft.add_argument("--scenario", help="scenario JSON whose stages, owners, deal kind and typed beliefs are kept where "
+                                       "the history cannot give them")
+    ft.add_argument("--stages", type=_values, metavar="STAGE[,STAGE...]",
+                    help="the funnel's stages in order (default: the scenario's, else every stage of the database)")
+    ft.add_argument("--weight", type=_positive("--weight"),
+                    help="weight of history: the most past cases a fitted rate is worth (default: all it holds)")
+    ft.add_argument("--out", metavar="FILE", help="write the fitted scenario (JSON) to FILE")
+    _json_option(ft)
+
+    bt = sub.add_parser("backtest", help="the planner judged on the history: rolling origins, coverage, MAPE, bias, Brier")
+    bt.set_defaults(func=history_commands.backtest)
+    _db_option(bt)
+    bt.add_argument("--horizon", type=_whole_number("--horizon", 1, MAX_MONTHS, str(MAX_MONTHS)), default=12,
+                    help="months simulated after each origin, as many as the data has up to this (default 12)")
+    bt.add_argument("--fit-months", type=_whole_number("--fit-months", 2, 120, "120"), default=12,
+                    help="months of history each fit uses, before its origin (default 12)")
+    bt.add_argument("--origins", type=_whole_number("--origins", 1, 120, "120"), default=12,
+                    help="the most recent origins backtested (default 12)")
+    bt.add_argument("--trials", type=_whole_number("--trials", 100, 100_000, "100,000"), default=2000,
+                    help="trials per origin (default 2,000)")
+    bt.add_argument("--growth", type=_positive("--growth", allow_zero=True, above=-1.0),
+                    help="growth of each origin's goal over its trailing twelve months' revenue (default 0)")
+    bt.add_argument("--segment", metavar="VALUE", help="only this segment's actuals")
+    bt.add_argument("--scenario", help="scenario JSON whose typed values are kept where a fit cannot give them")
+    bt.add_argument("--stages", type=_values, metavar="STAGE[,STAGE...]",
+                    help="the funnel's stages in order (default: the scenario's, else every stage of the database)")
+    _json_option(bt)
 
     dm = sub.add_parser("demo", help="the demo company's data in the database")
     demo_sub = dm.add_subparsers(dest="demo_command", required=True, parser_class=_Parser)
