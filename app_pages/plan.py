@@ -10,7 +10,7 @@ from sim.model.validation import scenario_from_dict
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.sla import SIDE_TITLES, sla_by_side, sla_csv
-from ui import state, widgets
+from ui import belief_inputs, state, widgets
 
 scenario = state.current()
 rev = state.revision()
@@ -27,16 +27,17 @@ with inputs:
     tab_goal, tab_marketing, tab_sales, tab_stages, tab_sim = st.tabs(
         ["Goal & deal", "Marketing", "Sales", "Stages", "Simulation"])
     with tab_goal:
-        widgets.goal_and_deal(doc, key)
+        widgets.goal_and_deal(doc, key, problems)
     owners = {"marketing": tab_marketing, "sales": tab_sales}
-    with tab_marketing:
-        widgets.top_of_funnel(doc, key)
+    with owners.get(scenario.stages[0].owner, tab_marketing):      # the top stage's side
+        widgets.top_of_funnel(doc, scenario, key, problems)
     for k, stage in enumerate(scenario.stages[1:], start=1):
         tab = owners.get(stage.owner, tab_sales)
         with tab:
             widgets.stage_rate(doc, scenario, k, key, problems)
     with tab_stages:
         widgets.stage_list(scenario, doc, key)
+        belief_inputs.open_pipeline(doc, scenario, key, problems)
     with tab_sim:
         widgets.simulation(doc, key)
 
