@@ -48,11 +48,16 @@ def deal_choice_label(choice: str) -> str:
 
 
 def _percent(x: float | None) -> float | None:
-    return None if x is None else 100.0 * x
+    return None if x is None else _rounded(100.0 * x)
+
+
+def _rounded(x: float | None) -> float | None:
+    """A value as a field shows it: 6 significant digits (63.15, not 63.149999999999999)."""
+    return None if x is None else float(f"{x:.6g}")
 
 
 def _fraction(x: float | None) -> float | None:
-    return None if x is None else x / 100.0
+    return None if x is None else float(f"{x / 100.0:.12g}")
 
 
 def _report(exc: ScenarioError, where: str, problems: list[str]) -> None:
@@ -95,15 +100,16 @@ _PERCENT_FIELDS = {"p10", "p90", "mean", "fixed"}
 
 
 def _typed_rate(entry: dict, belief: RateBelief, form: str, key, where: str, problems: list[str]) -> None:
-    shown = forms.rate_in_form(belief, form)
     fields = forms.RATE_FIELDS[form]
+    shown = {n: (_percent(v) if n in _PERCENT_FIELDS else _rounded(v))
+             for n, v in forms.rate_in_form(belief, form).items()}
     typed = {}
     with st.form(key(f"form-{form}"), border=False, enter_to_submit=True):
         columns = st.columns(len(fields) + 1, vertical_alignment="bottom")
         for column, name in zip(columns, fields):
             if name in _PERCENT_FIELDS:
                 typed[name] = column.number_input(
-                    _FIELD_LABELS[name], min_value=0.0, max_value=100.0, value=_percent(shown[name]),
+                    _FIELD_LABELS[name], min_value=0.0, max_value=100.0, value=shown[name],
                     step=0.1, format="%g", key=key(f"{form}-{name}"))
             else:
                 typed[name] = column.number_input(
@@ -112,9 +118,9 @@ def _typed_rate(entry: dict, belief: RateBelief, form: str, key, where: str, pro
         applied = columns[-1].form_submit_button("Apply", key=key(f"{form}-apply"))
     if not applied:
         return
-    values = {n: (_fraction(v) if n in _PERCENT_FIELDS else v) for n, v in typed.items()}
-    if all(_same(values[n], shown[n]) for n in fields):
+    if all(_same(typed[n], shown[n]) for n in fields):
         return                           # nothing typed: the belief stays as it is
+    values = {n: (_fraction(v) if n in _PERCENT_FIELDS else v) for n, v in typed.items()}
     try:
         entry["rate"] = forms.rate_document(form, values)
     except ScenarioError as exc:
@@ -187,6 +193,7 @@ def top_of_funnel(doc: dict, scenario: Scenario, key, problems: list[str]) -> No
     noise = float(top.get("noise_cv", 0.1))
     if choice == "constant":
         per_month, growth = forms.top_as_constant(scenario.top)
+        per_month, growth = _rounded(per_month), _fraction(_rounded(100 * growth))
         with st.form(key("top-constant"), border=False, enter_to_submit=True):
             c1, c2, c3 = st.columns([4, 4, 2], vertical_alignment="bottom")
             typed = c1.number_input(f"{plain(first)} per month", min_value=0.0, max_value=MAX_VOLUME,
@@ -197,7 +204,7 @@ def top_of_funnel(doc: dict, scenario: Scenario, key, problems: list[str]) -> No
         if applied and not (_same(typed, per_month) and _same(typed_growth / 100, growth)):
             doc["top"] = {"per_month": float(typed), "growth": typed_growth / 100, "noise_cv": noise}
     else:
-        shown = forms.top_as_monthly(scenario.top)
+        shown = [_rounded(v) for v in forms.top_as_monthly(scenario.top)]
         with st.form(key("top-monthly-form"), border=False, enter_to_submit=True):
             values = []
             for row in range(0, scenario.months, _PER_ROW):
