@@ -168,6 +168,11 @@ with compare_tab:
                                help=f"Plan P10–P90 for {last.month}: {last.cumulative_p10:,.0f} to "
                                     f"{last.cumulative_p90:,.0f}; the baseline is included.")
             cols[1].metric("Months with actuals", len(comparison.months_with_actuals))
+            if comparison.missing_revenue_months:
+                st.warning(f"No revenue actual for {', '.join(comparison.missing_revenue_months)}: counted as 0 in "
+                           "the revenue to date and the chart. Import those months' revenue (a monthly file "
+                           "with a revenue column, or the won deals' amounts) to correct it.",
+                           icon=":material/help:")
             cols[2].metric("Stage-months outside the plan's band", f"{len(outside)} of {len(comparison.stages)}",
                            help="Below the plan's P10 or above its P90")
             st.altair_chart(charts.plan_vs_actual_fan(comparison), width="stretch")
