@@ -8,6 +8,7 @@ from sim import ScenarioError
 from sim.model import editing
 from sim.model.validation import scenario_from_dict
 from sim.present import charts
+from sim.present.describe import scale_text
 from sim.present.markdown import escape_markdown
 from sim.present.sla import SIDE_TITLES, sla_by_side, sla_csv
 from ui import belief_inputs, state, widgets
@@ -71,11 +72,11 @@ with results:
     state.set_confidence(confidence)
     targets = widgets.targets_or_stop(token, confidence)
     if not targets.reachable:
-        st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {targets.at_confidence.scale:,.0f} times "
+        st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {scale_text(targets.at_confidence.scale)} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
     st.altair_chart(charts.funnel(targets, forecast), width="stretch")
     st.markdown(f"**The SLA** — volume each side commits to per month for P(goal) ≥ {confidence:.0%} "
-                f"(top-of-funnel plan × {targets.at_confidence.scale:.2f}); in brackets, what the "
+                f"(top-of-funnel plan × {scale_text(targets.at_confidence.scale)}); in brackets, what the "
                 "current plan is expected to deliver (P10–P90).")
     for side, table in sla_by_side(targets, forecast).items():
         st.caption(SIDE_TITLES[side])

@@ -8,8 +8,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from sim import required_volumes, simulate
+from sim.present.describe import scale_text
+
 from ..conftest import plain
-from .apptest import export_funnel, open_app
+from .apptest import export_funnel, open_app, small_demo
 
 ACTUALS = "app_pages/actuals.py"
 
@@ -55,3 +58,38 @@ def test_plan_vs_actual_keeps_the_revenue_line_and_names_the_missing_months(empt
     line = next(f for f in frames if "actual" in f.columns).dropna(subset=["actual"])
     assert list(line["month"]) == ["2018-01", "2018-02", "2018-03", "2018-04"]     # the line from January
     assert list(line["actual"]) == pytest.approx([0, 0, 910000, 1840000.5])
+
+
+# -- the Summary: the verdict speaks of both; "Make the SLA the plan" ---------------------------
+
+SUMMARY = "app_pages/summary.py"
+
+
+@pytest.mark.parametrize("scenario", [export_funnel(goal=13_000_000.0), small_demo()], ids=["export", "demo"])
+def test_make_the_sla_the_plan(scenario):
+    at = open_app(SUMMARY, scenario)
+    targets = required_volumes(scenario, 0.8, trials=min(scenario.trials, 20_000))
+    scale = targets.at_confidence.scale
+    assert scale > 1.01, "precondition: the plan's inputs fall short of 80%"
+    callout = " ".join(texts(at.error) + texts(at.warning) + texts(at.success))
+    assert "simulated years reach the goal" in callout                      # the inputs' verdict ...
+    assert f"The SLA asks for {scale_text(scale)} times the top-of-funnel plan" in callout   # ... and the SLA's
+    assert "P(goal) ≥ 80%" in callout
+    at.button(key="summary-adopt-sla").click().run()
+    assert not at.exception
+    adopted = at.session_state["scenario"]
+    assert adopted == scenario.with_top_scaled(scale)
+    assert at.query_params["s"] in (adopted.to_url_token(), [adopted.to_url_token()])     # the link follows
+    assert any("The SLA is now the plan" in t for t in texts(at.success))
+    assert simulate(adopted).p_goal >= 0.8 - 0.02                           # within the search's error
+    assert "The plan already is the SLA" in " ".join(texts(at.success) + texts(at.warning) + texts(at.error))
+    assert at.button(key="summary-adopt-sla").disabled
+
+
+def test_the_sla_heading_never_says_times_zero():
+    sc = export_funnel(goal=10_000.0)                                      # far ahead of the goal
+    at = open_app(None, sc)
+    heading = next(m for m in texts(at.markdown) if m.startswith("**The SLA**"))
+    scale = required_volumes(sc, 0.8, trials=min(sc.trials, 20_000)).at_confidence.scale
+    assert scale < 0.005 and "× 0.00)" not in heading
+    assert f"× {scale_text(scale)})" in heading
