@@ -93,3 +93,96 @@ def test_the_sla_heading_never_says_times_zero():
     scale = required_volumes(sc, 0.8, trials=min(sc.trials, 20_000)).at_confidence.scale
     assert scale < 0.005 and "× 0.00)" not in heading
     assert f"× {scale_text(scale)})" in heading
+
+
+# -- the smaller points seen on screen -----------------------------------------------------------
+
+CHECKIN = "app_pages/checkin.py"
+SCENARIOS = "app_pages/scenarios.py"
+
+
+def test_the_check_in_shows_p_goal_as_the_cli_does(db):
+    at = open_app(CHECKIN)
+    now = next(m for m in at.metric if m.label == "Chance of hitting the goal now")
+    assert now.value.endswith("%") and "." in now.value, now.value     # 0.2%, not 0%
+    assert all(d.proto.placeholder == "" for d in at.dataframe), "empty cells would read 'None'"
+
+
+def test_an_excel_file_on_the_scenarios_page_is_refused_in_the_page():
+    at = open_app(SCENARIOS)
+    assert any("Takes .json files up to 1 MB" in c for c in texts(at.caption))
+    at.file_uploader(key="scenarios-upload").set_value(
+        ("plan.xlsx", b"PK\x03\x04 not really a workbook", "application/vnd.ms-excel")).run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert "plan.xlsx is a .xlsx file: this takes only .json" in error and "Actuals page" in error
+
+
+def test_the_import_states_its_limits_and_refuses_other_types_in_the_page(empty_db):
+    at = open_app(ACTUALS, export_funnel())
+    assert any("A larger file is refused by the uploader" in c and "MB" in c for c in texts(at.caption))
+    (uploader,) = [u for u in at.file_uploader if u.key and u.key.startswith("actuals-upload")]
+    uploader.set_value(("deals.numbers", b"\x00\x01", "application/octet-stream")).run()
+    assert not at.exception
+    assert any("deals.numbers is a .numbers file" in e and "Save it" in e for e in texts(at.error))
+    assert not [b for b in at.button if b.key == "actuals-import"]
+
+
+# -- housekeeping: deleting a plan of record; a check-in whose stages match no actuals -----------
+
+def test_an_editor_deletes_a_plan_of_record_with_its_check_ins(empty_db):
+    from sim.data.plans import list_plans, save_plan
+    from sim.data.store import Store
+    sc = export_funnel()
+    at = open_app(ACTUALS, sc)
+    at.text_input(key="actuals-plan-name").set_value("FY2018 plan of record")
+    at.button(key="actuals-save-plan").click().run()
+    with Store(empty_db) as store:
+        first = list_plans(store)[0]
+        save_plan(store, sc, "FY2018 reset after June", parent_id=first.id, as_of="2018-06")
+        save_plan(store, sc, "Another plan")
+    at.run()
+    at.selectbox(key="actuals-plan").set_value("FY2018 plan of record").run()
+    assert at.button(key="actuals-delete-plan").disabled                  # not before the confirmation
+    at.checkbox(key="actuals-delete-confirm").check().run()
+    at.button(key="actuals-delete-plan").click().run()
+    assert not at.exception
+    (done,) = texts(at.success)
+    assert "Deleted the plan of record “FY2018 plan of record” and its check-in “FY2018 reset after June”" in done
+    with Store(empty_db) as store:
+        assert [p.name for p in list_plans(store)] == ["Another plan"]
+    assert at.selectbox(key="actuals-plan").options == ["Another plan"]
+
+
+def test_a_viewer_cannot_delete_a_plan(db):
+    from streamlit.testing.v1 import AppTest
+
+    from ..conftest import ROOT
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.secrets["access"] = {"password": "view-secret", "editor_password": "edit-secret"}
+    at.run()
+    at.text_input[0].set_value("view-secret")
+    at.button[0].click().run()
+    at.switch_page(ACTUALS).run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "actuals-delete-plan"]
+
+
+def test_a_check_in_whose_stages_match_no_actuals_says_so(empty_db):
+    at = open_app(ACTUALS, export_funnel())
+    import_file(at, "monthly.csv", b"month,Leads,MQLs,revenue\n2018-01,100,30,5000\n2018-02,120,35,6000\n")
+    at.switch_page(CHECKIN).run()
+    assert not at.exception
+    (warning,) = texts(at.warning)
+    assert "None of this plan's stages (“Engaged opportunities”, “Won deals”) has actuals" in warning
+    assert "“Leads”, “MQLs”" in warning
+    assert not at.metric and not at.get("vega_lite_chart")                 # no "no data" everywhere
+
+
+def test_a_check_in_whose_stages_match_goes_on(empty_db):
+    at = open_app(ACTUALS, export_funnel())
+    import_file(at, "monthly.csv", MONTHLY_NO_EARLY_REVENUE)
+    at.switch_page(CHECKIN).run()
+    assert not at.exception
+    assert not any("None of this plan's stages" in w for w in texts(at.warning))
+    assert any(m.label == "Chance of hitting the goal now" for m in at.metric)
