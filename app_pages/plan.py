@@ -36,6 +36,11 @@ with inputs:
         tab = owners.get(stage.owner, tab_sales)
         with tab:
             widgets.stage_rate(doc, scenario, k, key, problems)
+    for side, tab in owners.items():
+        if not any(stage.owner == side for stage in scenario.stages) and not (
+                side == "sales" and any(stage.owner == "shared" for stage in scenario.stages[1:])):
+            with tab:
+                st.caption(f"No stage of this funnel is owned by {side}: owners are set on the tab Stages.")
     with tab_stages:
         widgets.stage_list(scenario, doc, key)
         belief_inputs.open_pipeline(doc, scenario, key, problems)

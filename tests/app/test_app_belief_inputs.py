@@ -183,6 +183,7 @@ def test_the_top_stages_plan_sits_under_its_owners_tab():
     tabs = {t.label: t for t in at.tabs}
     assert any(w.key == key("top-volume") for w in tabs["Sales"].number_input)
     assert not any(w.key == key("top-volume") for w in tabs["Marketing"].number_input)
+    assert any("No stage of this funnel is owned by marketing" in c.value for c in tabs["Marketing"].caption)
     demo = open_app(scenario=small_demo())
     tabs = {t.label: t for t in demo.tabs}
     assert any(w.key == key("top-volume") for w in tabs["Marketing"].number_input)

@@ -71,3 +71,17 @@ def test_a_rate_typed_as_a_number_takes_one_entry_and_one_rerun(server, page):
         full_screenshot(page, SHOTS / f"beliefs-{form[:4].lower().replace('–', '-')}.png")
     assert scenario_from_url_token(query_param(page, "s")).stages[1].rate == rate   # switching kept it
     assert not exceptions(page)
+
+
+def test_the_top_stage_gets_its_open_pipeline(server, page):
+    sc = open_funnel(page, server)
+    page.get_by_role("tab", name="Stages").click()
+    field = page.get_by_label("Open Engaged opportunities")
+    assert field.input_value() == str(sc.pipeline_counts()[0])
+    with rerun_after(page):
+        field.fill("1589")
+        field.press("Enter")
+    got = scenario_from_url_token(query_param(page, "s"))
+    assert got.pipeline_counts()[0] == 1589
+    full_screenshot(page, SHOTS / "beliefs-open-pipeline.png")
+    assert not exceptions(page)
