@@ -14,7 +14,7 @@ from sim.errors import ImportRejected, PlannerError
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.spreadsheet import spreadsheet_csv
-from ui import access, import_form, state
+from ui import access, import_form, plan_deletion, state, upload_refusals
 from ui import database as stores
 
 esc = escape_markdown  # file, stage and plan names are user text
@@ -145,6 +145,7 @@ with compare_tab:
         st.caption(f"Scenario “{esc(plan.scenario.name)}”, saved {plan.saved_at:%Y-%m-%d %H:%M}: goal "
                    f"{plan.scenario.goal:,.0f}, P(goal) at plan time {plan.p_goal:.1%} "
                    f"({plan.trials:,} trials, seed {plan.seed}).")
+        plan_deletion.delete_control(plan, plans, say)
     if editor:
         with st.popover("Save the current scenario as a plan of record", icon=":material/bookmark_add:"):
             st.text_input("Plan name", key="actuals-plan-name", max_chars=100,
@@ -168,6 +169,11 @@ with compare_tab:
                                help=f"Plan P10–P90 for {last.month}: {last.cumulative_p10:,.0f} to "
                                     f"{last.cumulative_p90:,.0f}; the baseline is included.")
             cols[1].metric("Months with actuals", len(comparison.months_with_actuals))
+            if comparison.missing_revenue_months:
+                st.warning(f"No revenue actual for {', '.join(comparison.missing_revenue_months)}: counted as 0 in "
+                           "the revenue to date and the chart. Import those months' revenue (a monthly file "
+                           "with a revenue column, or the won deals' amounts) to correct it.",
+                           icon=":material/help:")
             cols[2].metric("Stage-months outside the plan's band", f"{len(outside)} of {len(comparison.stages)}",
                            help="Below the plan's P10 or above its P90")
             st.altair_chart(charts.plan_vs_actual_fan(comparison), width="stretch")
@@ -237,8 +243,15 @@ with import_tab:
             "as values, macros never run).")
     upload_key = f"{UPLOAD}-{ss.get(UPLOADS, 0)}"
     if editor:
-        upload = st.file_uploader("CSV file or workbook", type=import_form.FILE_TYPES, key=upload_key,
+        upload = st.file_uploader("CSV file or workbook", key=upload_key,      # any type: refused below
                                   max_upload_size=import_form.MAX_UPLOAD_MB)
+        upload_refusals.limits_caption(import_form.FILE_TYPES, import_form.MAX_UPLOAD_MB,
+                                       "split it by year, or keep only the columns the import needs; or import it "
+                                       "with the command line (`python -m sim import`), which takes up to 2 GB.")
+        if upload is not None and upload_refusals.refused(
+                upload, import_form.FILE_TYPES, "Save it from your spreadsheet or CRM as CSV (or as .xlsx), then "
+                                                "upload that."):
+            upload = None
     else:
         upload = None
         access.read_only_note("import files")

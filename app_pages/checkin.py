@@ -11,7 +11,7 @@ from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.spreadsheet import spreadsheet_csv
-from ui import access, state, widgets
+from ui import access, stage_match, state, widgets
 from ui import database as stores
 
 esc = escape_markdown
@@ -55,6 +55,10 @@ conflict_rule = st.toggle("Count the plan's rates for less where the actuals con
                           help="When a stage's actuals would be very unlikely if the plan's rate were right (below "
                                "5%), or all stages' together, the plan's belief there keeps only the weight under which "
                                "the actuals are most likely (see the README, 'The check-in, in plain words').")
+unmatched = stage_match.unmatched_warning(plan_scenario, actuals)
+if unmatched:
+    st.warning(unmatched, icon=":material/link_off:")
+    st.stop()
 if not with_data:
     st.info(f"Nothing to check yet: no actuals fall in the plan's months ({months[0]} to {months[-1]}). Import "
             "them on the Actuals page; until then the Plan and Forecast pages show the plan itself.",
@@ -93,7 +97,7 @@ cols = st.columns(3)
 if check.goal_reached:
     cols[0].metric("Chance of hitting the goal now", "100%", delta=f"{(1 - check.p_goal_plan) * 100:+.1f} pts vs plan")
 else:
-    cols[0].metric("Chance of hitting the goal now", f"{check.p_goal_now:.0%}",
+    cols[0].metric("Chance of hitting the goal now", f"{check.p_goal_now:.1%}",       # as the CLI shows it
                    delta=f"{(check.p_goal_now - check.p_goal_plan) * 100:+.1f} pts vs plan",
                    help=f"At plan time {check.p_goal_plan:.1%}. 95% Monte Carlo interval "
                         f"{check.p_goal_now_ci.low:.1%}–{check.p_goal_now_ci.high:.1%}; {left_n} month"
@@ -150,7 +154,7 @@ if check.reset is not None:
                            "Plan": round(sum(old[s.name])),
                            "Change": (s.total / sum(old[s.name]) - 1) if sum(old[s.name]) else None,
                            **{m: round(v) for m, v in zip(check.months_left, s.monthly)}} for s in new.stages])
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config={
         "Stage": st.column_config.TextColumn(pinned=True),
         "Needed": st.column_config.NumberColumn(f"Needed, {left_n} months", format="localized"),
         "Plan": st.column_config.NumberColumn("Plan, same months", format="localized"),
@@ -193,7 +197,7 @@ with st.expander("The numbers: stages"):
         "Rate planned": c.rate_prior_mean, "Rate updated": c.rate_posterior_mean, "Rate, naive": c.naive_rate,
         "Arrivals": c.successes, "Trials (lag-corrected)": c.exposure, "Open pipeline": c.open_pipeline,
         "Revenue effect": c.revenue_effect} for c in check.stages])
-    st.dataframe(numbers, hide_index=True, width="stretch", column_config={
+    st.dataframe(numbers, hide_index=True, width="stretch", placeholder="", column_config={
         "Stage": st.column_config.TextColumn(pinned=True),
         **{k: st.column_config.NumberColumn(k, format="localized") for k in
            ("Actual to date", "Plan P10", "Plan median", "Plan P90", "Arrivals", "Open pipeline")},

@@ -8,9 +8,10 @@ from sim import ScenarioError
 from sim.model import editing
 from sim.model.validation import scenario_from_dict
 from sim.present import charts
+from sim.present.describe import scale_text
 from sim.present.markdown import escape_markdown
 from sim.present.sla import SIDE_TITLES, sla_by_side
-from ui import chart_specs, compute, state, widgets
+from ui import belief_inputs, chart_specs, compute, state, widgets
 
 scenario = state.current()
 rev = state.revision()
@@ -27,16 +28,22 @@ with inputs:
     tab_goal, tab_marketing, tab_sales, tab_stages, tab_sim = st.tabs(
         ["Goal & deal", "Marketing", "Sales", "Stages", "Simulation"])
     with tab_goal:
-        widgets.goal_and_deal(doc, key)
+        widgets.goal_and_deal(doc, key, problems)
     owners = {"marketing": tab_marketing, "sales": tab_sales}
-    with tab_marketing:
-        widgets.top_of_funnel(doc, key)
+    with owners.get(scenario.stages[0].owner, tab_marketing):      # the top stage's side
+        widgets.top_of_funnel(doc, scenario, key, problems)
     for k, stage in enumerate(scenario.stages[1:], start=1):
         tab = owners.get(stage.owner, tab_sales)
         with tab:
             widgets.stage_rate(doc, scenario, k, key, problems)
+    for side, tab in owners.items():
+        if not any(stage.owner == side for stage in scenario.stages) and not (
+                side == "sales" and any(stage.owner == "shared" for stage in scenario.stages[1:])):
+            with tab:
+                st.caption(f"No stage of this funnel is owned by {side}: owners are set on the tab Stages.")
     with tab_stages:
         widgets.stage_list(scenario, doc, key)
+        belief_inputs.open_pipeline(doc, scenario, key, problems)
     with tab_sim:
         widgets.simulation(doc, key)
 
@@ -72,11 +79,11 @@ with results:
                                       before_stop=None if forecast else lambda: widgets.refined_headline(slot, token))
     forecast = forecast or widgets.refined_headline(slot, token)
     if not targets.reachable:
-        st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {targets.at_confidence.scale:,.0f} times "
+        st.warning(f"P(goal) ≥ {confidence:.0%} is out of reach: even {scale_text(targets.at_confidence.scale)} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
     chart_specs.show("funnel", (token, confidence), lambda: charts.funnel(targets, forecast))
     st.markdown(f"**The SLA** — volume each side commits to per month for P(goal) ≥ {confidence:.0%} "
-                f"(top-of-funnel plan × {targets.at_confidence.scale:.2f}); in brackets, what the "
+                f"(top-of-funnel plan × {scale_text(targets.at_confidence.scale)}); in brackets, what the "
                 "current plan is expected to deliver (P10–P90).")
     for side, table in sla_by_side(targets, forecast).items():
         st.caption(SIDE_TITLES[side])

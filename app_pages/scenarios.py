@@ -10,7 +10,7 @@ from sim.model.names import tidy_name
 from sim.model.scenario_names import CURRENT, DEMO
 from sim.present import charts, side_by_side
 from sim.present.markdown import escape_markdown
-from ui import compute, state, widgets
+from ui import compute, state, upload_refusals, widgets
 
 esc = escape_markdown  # names and file names are user text
 
@@ -71,9 +71,14 @@ with keep:
 
 # -- upload and download ------------------------------------------------------------------------
 with files:
-    upload = st.file_uploader("Upload a scenario (JSON)", type=["json"], max_upload_size=MAX_UPLOAD_MB,
+    upload = st.file_uploader("Upload a scenario (JSON)", max_upload_size=MAX_UPLOAD_MB,   # any type: refused below
                               key="scenarios-upload",
                               help="A scenario file as described in the README, e.g. one downloaded here.")
+    upload_refusals.limits_caption(["json"], MAX_UPLOAD_MB, "a scenario is a few kilobytes: is it a scenario file?")
+    if upload is not None and upload_refusals.refused(
+            upload, ["json"], "A scenario file is the JSON downloaded here or on the Summary page; a CRM export or "
+                              "a workbook of actuals is imported on the Actuals page."):
+        upload = None
     if upload is not None:
         last = ss.get(UPLOADED)
         if not last or last["file_id"] != upload.file_id:

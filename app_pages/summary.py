@@ -10,11 +10,11 @@ import streamlit as st
 
 from sim import Forecast, Targets
 from sim.present import charts
-from sim.present.describe import assumptions, verdict
+from sim.present.describe import assumptions, scale_text, sla_verdict, verdict
 from sim.present.markdown import escape_markdown
 from sim.present.report import download_name, period_text, report_html
 from sim.present.sla import sla_sentences
-from ui import chart_specs, compute, state, widgets
+from ui import chart_specs, compute, sla_plan, state, widgets
 
 _CALLOUTS = {"good": st.success, "mixed": st.warning, "poor": st.error}
 
@@ -42,7 +42,9 @@ st.subheader(f"{escape_markdown(scenario.name)}: are we on track?")
 st.caption(period_text(scenario))
 forecast = widgets.forecast_or_stop(token)
 answer = verdict(forecast)
-_CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail}")
+callout = st.empty()                 # the verdict speaks of the inputs, then also of the SLA (found below)
+with callout:
+    _CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail}")
 
 widgets.headline(forecast, with_goal=True, with_delta=False)
 
@@ -51,13 +53,16 @@ with left:
     chart_specs.show("fan", (token, 320), lambda: charts.fan_chart(forecast, height=320))
 with right:
     targets = widgets.targets_or_stop(token, confidence)
+    with callout:
+        _CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail} {escape_markdown(sla_verdict(forecast, targets))}")
     st.markdown(f"**The SLA at {confidence:.0%} confidence**: what each side commits to, so that the "
                 f"goal is hit in {confidence:.0%} of simulated years")
     for sentence in sla_sentences(scenario, targets).values():
         st.markdown(f"- {escape_markdown(sentence)}")
     if not targets.reachable:
-        st.warning(f"{confidence:.0%} confidence is out of reach: even {targets.at_confidence.scale:,.0f} times "
+        st.warning(f"{confidence:.0%} confidence is out of reach: even {scale_text(targets.at_confidence.scale)} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")
+    sla_plan.adopt_button(scenario, targets)
     st.caption("The month-by-month table and the confidence are on the Plan page.")
 
     share_url = state.share_url()

@@ -172,6 +172,11 @@ async def session(page, url: str, token: str, changes: int, out: dict) -> None:
         await settled(page)
         out["first_load"].append(time.perf_counter() - t0)
         await page.get_by_role("tab", name="Marketing").click()
+        form = (page.get_by_test_id("stVerticalBlock").filter(has_text="Visits → Leads")
+                .filter(has=page.get_by_test_id("stRadio")).last)
+        await form.get_by_test_id("stRadio").get_by_text("Slider", exact=True).click()   # typed by default
+        await page.get_by_test_id("stSlider").filter(has_text="Conversion rate").first.wait_for(timeout=TIMEOUT_MS)
+        await settled(page)
         box = (page.get_by_test_id("stVerticalBlock").filter(has_text="Visits → Leads")
                .filter(has=page.get_by_test_id("stSlider")).last)
         upper = box.get_by_test_id("stSlider").filter(has_text="Conversion rate").get_by_role("slider", name="end")

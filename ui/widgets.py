@@ -7,18 +7,16 @@ keys include the scenario's revision (see ui.state), so a replaced scenario show
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from sim import Forecast, ScenarioError, WorkBudgetExceeded
 from sim.model import editing
-from sim.model.names import fold_name, tidy_name
+from sim.model.names import tidy_name
 from sim.model.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario
 from sim.present.markdown import escape_markdown as plain
-from ui import compute, state
+from ui import belief_inputs, compute, state
 
 TRIAL_CHOICES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
-_RATE_MAXES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 _KIND_LABELS = {"one_time": "One-time (in the month of closing)",
@@ -42,7 +40,8 @@ def keyer(page: str, rev: int):
     return lambda name: f"{page}-{rev}-{name}"
 
 
-def goal_and_deal(doc: dict, key) -> None:
+def goal_and_deal(doc: dict, key, problems: list[str] | None = None) -> None:
+    """The goal, the period and (given ``problems``) the deal value (ui.belief_inputs)."""
     doc["name"] = st.text_input("Scenario name", value=doc["name"], max_chars=200, key=key("name"))
     c1, c2 = st.columns(2)
     doc["goal"] = c1.number_input("Revenue goal", min_value=1.0, value=float(doc["goal"]), step=50_000.0,
@@ -55,82 +54,36 @@ def goal_and_deal(doc: dict, key) -> None:
     months = c2.slider("Months", 1, MAX_MONTHS, int(doc["months"]), key=key("months"))
     if months != doc["months"]:
         editing.resize_horizon(doc, months)
-    st.markdown("**Deal value**")
-    deal = doc["deal"]
-    c1, c2 = st.columns(2)
-    deal["median"] = c1.number_input("Typical deal (median)", min_value=1.0, value=float(deal["median"]),
-                                     step=1_000.0, format="%.0f", key=key("deal-median"))
-    deal["p90"] = c2.number_input("Large deal (1 in 10 above)", min_value=1.0, value=float(deal["p90"]),
-                                  step=1_000.0, format="%.0f", key=key("deal-p90"),
-                                  help="The P90 of the deal value; equal to the median for a fixed value.")
-    deal["kind"] = st.radio("Revenue", ["one_time", "monthly_recurring"], horizontal=True,
-                            index=0 if deal["kind"] == "one_time" else 1, key=key("deal-kind"),
-                            format_func=kind_label)
+    if problems is not None:
+        st.markdown("**Deal value**")
+        belief_inputs.deal_value(doc, key, problems)
+        deal = doc["deal"]
+        deal["kind"] = st.radio("Revenue", ["one_time", "monthly_recurring"], horizontal=True,
+                                index=0 if deal["kind"] == "one_time" else 1, key=key("deal-kind"),
+                                format_func=kind_label)
 
 
-def top_of_funnel(doc: dict, key) -> None:
-    top, first = doc["top"], doc["stages"][0]["name"]
-    st.markdown(f"**{plain(first)}** (top of the funnel)")
-    if "per_month" in top:
-        top["per_month"] = st.number_input(f"{plain(first)} per month", min_value=0.0, value=float(top["per_month"]),
-                                           step=500.0, format="%.0f", key=key("top-volume"))
-        growth = st.slider("Growth per month (%)", -10.0, 10.0, round(100 * float(top.get("growth", 0.0)), 1),
-                           step=0.1, format="%.1f%%", key=key("top-growth"))
-        top["growth"] = growth / 100
-    else:
-        months = doc["months"]
-        labels = [f"M{t + 1}" for t in range(months)]
-        frame = pd.DataFrame([list(top["monthly"])], columns=labels, index=[first])
-        edited = st.data_editor(frame, key=key("top-monthly"), width="stretch")
-        top["monthly"] = [float(v) if pd.notna(v) else 0.0 for v in edited.iloc[0].tolist()]
-    noise = st.slider("Month-to-month variation (%)", 0, 50, int(round(100 * float(top.get("noise_cv", 0.1)))),
-                      key=key("top-noise"), help="How far a real month strays from plan (coefficient of variation).")
-    top["noise_cv"] = noise / 100
-
-
-def _rate_max(p90: float) -> float:
-    return next((m for m in _RATE_MAXES if m >= 2 * p90), 1.0)
+def top_of_funnel(doc: dict, scenario: Scenario, key, problems: list[str]) -> None:
+    belief_inputs.top_of_funnel(doc, scenario, key, problems)
 
 
 def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) -> None:
+    """Stage k's conversion from the stage before: its belief (ui.belief_inputs) and its lag."""
     stage, prev = scenario.stages[k], scenario.stages[k - 1]
     entry = doc["stages"][k]
     label = f"{plain(prev.name)} → {plain(stage.name)}" + (" (shared)" if stage.owner == "shared" else "")
     with st.container(border=True):
         st.markdown(f"**{label}**")
-        lo, hi = (float(v) for v in stage.rate.ppf([0.1, 0.9]))
-        top = st.session_state.setdefault(key(f"s{k}-max"), _rate_max(hi))
-        step = top / 1000
-        start = (round(lo / step) * step, round(hi / step) * step)
-        start = (min(max(start[0], step), top), min(max(start[1], step), top))
-        picked = st.slider(
-            "Conversion rate: 8 times in 10 between", 100 * step, 100 * top,
-            (100 * start[0], 100 * start[1]), step=100 * step, format="%.2f%%", key=key(f"s{k}-rate"),
-            help="The P10 and P90 of your belief about the rate; drag both ends together for a rate "
-                 "known exactly.")
-        picked = (round(picked[0] / 100, 10), round(picked[1] / 100, 10))
-        if picked != (round(start[0], 10), round(start[1], 10)):
-            entry["rate"] = editing.rate_from_range(*picked)
-        c1, c2 = st.columns(2)
-        text = c1.text_input("Arrives after 0/1/2… months (%)", value=editing.lag_to_text(stage.lag),
+        belief_inputs.rate(entry, stage.rate, lambda name: key(f"s{k}-{name}"),
+                           f"{prev.name} → {stage.name}", problems)
+        text = st.text_input("Arrives after 0/1/2… months (%)", value=editing.lag_to_text(stage.lag),
                              key=key(f"s{k}-lag"), help="E.g. 30/50/20: 30% the same month, 50% a month "
-                                                          "later, 20% two months later.")
+                                                         "later, 20% two months later.")
         try:
             entry["lag"] = editing.lag_from_text(text, where=f"{stage.name}: arrival months")
         except ScenarioError as exc:
             st.error(str(exc))                 # next to the input ...
             problems.append(str(exc))          # ... and the page keeps the last valid scenario
-        if k < len(scenario.stages) - 1:
-            pipeline = doc.setdefault("start_pipeline", {})
-            current = next((v for n, v in pipeline.items()
-                            if fold_name(n) == fold_name(stage.name)), 0)
-            count = c2.number_input(f"Open {plain(stage.name)} at the start", min_value=0, value=int(current), step=1,
-                                    key=key(f"s{k}-pipeline"))
-            pipeline = {n: v for n, v in pipeline.items()
-                        if fold_name(n) != fold_name(stage.name)}
-            if count:
-                pipeline[stage.name] = int(count)
-            doc["start_pipeline"] = pipeline
 
 
 def stage_list(scenario: Scenario, doc: dict, key) -> None:

@@ -150,7 +150,9 @@ def comparison_text(comparison, db_path, segment: str | None = None) -> list[str
     out += table(["Month", "Actual", "Plan P50", "Cumulative", "Plan P10", "P50", "P90", "Status"],
                  [[r.month, money_or_dash(r.actual), money(r.p50), money_or_dash(r.cumulative_actual),
                    money(r.cumulative_p10), money(r.cumulative_p50), money(r.cumulative_p90), r.status or "-"]
-                  for r in comparison.revenue if r.actual is not None])
+                  for r in comparison.revenue if r.cumulative_actual is not None])
+    if comparison.missing_revenue_months:
+        out += [f"No revenue actual for {', '.join(comparison.missing_revenue_months)}: counted as 0."]
     out += ["", "Stages: actual against the plan's P50 and P10-P90 band"]
     out += table(["Stage", "Owner", "Month", "Actual", "Plan P50", "P10", "P90", "Variance", "%", "Status"],
                  [[r.stage, r.owner, r.month, f"{r.actual:,}", f"{r.p50:,.0f}", f"{r.p10:,.0f}",

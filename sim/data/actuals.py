@@ -106,10 +106,13 @@ def segments(store: Store) -> tuple[str, ...]:
 
 
 def data_version(store: Store) -> tuple[int, ...]:
-    """Changes whenever an import, an undo, a saved plan or removing the demo changes what the
+    """Changes whenever an import, an undo, a saved or deleted plan or removing the demo changes what the
     store holds (a cache key for what is read from it)."""
     row = store.cursor().execute(
         "SELECT (SELECT count(*) FROM imports), (SELECT count(undone_at) FROM imports), "
         "(SELECT count(*) FROM plans), (SELECT count(replaced_by) FROM imports), "
-        "(SELECT count(*) FROM demo_content)").fetchone()
+        "(SELECT count(*) FROM demo_content), "
+        # a plan deleted and another saved under its id and name: the plans' content tells them apart
+        "(SELECT coalesce(hash(string_agg(id::VARCHAR || name || saved_at::VARCHAR || scenario, '|' ORDER BY id)), 0) "
+        "FROM plans)").fetchone()
     return tuple(int(x) for x in row)

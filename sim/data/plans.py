@@ -172,3 +172,23 @@ def _plan(row) -> SavedPlan:
     name, plan_id, saved_at, scenario, seed, trials, versions, p_goal, parent_id, as_of, note = row
     return SavedPlan(plan_id, name, saved_at, scenario_from_json(scenario), int(seed), int(trials),
                      json.loads(versions), float(p_goal), parent_id, as_of, note)
+
+
+def delete_plan(store: Store, plan_id: int) -> list[str]:
+    """Delete plan of record ``plan_id`` with its check-ins (the plans saved as its resets, and
+    theirs) and their stored bands, in one transaction; their names, the plan's first."""
+    with store.transaction() as cur:
+        rows = cur.execute(
+            """WITH RECURSIVE tree(id, depth) AS (
+                   SELECT id, 0 FROM plans WHERE id = ?
+                   UNION SELECT p.id, t.depth + 1 FROM plans p JOIN tree t ON p.parent_id = t.id)
+               SELECT t.id, p.name FROM tree t JOIN plans p ON p.id = t.id ORDER BY t.depth, t.id""",
+            [int(plan_id)]).fetchall()
+        if not rows:
+            raise ScenarioError(f"there is no plan #{plan_id}: it may have been deleted already")
+        ids = [i for i, _ in rows]
+        cur.execute("DELETE FROM plan_bands WHERE plan_id IN (SELECT unnest(?::INTEGER[]))", [ids])
+        cur.execute("DELETE FROM plans WHERE id IN (SELECT unnest(?::INTEGER[]))", [ids])
+        cur.execute("DELETE FROM demo_content WHERE kind = 'plan' AND item_id IN (SELECT unnest(?::INTEGER[]))",
+                    [ids])
+    return [n for _, n in rows]

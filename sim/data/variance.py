@@ -2,16 +2,17 @@
 
 Computed in SQL from the plan's stored bands and the store's effective actuals: actual, plan
 P50, the P10–P90 band, the signed variance (absolute and relative to the P50) and whether the
-actual is below, inside or above the band; revenue month by month and cumulative (the
-baseline plus every month's actual revenue, as long as no month is missing) against the
-plan's fan chart.
+actual is below, inside or above the band; revenue month by month and cumulative against the
+plan's fan chart: the baseline plus every month's actual revenue through the last month with
+any actual, a month without a revenue actual counted as 0 (as the check-in counts it) and
+named in ``missing_revenue_months``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model.bands import ABOVE, BELOW, INSIDE
+from ..model.bands import ABOVE, BELOW, INSIDE, band_status
 from ..model.months import MONTH_FORMAT
 from ..model.names import fold_name
 from .plans import SavedPlan
@@ -42,7 +43,7 @@ class RevenueVariance:
     p10: float
     p50: float
     p90: float
-    cumulative_actual: float | None    # baseline + actuals to date (None after a missing month)
+    cumulative_actual: float | None    # baseline + actuals to date (None after the last month with actuals)
     cumulative_p10: float
     cumulative_p25: float
     cumulative_p50: float
@@ -60,6 +61,8 @@ class PlanComparison:
     stages: tuple[StageVariance, ...]
     revenue: tuple[RevenueVariance, ...]
     unplanned_stages: tuple[str, ...]      # stages with actuals that the plan does not have
+    #: Months through the last with actuals that have no revenue actual (counted as 0).
+    missing_revenue_months: tuple[str, ...] = ()
 
     @property
     def months_with_actuals(self) -> tuple[str, ...]:
@@ -75,7 +78,8 @@ class PlanComparison:
                 "months_with_actuals": list(self.months_with_actuals),
                 "stages": [r.to_dict() for r in self.stages],
                 "revenue": [r.to_dict() for r in self.revenue],
-                "unplanned_stages": list(self.unplanned_stages)}
+                "unplanned_stages": list(self.unplanned_stages),
+                "missing_revenue_months": list(self.missing_revenue_months)}
 
 
 def band_status_sql(value: str, p10: str, p90: str) -> str:
@@ -114,23 +118,14 @@ def compare_plan(store: Store, plan: SavedPlan, *, segment: str | None = None) -
                    for m, k, a, p10, p50, p90, v, pct, s in rows)
 
     revenue_rows = cur.execute(
-        f"""WITH r AS (
-                SELECT b.month, a.revenue AS actual, b.p10, b.p50, b.p90,
-                       c.p10 AS c10, c.p25 AS c25, c.p50 AS c50, c.p75 AS c75, c.p90 AS c90
-                FROM plan_bands b
-                JOIN plan_bands c ON c.plan_id = b.plan_id AND c.month = b.month
-                                 AND c.measure = 'cumulative_revenue'
-                LEFT JOIN {revenue_sql} a ON a.month = b.month
-                WHERE b.plan_id = ? AND b.measure = 'revenue'),
-            w AS (
-                SELECT *, ? + sum(coalesce(actual, 0)) OVER (ORDER BY month) AS running,
-                       count(actual) OVER (ORDER BY month) = row_number() OVER (ORDER BY month) AS complete
-                FROM r)
-            SELECT strftime(month, '{MONTH_FORMAT}'), actual, p10, p50, p90,
-                   CASE WHEN complete THEN running END, c10, c25, c50, c75, c90,
-                   CASE WHEN complete THEN {band_status_sql('running', 'c10', 'c90')} END
-            FROM w ORDER BY month""", [*seg, plan.id, sc.baseline_revenue]).fetchall()
-    revenue = tuple(RevenueVariance(*r) for r in revenue_rows)
+        f"""SELECT strftime(b.month, '{MONTH_FORMAT}'), a.revenue, b.p10, b.p50, b.p90,
+                   c.p10, c.p25, c.p50, c.p75, c.p90
+            FROM plan_bands b
+            JOIN plan_bands c ON c.plan_id = b.plan_id AND c.month = b.month AND c.measure = 'cumulative_revenue'
+            LEFT JOIN {revenue_sql} a ON a.month = b.month
+            WHERE b.plan_id = ? AND b.measure = 'revenue'
+            ORDER BY b.month""", [*seg, plan.id]).fetchall()
+    revenue, missing = _revenue_rows(revenue_rows, {r.month for r in stages}, sc.baseline_revenue)
 
     unplanned = cur.execute(
         f"""SELECT DISTINCT s.name, s.position FROM {counts_sql} a JOIN stages s ON s.key = a.stage_key
@@ -138,4 +133,22 @@ def compare_plan(store: Store, plan: SavedPlan, *, segment: str | None = None) -
                               AND (SELECT max(month) FROM plan_bands WHERE plan_id = ?)
             ORDER BY s.position""", [*seg, plan.id, plan.id]).fetchall()
     unplanned_names = tuple(n for n, _ in unplanned if fold_name(n) not in order)
-    return PlanComparison(plan, stages, revenue, unplanned_names)
+    return PlanComparison(plan, stages, revenue, unplanned_names, missing)
+
+
+def _revenue_rows(rows, count_months: set[str], baseline: float):
+    """The revenue rows and the months without a revenue actual: cumulative through the last
+    month with any actual (counts or revenue), a missing month counted as 0."""
+    reported = count_months | {r[0] for r in rows if r[1] is not None}
+    last = max(reported, default=None)
+    out, missing, running = [], [], baseline
+    for month, actual, p10, p50, p90, c10, c25, c50, c75, c90 in rows:
+        if last is not None and month <= last:
+            running += 0.0 if actual is None else actual
+            if actual is None:
+                missing.append(month)
+            cumulative, status = running, band_status(running, c10, c90)
+        else:
+            cumulative = status = None
+        out.append(RevenueVariance(month, actual, p10, p50, p90, cumulative, c10, c25, c50, c75, c90, status))
+    return tuple(out), tuple(missing)

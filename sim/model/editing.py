@@ -53,7 +53,7 @@ def add_stage(scenario: Scenario, position: int, name: str, owner: str = "shared
 
 def remove_stage(scenario: Scenario, index: int) -> Scenario:
     """Remove stage ``index`` (not the top of the funnel; at least two stages remain). Its
-    open pipeline goes with it; the next stage then converts from the stage before."""
+    open pipeline (and its lag) goes with it; the next stage then converts from the stage before."""
     data = scenario.to_dict()
     if index == 0:
         raise ScenarioError("the top of the funnel cannot be removed")
@@ -66,6 +66,10 @@ def remove_stage(scenario: Scenario, index: int) -> Scenario:
     last = fold_name(data["stages"][-1]["name"])
     pipeline = {k: v for k, v in pipeline.items() if fold_name(k) != last}
     data["start_pipeline"] = pipeline
+    lags = {k: v for k, v in data.get("start_pipeline_lag", {}).items() if fold_name(k) not in (key, last)}
+    data.pop("start_pipeline_lag", None)
+    if lags:
+        data["start_pipeline_lag"] = lags
     return scenario_from_dict(data)
 
 
@@ -76,11 +80,15 @@ def rename_stage(scenario: Scenario, index: int, name: str) -> Scenario:
 
 
 def rename_in_document(doc: dict, index: int, name: str) -> None:
-    """Rename stage ``index`` in a scenario document; its open pipeline follows the name."""
+    """Rename stage ``index`` in a scenario document; its open pipeline (and that pipeline's lag)
+    follows the name."""
     old = fold_name(doc["stages"][index]["name"])
     doc["stages"][index]["name"] = name
     pipeline = doc.get("start_pipeline", {})
     doc["start_pipeline"] = {(name if fold_name(k) == old else k): v for k, v in pipeline.items()}
+    if "start_pipeline_lag" in doc:
+        doc["start_pipeline_lag"] = {(name if fold_name(k) == old else k): v
+                                     for k, v in doc["start_pipeline_lag"].items()}
 
 
 def rate_from_range(p10: float, p90: float) -> dict:

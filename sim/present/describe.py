@@ -108,3 +108,36 @@ def verdict(forecast: Forecast) -> Verdict:
     detail = (f"{_share(p)} of {forecast.trials:,} simulated years reach the goal of {sc.goal:,.0f}; "
               f"{median}.")
     return Verdict(label, tone, detail)
+
+
+#: The SLA's factor on the top-of-funnel plan within this of 1 is the plan itself (the search
+#: finds the factor within 1%: sim.model.targets).
+SAME_SCALE = 0.01
+
+
+def scale_text(scale: float) -> str:
+    """A factor on the top-of-funnel plan as a reader wants it: ``1.23``, ``12.5``, ``0.004``
+    (three significant digits: never "0.00" for a small factor)."""
+    if scale >= 100:
+        return f"{scale:,.0f}"
+    return f"{scale:.3g}"
+
+
+def sla_verdict(forecast: Forecast, targets) -> str:
+    """What the SLA does for the goal, beside the inputs' verdict: the inputs as they are give
+    :func:`verdict`'s chance; the SLA's volumes (the top-of-funnel plan scaled) give the chance
+    it was set for, or say that no volume within reach does."""
+    at, conf = targets.at_confidence, targets.confidence
+    asked = f"P(goal) ≥ {conf:.0%}"
+    if not targets.reachable:
+        return (f"The SLA cannot reach {asked} by volume alone: even {scale_text(at.scale)} times the "
+                f"top-of-funnel plan gives {_share(at.p_goal or 0.0)}; the rates or the deal value must improve too.")
+    got = f" (simulated: {_share(at.p_goal)})" if at.p_goal is not None else ""
+    if at.scale > 1 + SAME_SCALE:
+        return (f"That is the plan's inputs as they are ({_share(forecast.p_goal)}). The SLA asks for "
+                f"{scale_text(at.scale)} times the top-of-funnel plan, which gives {asked}{got}: "
+                "make the SLA the plan to plan on it.")
+    if at.scale < 1 - SAME_SCALE:
+        return (f"The plan's inputs are ahead of the goal ({_share(forecast.p_goal)}): the SLA needs only "
+                f"{scale_text(at.scale)} times the top-of-funnel plan for {asked}{got}.")
+    return f"The plan already is the SLA: its volumes give {asked}{got}."

@@ -35,7 +35,8 @@ def test_a_better_conversion_rate_raises_the_probability():
     sc = small_demo()
     at = open_app(scenario=sc)
     before = simulate(sc).p_goal
-    leads = widget(at.slider, "Conversion rate: 8 times in 10 between")   # the first: Visits → Leads
+    at.radio(key="plan-1-s1-form").set_value("slider").run()           # Visits → Leads, by slider
+    leads = widget(at.slider, "Conversion rate: 8 times in 10 between")
     leads.set_value((2.4, 3.0)).run()
     doc = sc.to_dict()
     doc["stages"][1]["rate"] = rate_from_range(0.024, 0.03)

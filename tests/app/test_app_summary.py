@@ -7,7 +7,8 @@ import json
 import re
 
 from sim import required_volumes, simulate
-from sim.present.describe import assumptions, verdict
+from sim.present.describe import assumptions, sla_verdict, verdict
+from sim.present.markdown import escape_markdown
 from sim.present.sla import sla_sentences
 from ui.compute import SEARCH_TRIALS
 
@@ -91,9 +92,11 @@ def test_the_summary_shows_the_scenario_and_confidence_of_the_url():
 
 
 def test_the_summary_has_no_inputs():
+    """No inputs; one button, "Make the SLA the plan" (issue 16)."""
     at = open_app(PAGE, scenario=small_demo())
     for kind in INPUT_WIDGETS:
-        assert len(at.get(kind)) == 0, kind
+        found = [w for w in at.get(kind) if not (kind == "button" and w.key == "summary-adopt-sla")]
+        assert len(found) == 0, kind
 
 
 def test_an_unlikely_goal_is_called_so():
@@ -101,7 +104,9 @@ def test_an_unlikely_goal_is_called_so():
     at = open_app(PAGE, scenario=sc)
     f = simulate(sc)
     assert f.p_goal < 0.1
-    assert [e.value for e in at.error] == [f"**Very unlikely.** {verdict(f).detail}"]
+    targets = required_volumes(sc, 0.8, trials=min(sc.trials, SEARCH_TRIALS))
+    assert [e.value for e in at.error] == [
+        f"**Very unlikely.** {verdict(f).detail} {escape_markdown(sla_verdict(f, targets))}"]
     assert metric(at, "Gap to goal (median year)") == f"{f.gap:,.0f}"
 
 

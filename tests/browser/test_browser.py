@@ -59,7 +59,15 @@ def assert_no_exception(page):
 
 
 def rate_slider(page, stage_label: str):
-    """The "Conversion rate" range slider in the bordered box of ``stage_label``."""
+    """The "Conversion rate" range slider in the bordered box of ``stage_label`` (its belief
+    switched to the slider form, when it is typed)."""
+    form_box = (page.get_by_test_id("stVerticalBlock")
+                .filter(has_text=stage_label)
+                .filter(has=page.get_by_test_id("stRadio"))
+                .last)
+    if not form_box.get_by_test_id("stSlider").filter(has_text="Conversion rate").count():
+        with rerun_after(page):
+            form_box.get_by_test_id("stRadio").get_by_text("Slider", exact=True).click()
     box = (page.get_by_test_id("stVerticalBlock")
            .filter(has_text=stage_label)
            .filter(has=page.get_by_test_id("stSlider"))

@@ -82,6 +82,8 @@ def file_level(text: str) -> Rejected:
 
 
 NOT_ISO = "is not an ISO date (YYYY-MM-DD; for other layouts give the date format"
+#: Dates that read in two layouts: the message names both (issue 16).
+NOT_ISO_EITHER = "is not an ISO date (YYYY-MM-DD); the column's dates read as %m/%d/%Y or %d/%m/%Y"
 NEW_STAGE = "is not a known stage, and a new stage name must be"
 YEARS = "is outside the plausible years 1990-2100"
 
@@ -105,7 +107,7 @@ CSV_CASES = [
     ("mixed-dates-records.csv", "REC %d/%m/%Y", replace(REC, date_format="%d/%m/%Y"), (),
      Rejected((((2,), "created", "is not a date as %d/%m/%Y"), ((4,), "created", "is not a date as %d/%m/%Y")))),
     ("ambiguous-dates-records.csv", "REC", REC, (),
-     Rejected((((2,), "created", "'01/02/2027' " + NOT_ISO), ((3,), "created", NOT_ISO)))),
+     Rejected((((2,), "created", "'01/02/2027' " + NOT_ISO_EITHER), ((3,), "created", NOT_ISO_EITHER)))),
     ("ambiguous-dates-records.csv", "REC %d/%m/%Y", replace(REC, date_format="%d/%m/%Y"), (),
      Accepted({("2027-02", "Leads"): 1, ("2027-04", "Leads"): 1}, {})),
     ("ambiguous-dates-records.csv", "REC %m/%d/%Y", replace(REC, date_format="%m/%d/%Y"), (),

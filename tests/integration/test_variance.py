@@ -127,15 +127,15 @@ def _expected_stage_rows(scenario, forecast, cells):
 
 
 def _expected_revenue_rows(scenario, forecast, cells):
-    out, running, complete = [], scenario.baseline_revenue, True
+    """Cumulative through the last month with any actual (a missing revenue counted as 0)."""
+    planned = set(scenario.stage_names) | {"revenue"}
+    last = max(m for m, column in cells if column in planned and m in scenario.month_labels)
+    out, running = [], scenario.baseline_revenue
     for m in forecast.months:
         text = cells.get((m.month, "revenue"))
         actual = None if text is None else float(text)
-        if actual is None:
-            complete = False
-        else:
-            running += actual
-        cumulative = running if complete else None
+        running += actual or 0.0
+        cumulative = running if m.month <= last else None
         c = m.cumulative
         out.append({"month": m.month, "actual": actual,
                     "p10": m.revenue.p10, "p50": m.revenue.p50, "p90": m.revenue.p90,
@@ -206,9 +206,14 @@ def test_revenue_rows(compared, scenario, forecast):
     assert first["status"] == INSIDE
     assert second["actual"] == 0 and second["cumulative_actual"] == first["cumulative_actual"]
     assert second["status"] == BELOW, "precondition: the cumulative P10 grows in month 2"
-    assert third["actual"] is None and third["cumulative_actual"] is None and third["status"] is None
-    # A month after the missing one has its own actual but no cumulative.
-    assert fourth["actual"] == 50000.5 and fourth["cumulative_actual"] is None and fourth["status"] is None
+    # A month without a revenue actual counts as 0 and is named; the line goes on after it.
+    assert third["actual"] is None and third["cumulative_actual"] == second["cumulative_actual"]
+    assert third["status"] is not None
+    assert fourth["actual"] == 50000.5
+    assert fourth["cumulative_actual"] == pytest.approx(third["cumulative_actual"] + 50000.5)
+    assert comparison.missing_revenue_months == ("2027-03",)
+    assert comparison.to_dict()["missing_revenue_months"] == ["2027-03"]
+    # After the last month with actuals: no cumulative.
     assert all(r["actual"] is None and r["cumulative_actual"] is None for r in got[4:])
 
 

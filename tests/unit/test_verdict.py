@@ -50,3 +50,12 @@ def test_the_median_year_is_placed_on_the_right_side_of_the_goal(forecast):
     assert verdict(below).detail.endswith("a typical (median) year ends 300 short of it.")
     assert verdict(above).detail.endswith("a typical (median) year ends 300 above it.")
     assert verdict(at).detail.endswith("a typical (median) year ends right at the goal.")
+
+
+def test_the_slas_factor_never_reads_as_zero():
+    from sim.present.describe import scale_text
+    assert scale_text(0.004) == "0.004"
+    assert scale_text(0.0123) == "0.0123"
+    assert scale_text(1.2345) == "1.23"
+    assert scale_text(12.345) == "12.3"
+    assert scale_text(1234.5) == "1,234"

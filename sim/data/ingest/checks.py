@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...model.problems import Problems
 from .layout import Sheet
+from .suggestion import date_formats
 from .values import blank_sql, column
 
 MAX_PROBLEMS = 20                         # problems listed before "... and N more"
@@ -56,8 +57,15 @@ class CellChecks:
         fmt = self.date_format
         expected = (f"a date as {fmt}" if fmt else
                     "an ISO date (YYYY-MM-DD; for other layouts give the date format, such as %d-%m-%Y)")
+        unread = f"{d} IS NULL AND NOT {blank_sql(c)}"
+        values = [v for (v,) in self.cur.execute(f"SELECT {c} FROM {table} WHERE {unread} LIMIT 300").fetchall()]
+        fits = [f for f in date_formats(values, (FIRST_YEAR, LAST_YEAR)) if f != fmt]
+        if fits:           # say the format these values read as, not a generic example
+            subject = "the column's dates read" if len(values) > 1 else "it reads"
+            expected = (f"{f'a date as {fmt}' if fmt else 'an ISO date (YYYY-MM-DD)'}; "
+                        f"{subject} as {' or '.join(fits[:2])}: give that date format")
         checks = [
-            (f"{d} IS NULL AND NOT {blank_sql(c)}", f"is not {expected}"),
+            (unread, f"is not {expected}"),
             (f"(NOT isfinite({d}) OR year({d}) < {FIRST_YEAR} OR year({d}) > {LAST_YEAR})",
              f"is outside the plausible years {FIRST_YEAR}-{LAST_YEAR}"),
         ]

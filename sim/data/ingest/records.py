@@ -59,8 +59,10 @@ def read_records(b: Batch) -> RecordRows:
             continue
         resolved = b.stages.resolve(stage, f"mapping of column '{b.sheet.header[i]}'")
         if resolved:
-            if resolved[0] in {k for k, _ in stage_cols.values()}:
-                b.problems.add(f"two columns are mapped to stage '{resolved[1]}'")
+            first = next((j for j, (k, _) in stage_cols.items() if k == resolved[0]), None)
+            if first is not None:
+                b.problems.add(f"two columns are mapped to stage '{resolved[1]}': '{b.sheet.header[first]}' and "
+                               f"'{b.sheet.header[i]}' (map one of them to another stage, or to none)")
             stage_cols[i] = resolved
     won_i = None
     if outcome_i is not None and stage_cols:

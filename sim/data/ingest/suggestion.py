@@ -21,6 +21,8 @@ WON_WORDS = ("won", "closed won", "closedwon", "closed-won", "win", "closed/won"
 LOST_WORDS = ("lost", "closed lost", "closedlost", "closed-lost", "loss", "closed/lost")
 TRUE_WORDS = ("true", "false", "1", "0", "yes", "no")
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%m/%d/%y", "%d.%m.%y")
+#: The time of day a date may carry (``26-02-2018 19:58``): the date format must say so.
+TIME_LAYOUTS = ("", " %H:%M", " %H:%M:%S", "T%H:%M:%S", "T%H:%M", " %I:%M %p", " %I:%M:%S %p")
 #: Words in a column or CRM stage name, and the funnel stage (by words of its name, or its
 #: position: -1 the last) they suggest.
 STAGE_WORDS = (
@@ -193,19 +195,30 @@ def _numeric(values: list[str]) -> bool:
 
 def _date_format(values: list[str]) -> str | None:
     """The layout all of a column's non-empty sample values parse with (ISO first; day or
-    month first told apart by a value over 12), or None when it is no date column."""
-    sample = [v.split(" ")[0].split("T")[0] for v in values if v][:300]
-    if len(sample) < 1:
-        return None
-    fitting = [f for f in DATE_FORMATS if all(_parses(v, f) for v in sample)]
-    if not fitting:
-        return None
-    return fitting[0]
+    month first told apart by a value over 12; with the time of day when every value has one
+    in the same layout), or None when it is no date column."""
+    fitting = date_formats(values)
+    if fitting:
+        return "%Y-%m-%d" if fitting[0].startswith("%Y-%m-%d") else fitting[0]     # ISO needs no format
+    sample = [v.split(" ")[0].split("T")[0] for v in values if v][:300]   # times in several layouts
+    fitting = [f for f in DATE_FORMATS if sample and all(_parses(v, f) for v in sample)]
+    return fitting[0] if fitting else None
 
 
-def _parses(value: str, fmt: str) -> bool:
+def date_formats(values, years: tuple[int, int] = (1990, 2100)) -> list[str]:
+    """Every date format (a layout of DATE_FORMATS, with the time of day of TIME_LAYOUTS when the
+    values have one) under which all of ``values`` (up to 300 non-empty ones) read as dates in
+    ``years``: for a guess, and for the message about dates that did not parse."""
+    sample = [str(v).strip() for v in values if v is not None and str(v).strip()][:300]
+    if not sample:
+        return []
+    return [d + t for d in DATE_FORMATS for t in TIME_LAYOUTS
+            if all(_parses(v, d + t, years) for v in sample)]
+
+
+def _parses(value: str, fmt: str, years: tuple[int, int] = (1990, 2100)) -> bool:
     try:
         day = datetime.strptime(value, fmt)
     except ValueError:
         return False
-    return 1990 <= day.year <= 2100
+    return years[0] <= day.year <= years[1]

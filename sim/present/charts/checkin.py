@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...model.checkin import CheckIn
 from .fan import actual_line, fan_layers, goal_line
-from .style import BAND_COLOR, month_axis, rows_height, status_scale
+from .style import BAND_COLOR, month_axis, row_labels, sized_by_rows, status_scale
 
 
 def checkin_fan(check: CheckIn, *, height: int = 360) -> alt.LayerChart:
@@ -43,7 +43,7 @@ def checkin_position(check: CheckIn, *, height: int | None = None) -> alt.LayerC
             for c in check.stages if c.actual is not None]
     data = pd.DataFrame(rows, columns=["stage", "owner", "actual", "p50", "ratio", "lo", "hi", "status"])
     order = [c.name for c in check.stages]
-    y = alt.Y("stage:N", sort=order, title=None)
+    y = alt.Y("stage:N", sort=order, title=None, axis=row_labels())
     band = alt.Chart(data).mark_bar(opacity=0.25, color=BAND_COLOR, height={"band": 0.6}).encode(
         y=y, x=alt.X("lo:Q", title="Volume to date, as a share of the plan's median",
                      axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)), x2="hi:Q")
@@ -56,10 +56,11 @@ def checkin_position(check: CheckIn, *, height: int | None = None) -> alt.LayerC
                  alt.Tooltip("actual:Q", title="Actual to date", format=",.0f"),
                  alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
                  alt.Tooltip("ratio:Q", title="Share of median", format=".0%"), alt.Tooltip("status:N", title="Band")])
-    return (band + centre + dots).properties(
-        height=height or rows_height(len(order), 34, 130), width="container",
+    return sized_by_rows((band + centre + dots).properties(
+        width="container",
         title=alt.TitleParams(f"Where we stand after {check.as_of}",
-                              subtitle="bar: plan's P10–P90 to date; dashed: its median", anchor="start"))
+                              subtitle="bar: plan's P10–P90 to date; dashed: its median", anchor="start")),
+        height=height)
 
 
 def rate_updates(check: CheckIn, *, height: int | None = None) -> alt.LayerChart:
@@ -88,7 +89,7 @@ def rate_updates(check: CheckIn, *, height: int | None = None) -> alt.LayerChart
                          "rate": post, "rate_lo": c.rate_posterior_p10, "rate_hi": c.rate_posterior_p90})
     data = pd.DataFrame(rows, columns=["stage", "belief", "mean", "lo", "hi", "rate", "rate_lo", "rate_hi"])
     beliefs = ["Plan", "Updated"]
-    y = alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    y = alt.Y("stage:N", sort=order, title=None, axis=row_labels())
     color = alt.Color("belief:N", scale=alt.Scale(domain=beliefs, range=["#94a3b8", BAND_COLOR]),
                       legend=alt.Legend(title=None, orient="bottom"))
     tooltip = [alt.Tooltip("stage:N", title="Conversion into"), alt.Tooltip("belief:N", title="Belief"),
@@ -100,6 +101,6 @@ def rate_updates(check: CheckIn, *, height: int | None = None) -> alt.LayerChart
     dot = alt.Chart(data).mark_point(filled=True, size=80).encode(
         y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x="mean:Q", tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#64748b", strokeDash=[4, 3]).encode(x="x:Q")
-    return (zero + rule + dot).properties(
-        height=height or rows_height(len(order), 44, 120), width="container",
-        title=alt.TitleParams("What we learned: the rates, planned → updated", anchor="start"))
+    return sized_by_rows((zero + rule + dot).properties(
+        width="container", title=alt.TitleParams("What we learned: the rates, planned → updated", anchor="start")),
+        step=22, height=height)

@@ -10,7 +10,7 @@ from ...model.forecast import Forecast
 from ...model.sensitivity import SensitivityRow
 from ...model.targets import Targets
 from .fan import fan_layers, goal_line
-from .style import BAND_COLOR, GOAL_COLOR, money_axis, month_axis, owner_scale, rows_height
+from .style import BAND_COLOR, GOAL_COLOR, money_axis, month_axis, owner_scale, row_labels, sized_by_rows
 
 
 def fan_chart(forecast: Forecast, *, height: int = 360) -> alt.LayerChart:
@@ -57,9 +57,9 @@ def stage_volumes(forecast: Forecast, *, height: int | None = None) -> alt.Layer
                           "p10": max(s.total.p10, 1.0), "p90": max(s.total.p90, 1.0)}
                          for s in forecast.stages])
     order = list(data["stage"])
-    y = alt.Y("stage:N", sort=order, title=None)
+    y = alt.Y("stage:N", sort=order, title=None, axis=row_labels())
     bars = alt.Chart(data).mark_bar().encode(
-        y=y, x=alt.X("mean:Q", scale=alt.Scale(type="log", domainMin=1),
+        y=y, x=alt.X("mean:Q", scale=alt.Scale(type="log", domainMin=1, domainMax=_label_room(data["p90"])),
                      title="Expected volume in the period (log scale)"),
         x2=alt.datum(1),
         color=alt.Color("owner:N", scale=owner_scale(data["owner"]), legend=alt.Legend(title=None, orient="bottom")),
@@ -68,8 +68,14 @@ def stage_volumes(forecast: Forecast, *, height: int | None = None) -> alt.Layer
     ranges = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x="p10:Q", x2="p90:Q")
     labels = alt.Chart(data).mark_text(align="left", dx=8, color="#0f172a").encode(
         y=y, x="p90:Q", text=alt.Text("mean:Q", format=",.0f"))
-    return (bars + ranges + labels).properties(height=height or rows_height(len(order), 34), width="container",
-                                               title=alt.TitleParams("Expected volume per stage (line: P10–P90)", anchor="start"))
+    return sized_by_rows((bars + ranges + labels).properties(
+        width="container", title=alt.TitleParams("Expected volume per stage (line: P10–P90)", anchor="start")),
+        height=height)
+
+
+def _label_room(highest) -> float:
+    """A log axis's end that leaves room for a number after the longest bar (a factor of 2.5)."""
+    return float(max(max(highest, default=1.0), 1.0)) * 2.5
 
 
 def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, *, height: int | None = None) -> alt.LayerChart:
@@ -77,7 +83,7 @@ def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, *, height: int
     data = pd.DataFrame([{"input": r.input, "owner": r.owner, "low": r.p_goal_low, "high": r.p_goal_high,
                           "swing": r.swing * 100} for r in rows])
     order = list(data["input"]) if len(data) else []
-    y = alt.Y("input:N", sort=order, title=None)
+    y = alt.Y("input:N", sort=order, title=None, axis=row_labels())
     bars = alt.Chart(data).mark_bar(height={"band": 0.7}).encode(
         y=y, x=alt.X("low:Q", title="P(hit the goal) with the input at its P10 … P90",
                      axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
@@ -89,11 +95,16 @@ def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, *, height: int
                  alt.Tooltip("high:Q", title="At P90", format=".1%"),
                  alt.Tooltip("swing:Q", title="Swing (points)", format="+.1f")])
     base = alt.Chart(pd.DataFrame({"p": [base_p_goal]})).mark_rule(color="#0f172a", strokeDash=[4, 3]).encode(x="p:Q")
-    labels = alt.Chart(data).mark_text(align="left", dx=4, fontSize=11).encode(
-        y=y, x="high:Q", text=alt.Text("swing:Q", format="+.0f"))
-    return (bars + base + labels).properties(
-        height=height or rows_height(len(data), 34, 130), width="container",
-        title=alt.TitleParams("Which assumption moves P(goal) most (probability points)", anchor="start"))
+    # The swing after its bar; inside the bar, in white, when the bar reaches the right edge.
+    outside = alt.Chart(data).transform_filter("datum.high <= 0.9").mark_text(align="left", dx=4, fontSize=11)
+    inside = alt.Chart(data).transform_filter("datum.high > 0.9").mark_text(
+        align="right", dx=-4, fontSize=11, color="white")
+    labels = (outside.encode(y=y, x="high:Q", text=alt.Text("swing:Q", format="+.0f"))
+              + inside.encode(y=y, x="high:Q", text=alt.Text("swing:Q", format="+.0f")))
+    return sized_by_rows((bars + base + labels).properties(
+        width="container",
+        title=alt.TitleParams("Which assumption moves P(goal) most (probability points)", anchor="start")),
+        height=height)
 
 
 def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -> alt.Chart:
@@ -110,8 +121,8 @@ def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -
     data["shown"] = data["volume"].clip(lower=1.0)
     order = [s.name for s in expected_value.stages]
     series = ["Current plan (expected)", "Expected-value plan", conf]
-    return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("stage:N", sort=order, title=None),
+    chart = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("stage:N", sort=order, title=None, axis=row_labels()),
         yOffset=alt.YOffset("series:N", sort=series),
         x=alt.X("shown:Q", scale=alt.Scale(type="log", domainMin=1), title="Volume in the period (log scale)"),
         x2=alt.datum(1),
@@ -120,5 +131,6 @@ def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -
                         legend=alt.Legend(title=None, orient="bottom", direction="vertical")),
         tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("series:N", title=""),
                  alt.Tooltip("volume:Q", title="Volume", format=",.0f")],
-    ).properties(height=height or rows_height(len(order), 48, 150), width="container",
-                 title=alt.TitleParams("The funnel: plan vs what the goal needs", anchor="start"))
+    )
+    return sized_by_rows(chart.properties(width="container", title=alt.TitleParams(
+        "The funnel: plan vs what the goal needs", anchor="start")), step=14, height=height)

@@ -9,7 +9,7 @@ import pandas as pd
 from ...data.variance import PlanComparison
 from ...model.bands import ABOVE, BELOW, INSIDE
 from .fan import actual_line, fan_layers, goal_line
-from .style import BAND_COLOR, month_axis, rows_height, status_scale
+from .style import BAND_COLOR, month_axis, row_labels, sized_by_rows, status_scale
 
 
 def plan_vs_actual_fan(comparison: PlanComparison, *, height: int = 360) -> alt.LayerChart:
@@ -53,7 +53,7 @@ def variance_heatmap(comparison: PlanComparison, *, height: int | None = None) -
         "outside": r.status != INSIDE} for r in comparison.stages])
     order = [s.name for s in comparison.plan.scenario.stages if s.name in set(data["stage"])]
     x = alt.X("month:O", title=None, axis=month_axis(min(data["month"])))
-    y = alt.Y("stage:N", sort=order, title=None)
+    y = alt.Y("stage:N", sort=order, title=None, axis=row_labels())
     tooltip = [alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("owner:N", title="Owner"),
                alt.Tooltip("month:O", title="Month"), alt.Tooltip("actual:Q", title="Actual", format=",.0f"),
                alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
@@ -72,11 +72,11 @@ def variance_heatmap(comparison: PlanComparison, *, height: int | None = None) -
         x=x, y=y, text="pct_text:N",
         color=alt.condition("abs(datum.pct) > 1.2", alt.value("white"), alt.value("#0f172a")),
         tooltip=tooltip)
-    return (cells + text).properties(
-        height=height or rows_height(len(order), 40, 120), width="container",
+    return sized_by_rows((cells + text).properties(
+        width="container",
         title=alt.TitleParams("Actual vs plan median, by stage and month",
                               subtitle="text: difference from the median; outlined ▲/▼: outside the P10–P90 band",
-                              anchor="start"))
+                              anchor="start")), height=height)
 
 
 def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, *, height: int = 300) -> alt.LayerChart:
@@ -89,7 +89,7 @@ def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, *, height
                           columns=["month", "actual", "status", "p50"])
     x = alt.X("month:O", title=None, axis=month_axis(plan["month"].iloc[0]))
     band = alt.Chart(plan).mark_area(opacity=0.2, color=BAND_COLOR).encode(
-        x=x, y=alt.Y("p10:Q", title=f"{stage} per month", scale=alt.Scale(zero=False)), y2="p90:Q")
+        x=x, y=alt.Y("p10:Q", title="per month", scale=alt.Scale(zero=False)), y2="p90:Q")
     median = alt.Chart(plan).mark_line(color=BAND_COLOR, strokeDash=[4, 3]).encode(
         x=x, y="p50:Q", tooltip=[alt.Tooltip("month:O"), alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
                                   alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),

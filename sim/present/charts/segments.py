@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from ...data.actuals import SegmentBreakdown
-from .style import month_axis
+from .style import month_axis, plot_height
 
 #: Segments drawn one by one; the others are summed as "other segments".
 MAX_SEGMENTS_DRAWN = 10
@@ -14,7 +14,7 @@ OTHER = "other segments"
 REVENUE = "revenue"
 
 
-def segment_bars(split: SegmentBreakdown, stage: str, *, height: int = 320) -> alt.Chart:
+def segment_bars(split: SegmentBreakdown, stage: str, *, height: int = 220) -> alt.Chart:
     """``stage``'s count per month (or, for ``"revenue"``, the revenue), stacked by segment: the
     largest segments by name, the rest as one "other segments" bar."""
     if stage == REVENUE:
@@ -30,13 +30,14 @@ def segment_bars(split: SegmentBreakdown, stage: str, *, height: int = 320) -> a
     data["segment_rank"] = [order.index(g) for g in data["segment"]]   # computed here: no user text in an expression
     money = stage == REVENUE
     first = data["month"].min() if not data.empty else "2000-01"
-    return alt.Chart(data).mark_bar().encode(
+    chart = alt.Chart(data).mark_bar().encode(
         x=alt.X("month:O", title=None, axis=month_axis(first)),
-        y=alt.Y("value:Q", title="revenue" if money else f"{stage} per month", stack="zero"),
+        y=alt.Y("value:Q", title="revenue" if money else "per month", stack="zero"),
         color=alt.Color("segment:N", sort=order, scale=alt.Scale(scheme="tableau10"),
-                        legend=alt.Legend(title="Segment", orient="bottom", columns=4, labelLimit=220)),
+                        legend=alt.Legend(title="Segment", orient="bottom", columns=3, labelLimit=320)),
         order=alt.Order("segment_rank:Q"),
         tooltip=[alt.Tooltip("month:O", title="Month"), alt.Tooltip("segment:N", title="Segment"),
                  alt.Tooltip("value:Q", title="Revenue" if money else stage, format=",.0f")],
-    ).properties(height=height, width="container",
-                 title=alt.TitleParams(f"{'Revenue' if money else stage} by segment, per month", anchor="start"))
+    )
+    return plot_height(chart.properties(width="container", title=alt.TitleParams(
+        f"{'Revenue' if money else stage} by segment, per month", anchor="start")), height)

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 
 from ...model.forecast import Forecast
-from .style import money_axis, rows_height
+from .style import money_axis, row_labels, sized_by_rows
 
 
 def scenario_scale(forecasts) -> alt.Scale:
@@ -25,7 +25,7 @@ def side_by_side_distributions(forecasts: dict[str, Forecast], *, height: int = 
             rows.append({"scenario": name, "revenue": lo + width / 2, "density": c / total / width})
     data = pd.DataFrame(rows)
     color = alt.Color("scenario:N", sort=list(forecasts), scale=scenario_scale(forecasts),
-                      legend=alt.Legend(title=None, orient="top"))
+                      legend=alt.Legend(title=None, orient="top", labelLimit=320))
     lines = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=2).encode(
         x=alt.X("revenue:Q", axis=money_axis("Revenue in the period")),
         y=alt.Y("density:Q", axis=alt.Axis(title="Density", labels=False, ticks=False)),
@@ -40,12 +40,12 @@ def side_by_side_p_goal(forecasts: dict[str, Forecast], *, height: int | None = 
                    title: str = "Chance of hitting the goal (line: 95% Monte Carlo interval)") -> alt.LayerChart:
     data = pd.DataFrame([{"scenario": n, "p": fc.p_goal, "lo": fc.p_goal_ci.low, "hi": fc.p_goal_ci.high}
                          for n, fc in forecasts.items()])
-    y = alt.Y("scenario:N", title=None, sort=list(forecasts))
+    y = alt.Y("scenario:N", title=None, sort=list(forecasts), axis=row_labels())
     bars = alt.Chart(data).mark_bar().encode(
         color=alt.Color("scenario:N", sort=list(forecasts), scale=scenario_scale(forecasts), legend=None),
         y=y, x=alt.X("p:Q", title="P(hit the goal)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("p:Q", title="P(goal)", format=".1%")])
     err = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x="lo:Q", x2="hi:Q")
     text = alt.Chart(data).mark_text(align="left", dx=6).encode(y=y, x="hi:Q", text=alt.Text("p:Q", format=".1%"))
-    return (bars + err + text).properties(height=height or rows_height(len(data), 36, 100), width="container",
-                                          title=alt.TitleParams(title, anchor="start"))
+    return sized_by_rows((bars + err + text).properties(width="container", title=alt.TitleParams(title, anchor="start")),
+                         height=height)

@@ -20,10 +20,38 @@ def owner_scale(owners=OWNER_COLORS):
     return alt.Scale(domain=present, range=[OWNER_COLORS[o] for o in present])
 
 
-def rows_height(rows: int, per_row: int = 30, overhead: int = 110) -> int:
-    """Total height for a chart with one band per row: Vega-Lite's "fit" autosize counts the
-    title, legend and axes inside the height, so they are added on top of the bands."""
-    return overhead + per_row * max(rows, 1)
+#: A row label (a stage's name) longer than this many characters goes on two lines, broken at
+#: its last space before; each line is drawn up to LABEL_LIMIT pixels.
+LABEL_WRAP = 22
+LABEL_LIMIT = 190
+#: Pixels per row of a chart with one row per stage: two lines of label and a bar.
+ROW_STEP = 36
+
+
+def row_labels(**kw) -> alt.Axis:
+    """The axis of a chart's rows (stage names, any length): names longer than LABEL_WRAP
+    characters on two lines, so that 1 to 12 stages of up to 40 characters read whole on a
+    laptop and a phone. The expression works on the label only (no user text in it)."""
+    cut = f"lastindexof(slice(datum.label, 0, {LABEL_WRAP + 1}), ' ')"
+    wrap = (f"length(datum.label) > {LABEL_WRAP} && {cut} > 0 ? "
+            f"[slice(datum.label, 0, {cut}), slice(datum.label, {cut} + 1)] : datum.label")
+    return alt.Axis(labelExpr=wrap, labelLimit=LABEL_LIMIT, **kw)
+
+
+def sized_by_rows(chart, step: int = ROW_STEP, height: int | None = None):
+    """``chart`` with one ``step`` of height per row (per sub-row for grouped bars), its title,
+    axes and legend added on top (a "fit" height would squeeze the rows of a chart with a
+    legend and few stages, and crowd those of a chart with many); a fixed ``height`` if given."""
+    if height is not None:
+        return chart.properties(height=height)
+    return chart.properties(height=alt.Step(step), autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
+def plot_height(chart, height: int):
+    """``chart`` whose plot (not counting its title, axes and legend) is ``height`` pixels high:
+    for a chart whose legend grows with the data (segments, stages), which a "fit" height
+    would take from the plot."""
+    return chart.properties(height=height, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
 def money_axis(title: str) -> alt.Axis:
