@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ScenarioError
+from . import agreement as agreement_text
 from .names import fold_name
 from .scenario import MAX_STAGES, Scenario
 from .validation import scenario_from_dict
@@ -66,6 +67,8 @@ def remove_stage(scenario: Scenario, index: int) -> Scenario:
     last = fold_name(data["stages"][-1]["name"])
     pipeline = {k: v for k, v in pipeline.items() if fold_name(k) != last}
     data["start_pipeline"] = pipeline
+    if isinstance(data.get("agreement"), dict):
+        agreement_text.remove_from_document(data["agreement"], removed["name"])
     return scenario_from_dict(data)
 
 
@@ -81,6 +84,8 @@ def rename_in_document(doc: dict, index: int, name: str) -> None:
     doc["stages"][index]["name"] = name
     pipeline = doc.get("start_pipeline", {})
     doc["start_pipeline"] = {(name if fold_name(k) == old else k): v for k, v in pipeline.items()}
+    if isinstance(doc.get("agreement"), dict):
+        agreement_text.rename_in_document(doc["agreement"], old, name)
 
 
 def rate_from_range(p10: float, p90: float) -> dict:
