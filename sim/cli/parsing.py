@@ -59,6 +59,12 @@ def _month(text: str) -> str:
     return text
 
 
+def _review_month(text: str) -> str:
+    if parse_month(text) is None:
+        raise argparse.ArgumentTypeError(f"--review must be a month like 2027-09, not {text!r}")
+    return text
+
+
 def _weight(text: str) -> float:
     try:
         value = float(text)
@@ -210,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="weight the plan's rate beliefs keep against the observed counts, (0, 1] (default 1)")
     ci.add_argument("--trials", type=_trials, help="trials of the reforecast (default: the scenario's)")
     ci.add_argument("--save", metavar="NAME", help="save the reset as a new plan of record linked to the plan")
+    ci.add_argument("--note", metavar="TEXT", default="",
+                    help="with --save: why the plan is reset (the agreement's change log; default: the check-in's month)")
+    ci.add_argument("--review", type=_review_month, metavar="YYYY-MM",
+                    help="with --save: the next review month of the agreement (default: the middle of the months left)")
     ci.add_argument("--segment", metavar="VALUE", help="only this segment's actuals (a plan made for that segment)")
     _json_option(ci)
 

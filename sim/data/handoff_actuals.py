@@ -49,19 +49,25 @@ class Unmeasurable:
 @dataclass(frozen=True)
 class HandoffReport:
     """Every rule's months (``months``, rule by rule in the agreement's order, then month),
-    the rules that cannot be measured, and ``as_of``: the last day the data covers (None when
-    nothing could be measured)."""
+    the rules that cannot be measured, ``as_of``: the last day the data covers (None when
+    nothing could be measured), and ``notes``."""
 
     months: tuple[HandoffMonth, ...]
     unmeasurable: tuple[Unmeasurable, ...]
     as_of: date | None
+    #: Sentences on what the figures cannot see (e.g. rejections, when no outcome is imported).
+    notes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
         return not self.months and not self.unmeasurable
 
-    def to_list(self) -> list[dict]:
-        return [m.to_dict() for m in self.months]
+    def to_dict(self) -> dict:
+        """The fields ``compare --json`` and ``checkin --json`` add: ``handoff`` (one object per
+        rule and month) and ``handoff_not_measurable`` (the rules the actuals cannot measure)."""
+        return {"handoff": [m.to_dict() for m in self.months],
+                "handoff_not_measurable": [u.to_dict() for u in self.unmeasurable],
+                "handoff_notes": list(self.notes)}
 
 
 def measure_stored_handoffs(store: Store, scenario: Scenario, *, as_of: str | None = None,
@@ -76,9 +82,12 @@ def measure_stored_handoffs(store: Store, scenario: Scenario, *, as_of: str | No
     facts = stage_facts(store, segment=segment)
     dates: dict[str, dict[str, date]] = {}           # stage key -> record id -> date reached
     lost: dict[str, date] = {}
+    with_outcome: set[str] = set()
     latest = None
     for f in facts:
         dates.setdefault(fold_name(f.stage), {})[f.record_id] = f.reached
+        if f.outcome is not None:
+            with_outcome.add(f.record_id)
         if f.outcome == LOST and f.closed is not None:
             lost[f.record_id] = f.closed
         for day in (f.reached, f.closed):
@@ -88,7 +97,7 @@ def measure_stored_handoffs(store: Store, scenario: Scenario, *, as_of: str | No
         end = _last_day(as_of)
         latest = end if latest is None else min(latest, end)
     months = [m for m in scenario.month_labels if as_of is None or m <= as_of]
-    found, unmeasurable = [], []
+    found, unmeasurable, notes = [], [], []
     for rule in rules:
         a, b = dates.get(fold_name(rule.from_stage), {}), dates.get(fold_name(rule.to_stage), {})
         missing = tuple(s for s, d in ((rule.from_stage, a), (rule.to_stage, b)) if not d)
@@ -96,6 +105,11 @@ def measure_stored_handoffs(store: Store, scenario: Scenario, *, as_of: str | No
             unmeasurable.append(Unmeasurable(rule, missing or (rule.from_stage, rule.to_stage)))
             continue
         ids = [r for r, day in a.items() if label_of(day) in months]
+        if ids and rule.acceptance_days is not None and not with_outcome.intersection(ids):
+            notes.append(f"{rule.from_stage} → {rule.to_stage}: the records carry no outcome (won / lost / open), so "
+                         f"a rejection cannot be seen: every {rule.from_stage} record not handed on counts as never "
+                         "picked up. Import the export with its status column (lost, with its close date) to count "
+                         "rejections in time as handled.")
         nat = np.datetime64("NaT", "D")
         found.extend(measure_handoff(
             rule,
@@ -105,7 +119,7 @@ def measure_stored_handoffs(store: Store, scenario: Scenario, *, as_of: str | No
             np.datetime64(latest, "D"),
             np.array([label_of(a[r]) for r in ids], dtype=object),
             _contacts(rule, dates, ids)))
-    return HandoffReport(tuple(found), tuple(unmeasurable), latest if found else None)
+    return HandoffReport(tuple(found), tuple(unmeasurable), latest if found else None, tuple(notes))
 
 
 def _contacts(rule: HandoffRule, dates: dict, ids: list[str]) -> np.ndarray | None:

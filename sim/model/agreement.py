@@ -189,6 +189,12 @@ def next_version(agreement: Agreement, *, note: str, date: str | None, review: s
     return replace(agreement, version=new, review=review, changes=(*agreement.changes, entry)[-MAX_CHANGES:])
 
 
+def review_due(agreement: Agreement, start: str, months: int, month: str) -> bool:
+    """Whether the review is due as of ``month`` ("YYYY-MM", the actuals' last month): once the
+    review month's actuals are in."""
+    return month >= review_month(agreement, start, months)
+
+
 def rename_in_document(agreement: dict, old: str, new: str) -> None:
     """Call stage ``old`` ``new`` in an agreement document's definitions and rules (the Plan
     page renames a stage in the scenario document; the agreement follows)."""
