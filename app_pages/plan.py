@@ -10,7 +10,7 @@ from sim.model.validation import scenario_from_dict
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.sla import SIDE_TITLES, sla_by_side, sla_csv
-from ui import state, widgets
+from ui import agreement_form, state, widgets
 
 scenario = state.current()
 rev = state.revision()
@@ -39,6 +39,7 @@ with inputs:
         widgets.stage_list(scenario, doc, key)
     with tab_sim:
         widgets.simulation(doc, key)
+    agreement_form.plan_part(doc, scenario, key)
 
     if problems:
         with headline:
