@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from sim.model.agreement import (
@@ -133,6 +132,10 @@ def _rules(agreement: dict, scenario: Scenario, key) -> None:
         with st.container(border=True):
             if _rule(rule, pair, key):
                 keep.append(rule)
+                said = next((h for h in (scenario.agreement.handoffs if scenario.agreement else ())
+                             if f"{fold_name(h.from_stage)}→{fold_name(h.to_stage)}" == pair), None)
+                if said is not None:
+                    st.caption("In words: " + esc(rule_sentence(scenario, said)))
     agreement["handoffs"] = keep
     names = list(scenario.stage_names)
     with st.form(key("agr-add"), border=True):
@@ -227,10 +230,9 @@ def summary_part(scenario: Scenario, today: date | None = None) -> None:
         st.markdown("**Terms**")
         st.markdown("\n".join(f"- {esc(line)}" for line in terms_lines(scenario, agreement)))
     with right:
-        st.markdown("**Definitions**")
-        rows = [{"Stage": s.name, "Owner": s.owner, "What qualifies a record": agreement.definition(s.name) or "—"}
-                for s in scenario.stages]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.markdown("**Definitions: what qualifies a record for each stage**")
+        st.markdown("\n".join(f"- **{esc(s.name)}** ({s.owner}): {esc(agreement.definition(s.name) or '—')}"
+                               for s in scenario.stages))
 
 
 # -- the Check-in page --------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def rule_sentence(scenario: Scenario, rule: HandoffRule) -> str:
     a, b = rule.from_stage, rule.to_stage
     taker = SIDE_NAMES[_owner(scenario, b)]
     giver = _owner(scenario, a)
-    who = "every" if rule.within_share >= 1 else _share(rule.within_share) + " of"
+    who = "all" if rule.within_share >= 1 else _share(rule.within_share) + " of"
     response = "contacts, accepts or rejects" if rule.contact_stage else "accepts or rejects"
     parts = [f"{taker} responds to {who} {a} within {rule.days_text(rule.response_days)} "
              f"({response} them; accepted ones become {b})"]
@@ -61,15 +61,16 @@ def rule_sentence(scenario: Scenario, rule: HandoffRule) -> str:
     return f"{text} {rule.note}" if rule.note else text
 
 
-def terms_lines(scenario: Scenario, agreement: Agreement) -> list[str]:
-    """The period, the review, the version (and what it replaced), the signatories."""
+def terms_lines(scenario: Scenario, agreement: Agreement, *, signatories: bool = True) -> list[str]:
+    """The period, the review, the version (and what it replaced), the signatories (unless
+    the signature lines show them)."""
     first, last = scenario.month_labels[0], scenario.month_labels[-1]
     review = review_month(agreement, scenario.start, scenario.months)
     lines = [f"Period: {month_name(first)} to {month_name(last)}.",
              f"Review: after {month_name(review)}, once its actuals are in; the agreement is then reset "
              "for the rest of the period (a new version).",
              version_text(agreement)]
-    for side in SIDES:
+    for side in SIDES if signatories else ():
         who = agreement.signatory(side)
         lines.append(f"Signs for {side}: {who}." if who else f"Signs for {side}: (not named yet).")
     return lines
@@ -98,6 +99,24 @@ def review_status(scenario: Scenario, agreement: Agreement, month: str) -> tuple
                       f"(version {agreement.version}). Check the volumes and the handoff below, then save the "
                       "reset as the next version.")
     return False, f"The agreement (version {agreement.version}) is reviewed after {month_name(review)}."
+
+
+def report_context(scenario: Scenario) -> dict | None:
+    """What the one-page report shows of the agreement (None without one): the version and
+    review, the handoff rules in words, the definitions, the terms, the signature lines."""
+    a = scenario.agreement
+    if a is None:
+        return None
+    review = review_month(a, scenario.start, scenario.months)
+    return {
+        "kicker": f"Sales & marketing agreement · version {a.version}",
+        "review": f"Reviewed after {month_name(review)}",
+        "rules": [{"title": f"{h.from_stage} → {h.to_stage}", "text": rule_sentence(scenario, h)} for h in a.handoffs],
+        "definitions": [{"stage": s.name, "owner": SIDE_NAMES.get(s.owner, s.owner),
+                         "text": a.definition(s.name) or "—"} for s in scenario.stages],
+        "terms": terms_lines(scenario, a, signatories=False),
+        "signatures": [{"side": SIDE_NAMES[side], "who": a.signatory(side)} for side in SIDES],
+    }
 
 
 def _days(x: float | None) -> str:
