@@ -21,21 +21,16 @@ from sim.model.agreement import (
     MAX_TEXT,
     SIDES,
     default_review,
+    month_name,
     owner_changes,
     review_month,
+    review_status,
     starting_agreement,
 )
 from sim.model.months import label_of
 from sim.model.names import fold_name
 from sim.model.scenario import Scenario
-from sim.present.agreement_text import (
-    handoff_table,
-    month_name,
-    review_status,
-    rule_sentence,
-    terms_lines,
-    version_text,
-)
+from sim.present.agreement_text import handoff_table, rule_sentence, terms_lines, version_text
 from sim.present.markdown import escape_markdown as esc
 from ui import database as stores
 from ui import state
@@ -47,7 +42,7 @@ _SIDE_LABELS = {"marketing": "Marketing", "sales": "Sales"}
 
 def plan_part(doc: dict, scenario: Scenario, key) -> None:
     """The "Agreement" part of the Plan page: definitions, handoff rules and terms."""
-    with st.expander("Agreement: definitions, handoff rules, review", expanded=scenario.agreement is not None,
+    with st.expander("Agreement: definitions, handoff rules, review", expanded=False,
                      icon=":material/handshake:"):
         if "agreement" not in doc:
             st.caption("Write down what qualifies a record for each stage, how leads pass from one side to the other "
@@ -212,7 +207,7 @@ def summary_part(scenario: Scenario, today: date | None = None) -> None:
         st.caption("No agreement is written for this plan yet: the Plan page's “Agreement” part holds the stage "
                    "definitions, the handoff rules and the review date.")
         return
-    due, sentence = review_status(scenario, agreement, label_of(today or date.today()))
+    due, sentence = review_status(agreement, scenario.start, scenario.months, label_of(today or date.today()))
     st.markdown("#### The agreement")
     if due:
         st.warning(esc(sentence.replace("Check the volumes and the handoff below, then save", "On the Check-in "
@@ -241,7 +236,7 @@ def review_banner(scenario: Scenario, as_of: str) -> None:
     """"Time to review the agreement" when the actuals reach the review month; else when."""
     if scenario.agreement is None:
         return
-    due, sentence = review_status(scenario, scenario.agreement, as_of)
+    due, sentence = review_status(scenario.agreement, scenario.start, scenario.months, as_of)
     if due:         # an info callout, not a warning: a review is the plan working, not a fault
         st.info(f"**{esc(sentence.split(':')[0])}.** {esc(sentence.split(':', 1)[1].strip())}",
                 icon=":material/handshake:")

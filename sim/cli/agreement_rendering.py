@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ..model.agreement import review_due, review_month
+from ..model.agreement import review_due, review_month, review_status
 from ..model.scenario import Scenario
-from ..present.agreement_text import handoff_table, review_status
 from .rendering import table
 
 
@@ -22,7 +21,7 @@ def review_text(scenario: Scenario, as_of: str) -> list[str]:
     """"Time to review the agreement ..." when it is due, else when it is (the first lines)."""
     if scenario.agreement is None:
         return []
-    due, sentence = review_status(scenario, scenario.agreement, as_of)
+    due, sentence = review_status(scenario.agreement, scenario.start, scenario.months, as_of)
     if due:
         sentence += " (--save NAME --note WHY saves it.)"
     return [sentence, ""]
@@ -34,17 +33,20 @@ def handoff_text(report) -> list[str]:
         return []
     out = [""]
     if report.months:
-        frame = handoff_table(report.months)
         out.append(f"Handoff (records seen as of {report.as_of.isoformat()}): responded to in time and never "
                    "picked up, against the rule")
         out += table(["Handoff", "Month", "Records", "In time", "vs rule", "Median d", "P90 d", "Never", "vs rule",
                       "Waiting"],
-                     [[r["Handoff"], r["Month"], f"{r['Records']:,}", _pct(r["In time"]), r["In time vs rule"],
-                       r["Median days"], r["P90 days"], _pct(r["Never picked up"]), r["Never vs rule"],
-                       f"{r['Still in window']:,}"] for r in frame.to_dict("records")])
+                     [[f"{m.rule.from_stage} → {m.rule.to_stage}", m.month, f"{m.records:,}", _pct(m.within_rule),
+                       m.within_verdict, _days(m.median_days), _days(m.p90_days), _pct(m.never), m.never_verdict,
+                       f"{m.in_window:,}"] for m in report.months])
     out += list(report.notes) + [u.message for u in report.unmeasurable]
     return out
 
 
-def _pct(x) -> str:
-    return "-" if x is None or x != x else f"{x:.0%}"
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def _days(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}".removesuffix(".0")

@@ -13,9 +13,10 @@ field; :meth:`Agreement.to_dict` gives back the same document. The period is the
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, replace
 
-from .months import months_from
+from .months import months_from, parse_month
 from .names import fold_name
 
 #: The sides that sign (a "shared" stage is owned by both).
@@ -193,6 +194,23 @@ def review_due(agreement: Agreement, start: str, months: int, month: str) -> boo
     """Whether the review is due as of ``month`` ("YYYY-MM", the actuals' last month): once the
     review month's actuals are in."""
     return month >= review_month(agreement, start, months)
+
+
+def month_name(label: str) -> str:
+    """"2027-06" -> "June 2027"."""
+    year, month = parse_month(label)
+    return f"{calendar.month_name[month]} {year}"
+
+
+def review_status(agreement: Agreement, start: str, months: int, month: str) -> tuple[bool, str]:
+    """(due, sentence) of the review as of ``month`` ("YYYY-MM": the check-in's as-of month,
+    or this month): due once the review month's actuals are in."""
+    review = review_month(agreement, start, months)
+    if review_due(agreement, start, months, month):
+        return True, (f"Time to review the agreement: the review was set for after {month_name(review)} "
+                      f"(version {agreement.version}). Check the volumes and the handoff below, then save the "
+                      "reset as the next version.")
+    return False, f"The agreement (version {agreement.version}) is reviewed after {month_name(review)}."
 
 
 def rename_in_document(agreement: dict, old: str, new: str) -> None:

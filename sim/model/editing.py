@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ScenarioError
-from . import agreement as agreement_text
+from . import agreement as agreement_document
 from .names import fold_name
 from .scenario import MAX_STAGES, Scenario
 from .validation import scenario_from_dict
@@ -68,7 +68,7 @@ def remove_stage(scenario: Scenario, index: int) -> Scenario:
     pipeline = {k: v for k, v in pipeline.items() if fold_name(k) != last}
     data["start_pipeline"] = pipeline
     if isinstance(data.get("agreement"), dict):
-        agreement_text.remove_from_document(data["agreement"], removed["name"])
+        agreement_document.remove_from_document(data["agreement"], removed["name"])
     return scenario_from_dict(data)
 
 
@@ -85,7 +85,7 @@ def rename_in_document(doc: dict, index: int, name: str) -> None:
     pipeline = doc.get("start_pipeline", {})
     doc["start_pipeline"] = {(name if fold_name(k) == old else k): v for k, v in pipeline.items()}
     if isinstance(doc.get("agreement"), dict):
-        agreement_text.rename_in_document(doc["agreement"], old, name)
+        agreement_document.rename_in_document(doc["agreement"], old, name)
 
 
 def rate_from_range(p10: float, p90: float) -> dict:

@@ -61,12 +61,33 @@ class HandoffMonth:
     def never_met(self) -> bool | None:
         return None if self.never is None else self.never <= self.rule.max_never + _EPS
 
+    @property
+    def within_verdict(self) -> str:
+        """"met", "met (N pts above)", "missed by N pts" or "not known yet"."""
+        return _verdict(self.within_rule, self.within_met, self.rule.within_share, "above")
+
+    @property
+    def never_verdict(self) -> str:
+        """As :attr:`within_verdict` for the share never picked up ("no window" without one)."""
+        if self.rule.acceptance_days is None:
+            return "no window"
+        return _verdict(self.never, self.never_met, self.rule.max_never, "below")
+
     def to_dict(self) -> dict:
         return {"from": self.rule.from_stage, "to": self.rule.to_stage, "month": self.month,
                 "records": self.records, "handed_on": self.handed_on, "within_rule": self.within_rule,
                 "median_days": self.median_days, "p90_days": self.p90_days, "never": self.never,
                 "in_window": self.in_window, "rule": self.rule.terms(),
                 "within_met": self.within_met, "never_met": self.never_met}
+
+
+def _verdict(value: float | None, met: bool | None, target: float, word: str) -> str:
+    if value is None or met is None:
+        return "not known yet"
+    gap = 100 * abs(value - target)
+    if met:
+        return "met" if gap < 0.5 else f"met ({gap:.0f} pts {word})"
+    return f"missed by {gap:.0f} pts"
 
 
 def elapsed_days(start: np.ndarray, end: np.ndarray, business: bool) -> np.ndarray:

@@ -7,23 +7,14 @@ handoff month by month against its rule (met / missed, by how much).
 
 from __future__ import annotations
 
-import calendar
-
 import pandas as pd
 
-from ..model.agreement import SIDES, Agreement, HandoffRule, review_month
+from ..model.agreement import SIDES, Agreement, HandoffRule, month_name, review_month
 from ..model.handoff import HandoffMonth
-from ..model.months import parse_month
 from ..model.names import fold_name
 from ..model.scenario import Scenario
 
 SIDE_NAMES = {"marketing": "Marketing", "sales": "Sales", "shared": "The team"}
-
-
-def month_name(label: str) -> str:
-    """"2027-06" -> "June 2027"."""
-    year, month = parse_month(label)
-    return f"{calendar.month_name[month]} {year}"
 
 
 def _share(x: float) -> str:
@@ -90,17 +81,6 @@ def version_text(agreement: Agreement) -> str:
     return text + ("" if text.endswith(".") else ".")
 
 
-def review_status(scenario: Scenario, agreement: Agreement, month: str) -> tuple[bool, str]:
-    """(due, sentence) of the review as of ``month`` ("YYYY-MM": the check-in's as-of month,
-    or this month): due once the review month's actuals are in."""
-    review = review_month(agreement, scenario.start, scenario.months)
-    if month >= review:
-        return True, (f"Time to review the agreement: the review was set for after {month_name(review)} "
-                      f"(version {agreement.version}). Check the volumes and the handoff below, then save the "
-                      "reset as the next version.")
-    return False, f"The agreement (version {agreement.version}) is reviewed after {month_name(review)}."
-
-
 def report_context(scenario: Scenario) -> dict | None:
     """What the one-page report shows of the agreement (None without one): the version and
     review, the handoff rules in words, the definitions, the terms, the signature lines."""
@@ -123,15 +103,6 @@ def _days(x: float | None) -> str:
     return "–" if x is None else f"{x:.1f}".removesuffix(".0")
 
 
-def _verdict(value: float | None, met: bool | None, target: float, word: str) -> str:
-    if value is None or met is None:
-        return "not known yet"
-    gap = 100 * (value - target)
-    if met:
-        return "met" if abs(gap) < 0.5 else f"met ({abs(gap):.0f} pts {word})"
-    return f"missed by {abs(gap):.0f} pts"
-
-
 def handoff_table(months: tuple[HandoffMonth, ...] | list[HandoffMonth]) -> pd.DataFrame:
     """One row per rule and month: records, the share responded to in time and its verdict, the
     median and P90 days to hand-on, the share never picked up and its verdict, and the records
@@ -143,12 +114,11 @@ def handoff_table(months: tuple[HandoffMonth, ...] | list[HandoffMonth]) -> pd.D
             "Handoff": f"{r.from_stage} → {r.to_stage}", "Month": m.month, "Records": m.records,
             "In time": m.within_rule,
             "Rule: in time": f"≥ {_share(r.within_share)} within {r.days_text(r.response_days)}",
-            "In time vs rule": _verdict(m.within_rule, m.within_met, r.within_share, "above"),
+            "In time vs rule": m.within_verdict,
             "Median days": _days(m.median_days), "P90 days": _days(m.p90_days),
             "Never picked up": m.never,
             "Rule: never": "no window" if r.acceptance_days is None else
             f"≤ {_share(r.max_never)} after {r.days_text(r.acceptance_days)}",
-            "Never vs rule": "no window" if r.acceptance_days is None else
-            _verdict(m.never, m.never_met, r.max_never, "below"),
+            "Never vs rule": m.never_verdict,
             "Still in window": m.in_window})
     return pd.DataFrame(rows)

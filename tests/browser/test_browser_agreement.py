@@ -82,3 +82,16 @@ def test_an_agreement_written_on_the_plan_page_reads_as_one_on_the_summary_and_t
     path.write_text(report, encoding="utf-8")
     page.goto(path.as_uri())
     page.screenshot(path=str(SHOTS / "agreement-report.png"), full_page=True)
+
+
+def test_the_checkin_leads_with_the_review_and_measures_the_handoff(server, page):
+    """The demo's plan of record carries the demo's agreement; its actuals run through June, the
+    review month: the page leads with the review, and shows the MQL → SQL handoff against its rule."""
+    open_app(page, f"{server.url}/checkin", expect_text="Time to review the agreement")
+    alerts = page.get_by_test_id("stAlert").all_inner_texts()
+    assert alerts and alerts[0].startswith("Time to review the agreement")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Handoff against the agreement").scroll_into_view_if_needed()
+    assert "months missed the rule" in main.inner_text()
+    full_screenshot(page, SHOTS / "agreement-checkin.png")
+    assert not exceptions(page)

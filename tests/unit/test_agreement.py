@@ -147,3 +147,13 @@ def test_rule_terms_are_what_the_monitoring_reports():
     assert rule.terms() == {"response_days": 1, "business_days": False, "within_share": 1.0,
                             "acceptance_days": None, "max_never": 0.0, "contact_stage": None}
     assert json.loads(json.dumps(rule.to_dict())) == {"from": "MQLs", "to": "SQLs", "response_days": 1}
+
+
+def test_the_review_is_due_once_its_months_actuals_are_in(demo):
+    from sim.model.agreement import review_due, review_status
+    a = demo.agreement
+    assert [review_due(a, demo.start, demo.months, m) for m in ("2027-05", "2027-06", "2027-07")] == [False, True, True]
+    due, text = review_status(a, demo.start, demo.months, "2027-05")
+    assert not due and text == "The agreement (version 1) is reviewed after June 2027."
+    due, text = review_status(a, demo.start, demo.months, "2027-06")
+    assert due and text.startswith("Time to review the agreement: the review was set for after June 2027")
