@@ -238,8 +238,8 @@ def review_banner(scenario: Scenario, as_of: str) -> None:
         return
     due, sentence = review_status(scenario.agreement, scenario.start, scenario.months, as_of)
     if due:         # an info callout, not a warning: a review is the plan working, not a fault
-        st.info(f"**{esc(sentence.split(':')[0])}.** {esc(sentence.split(':', 1)[1].strip())}",
-                icon=":material/handshake:")
+        head, rest = (part.strip() for part in sentence.split(":", 1))
+        st.info(f"**{esc(head)}.** {esc(rest[:1].upper() + rest[1:])}", icon=":material/handshake:")
     else:
         st.caption(esc(sentence))
 

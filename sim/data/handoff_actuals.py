@@ -107,7 +107,7 @@ def measure_stored_handoffs(store: Store, scenario: Scenario, *, as_of: str | No
         ids = [r for r, day in a.items() if label_of(day) in months]
         if ids and rule.acceptance_days is not None and not with_outcome.intersection(ids):
             notes.append(f"{rule.from_stage} → {rule.to_stage}: the records carry no outcome (won / lost / open), so "
-                         f"a rejection cannot be seen: every {rule.from_stage} record not handed on counts as never "
+                         f"a rejection cannot be seen: a record in {rule.from_stage} not handed on counts as never "
                          "picked up. Import the export with its status column (lost, with its close date) to count "
                          "rejections in time as handled.")
         nat = np.datetime64("NaT", "D")

@@ -14,6 +14,7 @@ from sim.data.store import Store
 from sim.model.agreement import default_review
 from sim.model.scenario_io import scenario_from_url_token
 
+from ..conftest import plain
 from .apptest import open_app, small_demo
 
 PLAN, SUMMARY, CHECKIN, ACTUALS = ("app_pages/plan.py", "app_pages/summary.py", "app_pages/checkin.py",
@@ -21,8 +22,9 @@ PLAN, SUMMARY, CHECKIN, ACTUALS = ("app_pages/plan.py", "app_pages/summary.py", 
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join(e.value for kind in ("markdown", "caption", "info", "warning", "success")
-                     for e in getattr(at, kind))
+    """Every text shown, as written (markdown escapes removed)."""
+    return plain("\n".join(e.value for kind in ("markdown", "caption", "info", "warning", "success")
+                           for e in getattr(at, kind)))
 
 
 def fine(at: AppTest) -> AppTest:
@@ -113,5 +115,5 @@ def test_a_rule_without_record_dates_says_which_columns_would_measure_it(db):
     at = open_app(CHECKIN, sc)
     at.selectbox(key="checkin-plan").set_value("The current scenario (not saved)")
     fine(at.run())
-    shown = "\n".join(i.value for i in at.info)
+    shown = plain("\n".join(i.value for i in at.info))
     assert "Visits → Leads: not measurable yet" in shown and "'Visits date' and 'Leads date'" in shown

@@ -89,7 +89,7 @@ def test_the_checkin_leads_with_the_review_and_measures_the_handoff(server, page
     review month: the page leads with the review, and shows the MQL → SQL handoff against its rule."""
     open_app(page, f"{server.url}/checkin", expect_text="Time to review the agreement")
     alerts = page.get_by_test_id("stAlert").all_inner_texts()
-    assert alerts and alerts[0].startswith("Time to review the agreement")
+    assert alerts and "Time to review the agreement. The review was set for after June 2027" in alerts[0]
     main = page.get_by_test_id("stMain")
     main.get_by_text("Handoff against the agreement").scroll_into_view_if_needed()
     assert "months missed the rule" in main.inner_text()
