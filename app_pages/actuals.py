@@ -14,7 +14,7 @@ from sim.errors import ImportRejected, PlannerError
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.spreadsheet import spreadsheet_csv
-from ui import access, import_form, plan_deletion, state, upload_refusals
+from ui import access, agreement_form, import_form, plan_deletion, state, upload_refusals
 from ui import database as stores
 
 esc = escape_markdown  # file, stage and plan names are user text
@@ -186,6 +186,7 @@ with compare_tab:
             if comparison.unplanned_stages:
                 st.caption("Stages with actuals that this plan does not have: "
                            + ", ".join(esc(s) for s in comparison.unplanned_stages))
+            agreement_form.handoff_section(version, plan.scenario, None, segment)
             table = pd.DataFrame([r.to_dict() for r in comparison.stages])
             with st.expander("The numbers: stage by month"):
                 st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config={

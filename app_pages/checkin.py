@@ -11,7 +11,7 @@ from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.spreadsheet import spreadsheet_csv
-from ui import access, stage_match, state, widgets
+from ui import access, agreement_form, stage_match, state, widgets
 from ui import database as stores
 
 esc = escape_markdown
@@ -64,6 +64,7 @@ if not with_data:
             "them on the Actuals page; until then the Plan and Forecast pages show the plan itself.",
             icon=":material/info:")
     st.stop()
+agreement_form.review_banner(plan_scenario, as_of)
 
 
 def run_check(pipeline: tuple[tuple[str, int], ...]):
@@ -176,10 +177,11 @@ if check.reset is not None:
                                      placeholder=f"{plan_scenario.name} — reset {check.as_of}")
                 st.caption("The reset plan covers the remaining months, starts from the actual position and is "
                            "linked to the plan it resets.")
+                terms = agreement_form.reset_inputs(plan_scenario, check.months_left, "checkin-save-agreement")
                 if st.button("Save plan", type="primary", key="checkin-save"):
                     try:
                         saved = stores.write(save_reset, check, name or f"{plan_scenario.name} — reset {check.as_of}",
-                                             plan)
+                                             plan, **terms)
                         ss[MESSAGE] = ("success", f"Saved plan of record “{esc(saved.name)}”"
                                                   + (f", linked to “{esc(plan.name)}”." if plan else "."))
                     except PlannerError as exc:
@@ -190,6 +192,7 @@ if kind == "success":
     st.success(text, icon=":material/check_circle:")
 elif kind == "error":
     st.error(text, icon=":material/error:")
+agreement_form.handoff_section(version, plan_scenario, as_of)
 with st.expander("The numbers: stages"):
     numbers = pd.DataFrame([{
         "Stage": c.name, "Owner": c.owner, "Actual to date": c.actual, "Plan P10": c.plan_p10,

@@ -11,7 +11,7 @@ from sim.present import charts
 from sim.present.describe import scale_text
 from sim.present.markdown import escape_markdown
 from sim.present.sla import SIDE_TITLES, sla_by_side
-from ui import belief_inputs, chart_specs, compute, state, widgets
+from ui import agreement_form, belief_inputs, chart_specs, compute, state, widgets
 
 scenario = state.current()
 rev = state.revision()
@@ -46,6 +46,7 @@ with inputs:
         belief_inputs.open_pipeline(doc, scenario, key, problems)
     with tab_sim:
         widgets.simulation(doc, key)
+    agreement_form.plan_part(doc, scenario, key)
 
     if problems:
         with headline:

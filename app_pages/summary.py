@@ -14,7 +14,7 @@ from sim.present.describe import assumptions, scale_text, sla_verdict, verdict
 from sim.present.markdown import escape_markdown
 from sim.present.report import download_name, period_text, report_html
 from sim.present.sla import sla_sentences
-from ui import chart_specs, compute, sla_plan, state, widgets
+from ui import agreement_form, chart_specs, compute, sla_plan, state, widgets
 
 _CALLOUTS = {"good": st.success, "mixed": st.warning, "poor": st.error}
 
@@ -81,6 +81,8 @@ with right:
                        file_name=download_name(scenario, "-report.html"), mime="text/html",
                        key="summary-report", icon=":material/download:", width="stretch", type="primary",
                        help="This summary on one printable page (HTML that opens anywhere, offline).")
+
+agreement_form.summary_part(scenario)
 
 with st.expander("The assumptions behind these numbers", expanded=True):
     st.markdown("\n".join(f"- {escape_markdown(line)}" for line in assumptions(scenario)))

@@ -28,6 +28,7 @@ import streamlit as st
 
 from sim.data.actuals import SegmentBreakdown, data_version, load_actuals, segment_breakdown
 from sim.data.demo_data import seed_demo
+from sim.data.handoff_actuals import HandoffReport, measure_stored_handoffs
 from sim.data.history import ImportRecord, import_history, known_stages
 from sim.data.ingest import ImportOptions, ImportPreview, preview_import
 from sim.data.ingest.decoding import decode
@@ -232,6 +233,17 @@ def checkin(version: tuple, plan_id: int | None, token: str, as_of: str, confide
     (``conflict_rule``: lower the prior's weight where the data conflict with it)."""
     return _guarded(_checkin, path(), version, plan_id, token, as_of, confidence, prior_weight, pipeline,
                     conflict_rule)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _handoff(db: str, version: tuple, token: str, as_of: str | None, segment: str | None) -> HandoffReport:
+    return _reading(db, measure_stored_handoffs, scenario_from_url_token(token), as_of=as_of, segment=segment)
+
+
+def handoff(version: tuple, token: str, as_of: str | None = None, segment: str | None = None) -> HandoffReport:
+    """The handoff rules of the scenario in ``token`` measured on the stored records, up to
+    ``as_of`` (None: all), of ``segment`` (None: all)."""
+    return _guarded(_handoff, path(), version, token, as_of, segment)
 
 
 def _guarded(read, *args, **kwargs):

@@ -191,40 +191,50 @@ def plan_list(args) -> int:
 
 def compare(args) -> int:
     """A saved plan against the actuals (plan vs actual: the only "compare" of the project)."""
+    from ..data.handoff_actuals import measure_stored_handoffs
     from ..data.plans import load_plan
     from ..data.variance import compare_plan
+    from .agreement_rendering import handoff_text
     with _store(args, read_only=True) as store:
-        comparison = compare_plan(store, load_plan(store, args.plan), segment=args.segment)
+        plan = load_plan(store, args.plan)
+        comparison = compare_plan(store, plan, segment=args.segment)
+        handoff = measure_stored_handoffs(store, plan.scenario, segment=args.segment)
         if args.json:
-            return print_json(comparison.to_dict())
-        return print_lines(rendering.comparison_text(comparison, store.path, segment=args.segment))
+            return print_json({**comparison.to_dict(), **handoff.to_dict()})
+        return print_lines(rendering.comparison_text(comparison, store.path, segment=args.segment)
+                           + handoff_text(handoff))
 
 
 def checkin(args) -> int:
+    from ..data.handoff_actuals import measure_stored_handoffs
     from ..data.plan_checkin import load_checkin_inputs, run_checkin, save_reset
     from ..data.plans import load_plan
+    from .agreement_rendering import handoff_text, review_fields, review_text
     if bool(args.scenario) == bool(args.plan):
         raise ScenarioError("give either a scenario file or --plan NAME (one of them)")
     scenario = None if args.plan else _scenario(args.scenario)
     with _store(args, read_only=True) as store:
         plan = load_plan(store, args.plan) if args.plan else None
         inputs = load_checkin_inputs(store, plan=plan, scenario=scenario, as_of=args.as_of, segment=args.segment)
+        handoff = measure_stored_handoffs(store, inputs.scenario, as_of=args.as_of, segment=args.segment)
     check = run_checkin(inputs, confidence=args.confidence, prior_weight=args.prior_weight, trials=args.trials,
                         conflict_rule=args.conflict_rule)
     known = inputs.known_pipeline
     saved = None
     if args.save is not None:
         with _store(args) as store:
-            saved = save_reset(store, check, args.save, plan)
+            saved = save_reset(store, check, args.save, plan, note=args.note, review=args.review)
     if args.json:
         doc = check.to_dict()
         doc["saved_plan"] = None if saved is None else saved.to_dict()
+        doc.update(handoff.to_dict())
+        doc["agreement_review"] = review_fields(inputs.scenario, args.as_of)
         if args.segment is not None:          # only then: the documented document stays as it was
             doc["segment"] = args.segment
         if known and known.stages:
             doc["open_pipeline_from_outcomes"] = list(known.stages)
         return print_json(doc)
-    lines = rendering.checkin_text(check, saved)
+    lines = review_text(inputs.scenario, args.as_of) + rendering.checkin_text(check, saved) + handoff_text(handoff)
     if known and known.stages:
         lines.append(f"Open pipeline of {', '.join(known.stages)}: the records still open at the end of {args.as_of} "
                      f"(from their outcomes); of the other stages, estimated by the lags.")

@@ -13,14 +13,17 @@ estimate it from the counts and the lags. Counts entered by hand win over both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
+from ..model.agreement import default_review, next_version
 from ..model.bands import Band
 from ..model.checkin import CheckIn, check_in, reset_scenario
 from ..model.confidence import DEFAULT_CONFIDENCE
 from ..model.monthly_actuals import Actuals
 from ..model.names import fold_name
 from ..model.scenario import Scenario
+from ..model.validation import scenario_from_dict
 from .actuals import load_actuals
 from .plans import SavedPlan, all_bands, save_plan
 from .record_facts import OpenPipeline, open_pipeline
@@ -95,8 +98,25 @@ def stored_open_pipeline(store: Store, scenario: Scenario, as_of: str, *, segmen
     return open_pipeline(store, scenario.stage_names, as_of, segment=segment)
 
 
-def save_reset(store: Store, check: CheckIn, name: str, plan: SavedPlan | None = None) -> SavedPlan:
+def save_reset(store: Store, check: CheckIn, name: str, plan: SavedPlan | None = None, *,
+               note: str = "", review: str | None = None) -> SavedPlan:
     """Save the reset of ``check`` as plan ``name``, linked to ``plan`` (when the check-in was
-    of a saved plan)."""
-    return save_plan(store, reset_scenario(check), name, parent_id=plan.id if plan else None,
-                     as_of=check.as_of, note=f"reset at the check-in after {check.as_of}")
+    of a saved plan). A plan with an agreement saves its next version (:func:`reset_agreement`:
+    ``note`` says why, ``review`` is the next review month). A note or month the agreement
+    refuses raises :class:`ScenarioError` before anything is saved."""
+    default = f"reset at the check-in after {check.as_of}"
+    scenario = reset_agreement(reset_scenario(check), note=note or default, review=review)
+    return save_plan(store, scenario, name, parent_id=plan.id if plan else None,
+                     as_of=check.as_of, note=note or default)
+
+
+def reset_agreement(scenario: Scenario, *, note: str, review: str | None = None, day: date | None = None) -> Scenario:
+    """``scenario`` with its agreement's next version (none: unchanged): linked to the version
+    it replaces, with ``note`` and the date ``day`` (today) in its change log, and ``review``
+    (default: the middle of the scenario's period) as its review month; checked like any
+    scenario document (a :class:`ScenarioError` names the field)."""
+    if scenario.agreement is None:
+        return scenario
+    new = next_version(scenario.agreement, note=note, date=(day or date.today()).isoformat(),
+                       review=review or default_review(scenario.start, scenario.months))
+    return scenario_from_dict(replace(scenario, agreement=new).to_dict())

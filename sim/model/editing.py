@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ScenarioError
+from . import agreement as agreement_document
 from .names import fold_name
 from .scenario import MAX_STAGES, Scenario
 from .validation import scenario_from_dict
@@ -70,6 +71,8 @@ def remove_stage(scenario: Scenario, index: int) -> Scenario:
     data.pop("start_pipeline_lag", None)
     if lags:
         data["start_pipeline_lag"] = lags
+    if isinstance(data.get("agreement"), dict):
+        agreement_document.remove_from_document(data["agreement"], removed["name"])
     return scenario_from_dict(data)
 
 
@@ -89,6 +92,8 @@ def rename_in_document(doc: dict, index: int, name: str) -> None:
     if "start_pipeline_lag" in doc:
         doc["start_pipeline_lag"] = {(name if fold_name(k) == old else k): v
                                      for k, v in doc["start_pipeline_lag"].items()}
+    if isinstance(doc.get("agreement"), dict):
+        agreement_document.rename_in_document(doc["agreement"], old, name)
 
 
 def rate_from_range(p10: float, p90: float) -> dict:

@@ -18,6 +18,7 @@ from .months import months_from
 from .names import fold_name
 
 if TYPE_CHECKING:       # the types only: beliefs load scipy, which a scenario's holder may not need
+    from .agreement import Agreement
     from .beliefs import DealValue, RateBelief
 
 SCHEMA_VERSION = 1
@@ -110,6 +111,8 @@ class Scenario:
     trials: int = DEFAULT_TRIALS
     seed: int = DEFAULT_SEED
     schema: int = field(default=SCHEMA_VERSION)
+    #: The agreement's definitions, handoff rules and terms (:mod:`sim.model.agreement`), or None.
+    agreement: Agreement | None = None
 
     # -- derived ---------------------------------------------------------------------------
     @property
@@ -156,6 +159,8 @@ class Scenario:
             out["start_pipeline_lag"] = {k: list(v) for k, v in self.pipeline_lags}
         out["trials"] = self.trials
         out["seed"] = self.seed
+        if self.agreement is not None:
+            out["agreement"] = self.agreement.to_dict()
         return out
 
     def to_json(self, indent: int | None = 2) -> str:

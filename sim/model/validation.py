@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..errors import ScenarioError
+from .agreement_validation import read_agreement
 from .beliefs import DealValue, RateBelief
 from .months import parse_month
 from .names import fold_name, name_problem, stage_name_problem, tidy_name
@@ -36,7 +37,7 @@ from .scenario import (
 )
 
 _TOP_KEYS = {"schema", "name", "start", "months", "goal", "baseline_revenue", "top", "stages",
-             "deal", "start_pipeline", "start_pipeline_lag", "trials", "seed"}
+             "deal", "start_pipeline", "start_pipeline_lag", "trials", "seed", "agreement"}
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
@@ -59,10 +60,11 @@ def scenario_from_dict(data) -> Scenario:
     deal = _read_deal(pr, data.get("deal")) if "deal" in data else pr.add("deal", "is missing")
     pipeline = _read_pipeline(pr, data.get("start_pipeline", {}), stages)
     pipeline_lags = _read_pipeline_lags(pr, data.get("start_pipeline_lag", {}), stages)
+    agreement = read_agreement(pr, data["agreement"], stages) if "agreement" in data else None
     pr.raise_if_any(ScenarioError)
     return Scenario(name=name, start=start, months=months, goal=goal, top=top, stages=stages,
                     deal=deal, baseline_revenue=baseline, start_pipeline=pipeline,
-                    pipeline_lags=pipeline_lags, trials=trials, seed=seed)
+                    pipeline_lags=pipeline_lags, trials=trials, seed=seed, agreement=agreement)
 
 
 def _check_schema(pr: Problems, data: dict) -> None:

@@ -27,6 +27,7 @@ from ..model.scenario import OWNERS, Scenario, file_stem
 from ..model.sensitivity import SensitivityRow
 from ..model.targets import Targets
 from . import charts
+from .agreement_text import report_context
 from .describe import assumptions, verdict
 from .sla import SIDE_TITLES, sla_rows, sla_sentences
 from .svg_rendering import ChartRenderingError, vegalite_to_svg
@@ -179,4 +180,5 @@ def report_html(forecast: Forecast, targets: Targets, *,
         cap_scale=f"{targets.at_confidence.scale:,.0f}", cap_p_goal=f"{targets.at_confidence.p_goal:.0%}",
         columns=[label for label, _ in columns], tables=_sla_tables(forecast, targets, columns),
         scale=f"{targets.at_confidence.scale:.2f}", assumptions=assumptions(sc), trials=f"{forecast.trials:,}",
-        seed=str(forecast.seed), when=f" on {generated_on.isoformat()}" if generated_on else "", share_url=link)
+        seed=str(forecast.seed), when=f" on {generated_on.isoformat()}" if generated_on else "", share_url=link,
+        agreement=report_context(sc))

@@ -43,7 +43,8 @@ CHECKIN_FIELDS = {"plan", "as_of", "months_done", "months_left", "goal", "revenu
                   "p_goal_now_ci", "prior_weight", "confidence", "bottleneck", "stages", "revenue_now",
                   "reset_reachable", "reset_scale", "reset_note", "reset", "plan_sla_left",
                   "reforecast_scenario", "saved_plan", "conflict_rule", "conflicts", "funnel_conflict_probability",
-                  "conflict_note", "won_fees", "won_fees_note"}
+                  "conflict_note", "won_fees", "won_fees_note", "handoff", "handoff_not_measurable", "handoff_notes",
+                  "agreement_review"}
 STAGE_FIELDS = {"name", "owner", "actual", "plan_p10", "plan_p50", "plan_p90", "status", "revenue_effect",
                 "rate_prior_mean", "rate_prior_p10", "rate_prior_p90", "rate_posterior_mean",
                 "rate_posterior_p10", "rate_posterior_p90", "successes", "exposure", "naive_rate",
@@ -309,7 +310,9 @@ def test_save_links_the_reset_plan_and_a_name_is_used_once(seeded, tmp_path, dem
     refo = scenario_from_dict(doc["reforecast_scenario"])
     with Store(db) as store:
         saved = load_plan(store, name).scenario
-    assert saved == dataclasses.replace(refo.with_top_scaled(doc["reset_scale"]), name=reset["scenario"])
+    assert dataclasses.replace(saved, agreement=refo.agreement) == dataclasses.replace(
+        refo.with_top_scaled(doc["reset_scale"]), name=reset["scenario"])
+    assert saved.agreement.version == refo.agreement.version + 1        # the agreement's next version
     assert saved.pipeline_lags and saved.pipeline_lags == refo.pipeline_lags
 
     # The same name again: refused (after the check-in), nothing saved.
@@ -366,7 +369,8 @@ def test_text_output(plan_run, seeded, tmp_path):
     out = succeeded(run_cli("checkin", "--plan", DEMO_PLAN_NAME, "--db", str(db), "--as-of", AS_OF, "--trials", TRIALS))
     text = out.stdout
     lines = text.splitlines()
-    assert lines[0].startswith(f"Check-in of '{DEMO_PLAN_NAME}' after {AS_OF} (6 months done, 6 left)")
+    assert lines[0].startswith("Time to review the agreement")     # the demo's review month is June
+    assert lines[2].startswith(f"Check-in of '{DEMO_PLAN_NAME}' after {AS_OF} (6 months done, 6 left)")
     assert f"Revenue to date: {doc['revenue_to_date']:,.0f}" in text
     assert f"P(goal): {doc['p_goal_plan']:.1%} at plan time -> {doc['p_goal_now']:.1%} now" in text
     assert f"bottleneck: {doc['bottleneck']}" in text

@@ -48,7 +48,7 @@ HISTORY_FIELDS = {"import_id", "file_name", "content_hash", "format", "imported_
 PLAN_FIELDS = {"id", "name", "saved_at", "scenario", "start", "months", "goal", "seed", "trials",
                "p_goal", "parent_id", "as_of", "note", "versions"}
 COMPARE_FIELDS = {"plan", "plan_id", "goal", "months_with_actuals", "stages", "revenue",
-                  "unplanned_stages", "missing_revenue_months"}
+                  "unplanned_stages", "missing_revenue_months", "handoff", "handoff_not_measurable", "handoff_notes"}
 STAGE_ROW_FIELDS = {"month", "stage", "owner", "actual", "p10", "p50", "p90", "variance",
                     "variance_pct", "status"}
 REVENUE_ROW_FIELDS = {"month", "actual", "p10", "p50", "p90", "cumulative_actual", "cumulative_p10",
