@@ -7,6 +7,7 @@ import pytest
 from sim import simulate
 from sim.model.editing import rate_from_range
 from sim.model.validation import scenario_from_dict
+from sim.present.describe import scale_text
 
 from .apptest import PROBABILITY, metric, open_app, small_demo, widget
 
@@ -128,6 +129,7 @@ def test_a_changed_input_ends_with_the_whole_runs_numbers_and_a_search_from_the_
     sc = replace(small_demo(seed=31), trials=3 * PREVIEW_TRIALS)
     at = open_app(scenario=sc)
     assert at.session_state["last-search"][2] > 0                  # remembered for the next search
+    at.radio(key="plan-1-s1-form").set_value("slider").run()           # Visits → Leads, by slider
     widget(at.slider, "Conversion rate: 8 times in 10 between").set_value((2.0, 3.4)).run()
     doc = sc.to_dict()
     doc["stages"][1]["rate"] = rate_from_range(0.02, 0.034)
@@ -137,4 +139,4 @@ def test_a_changed_input_ends_with_the_whole_runs_numbers_and_a_search_from_the_
     assert any(f"{changed.trials:,} trials" in c.value for c in at.caption)
     cold = required_volumes(changed, 0.8, trials=min(changed.trials, SEARCH_TRIALS))
     assert at.session_state["last-search"][2] == cold.at_confidence.scale
-    assert f"× {cold.at_confidence.scale:.2f}" in " ".join(m.value for m in at.markdown)
+    assert f"× {scale_text(cold.at_confidence.scale)}" in " ".join(m.value for m in at.markdown)
