@@ -83,12 +83,6 @@ def _positive(option: str, *, allow_zero: bool = False, above: float | None = No
     return parse
 
 
-def _review_month(text: str) -> str:
-    if parse_month(text) is None:
-        raise argparse.ArgumentTypeError(f"--review must be a month like 2027-09, not {text!r}")
-    return text
-
-
 def _weight(text: str) -> float:
     try:
         value = float(text)
@@ -245,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("--save", metavar="NAME", help="save the reset as a new plan of record linked to the plan")
     ci.add_argument("--note", metavar="TEXT", default="",
                     help="with --save: why the plan is reset (the agreement's change log; default: the check-in's month)")
-    ci.add_argument("--review", type=_review_month, metavar="YYYY-MM",
+    ci.add_argument("--review", type=_month_of("--review"), metavar="YYYY-MM",
                     help="with --save: the next review month of the agreement (default: the middle of the months left)")
     ci.add_argument("--segment", metavar="VALUE", help="only this segment's actuals (a plan made for that segment)")
     _json_option(ci)
