@@ -22,8 +22,8 @@ from .actuals import segments
 from .store import Store
 
 #: A month whose first-stage records start after this day (or end this many days before its end)
-#: is partial.
-PARTIAL_DAYS = 7
+#: is partial: three days are a tenth of a month, enough to make a whole month look like a fall.
+PARTIAL_DAYS = 3
 _MONTH = "(year({0}) * 12 + month({0}) - 1)::INTEGER"
 
 

@@ -147,6 +147,7 @@ def backtest(history: FunnelHistory, *, horizon: int = DEFAULT_HORIZON, fit_mont
         raise ScenarioError(f"the history has {last - first + 1} month(s): a backtest needs more than the "
                             f"{fit_months} months each fit uses (try --fit-months {max(2, last - first)})")
     results, skipped = [], []
+    filled = history.passed_through()[0].reached
     for o in candidates:
         h = min(horizon, last - o + 1)
         try:
@@ -155,20 +156,30 @@ def backtest(history: FunnelHistory, *, horizon: int = DEFAULT_HORIZON, fit_mont
         except ScenarioError as exc:
             skipped.append((index_label(o), "; ".join(p for p in exc.problems if not p.startswith("nothing was"))))
             continue
-        results.append(_judge(history, fit.scenario, o, h, fit_months, trials, seed))
+        results.append(_judge(history, filled, fit.scenario, o, h, fit_months, trials, seed))
     return Backtest(tuple(results), tuple(skipped), horizon, fit_months)
 
 
-def _judge(history, scenario: Scenario, o: int, h: int, fit_months: int, trials: int, seed: int) -> OriginResult:
+def _passed_through_counts(history: FunnelHistory, filled: np.ndarray, first: int, last: int) -> list[int]:
+    """Per stage, the records that passed through it (jumped it: ``filled`` is the reached months
+    of :meth:`FunnelHistory.passed_through`) in the months ``first`` .. ``last``: the stage's
+    actual volume counts them, as the fit does."""
+    added = (history.reached < 0) & (filled >= first) & (filled <= last)
+    return [int(v) for v in np.count_nonzero(added, axis=0)] if added.size else [0] * len(history.stages)
+
+
+def _judge(history, filled, scenario: Scenario, o: int, h: int, fit_months: int, trials: int, seed: int) -> OriginResult:
     forecast = simulate(replace(scenario, trials=trials, seed=seed))
     revenue, _ = history.revenue_series(o, o + h - 1)
     actual = float(revenue.sum())
     r = forecast.revenue
+    # Counted as the fit counts them: a record that jumped a stage passed through it.
+    passed = _passed_through_counts(history, filled, o, o + h - 1)
     stages = []
     for k, stage in enumerate(forecast.stages):
         counts, _ = history.series(k, o, o + h - 1)
         t = stage.total
-        stages.append((stage.name, Band(float(counts.sum()), t.p10, t.p50, t.p90)))
+        stages.append((stage.name, Band(float(counts.sum()) + passed[k], t.p10, t.p50, t.p90)))
     return OriginResult(index_label(o), h, index_label(o - fit_months), index_label(o - 1),
                         Band(actual, r.p10, r.p50, r.p90), tuple(stages), scenario.goal, forecast.p_goal,
                         actual >= scenario.goal)

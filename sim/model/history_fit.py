@@ -195,8 +195,13 @@ def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), type
             missing.append(what)
         else:
             notes.append(f"{what}: kept as typed.")
-    elif top.months_zero:
-        notes.append(f"{names[0]}: {top.months_zero} month(s) with a volume of 0 left out of the trend.")
+    else:
+        if top.months_zero:
+            notes.append(f"{names[0]}: {top.months_zero} month(s) with a volume of 0 left out of the trend.")
+        if not top.growth_kept:
+            notes.append(f"{names[0]}: the trend of {math.expm1(top.slope_fitted):+.1%} a month over "
+                         f"{top.months_used} months is within its noise (± {2 * top.slope_se:.1%}): no growth "
+                         "is planned (it would be extrapolated over every month of the plan).")
 
     trailing, goal, goal_from = _goal(history, last, options, typed, notes, missing)
     if missing:

@@ -4,7 +4,11 @@ A log-linear trend is fitted by least squares to the months with a volume,
 ``ln y_t = a + b·t (+ s_month) + ε_t``; with :data:`SEASONAL_MONTHS` months or more, twelve
 month-of-year effects ``s`` (summing to 0) are fitted too. Then:
 
-* **growth** per month: e^b − 1;
+* **growth** per month: e^b − 1, when the history shows one: a slope within
+  :data:`GROWTH_SE` standard errors of 0 is noise, and the plan would extrapolate it over all
+  its months (six months of 3% month-to-month noise give a slope of ±0.7% a month, ±5% after a
+  year), so the trend is refitted without it and the growth is 0 (``slope_fitted`` and
+  ``slope_se`` keep what was seen);
 * **level**: the mean volume the trend gives at the plan's first month, e^(a + b·t)·e^(σ²/2)
   (the plan is a mean: the model multiplies it by a noise of mean 1);
 * **noise_cv**: the month-to-month variation left around the trend, √(e^σ² − 1), less the
@@ -24,6 +28,8 @@ MIN_TOP_MONTHS = 3
 #: Months in the window needed for seasonality (each calendar month seen twice).
 SEASONAL_MONTHS = 24
 MAX_GROWTH = 1.0
+#: A slope is kept as growth when it is at least this many standard errors from 0.
+GROWTH_SE = 2.0
 MAX_NOISE_CV = 2.0
 
 
@@ -38,6 +44,13 @@ class TopFit:
     months_used: int
     months_zero: int                 # months with a count of 0 (left out of the log fit)
     mean_volume: float
+    slope_fitted: float = 0.0        # the slope of the first fit, kept or not
+    slope_se: float = 0.0            # its standard error (0: not estimable, too few months)
+
+    @property
+    def growth_kept(self) -> bool:
+        """Whether the history shows a growth (the slope is at least GROWTH_SE errors from 0)."""
+        return self.slope == self.slope_fitted
 
     @property
     def growth(self) -> float:
@@ -77,10 +90,14 @@ def fit_top_of_funnel(counts, stated, first: int) -> TopFit | None:
             columns.append((moy == m).astype(float) - (moy == 11).astype(float))
     X = np.column_stack(columns)
     z = np.log(y[use])
-    coef, *_ = np.linalg.lstsq(X, z, rcond=None)
-    resid = z - X @ coef
-    dof = max(z.size - X.shape[1], 1)
-    sigma = math.sqrt(float(resid @ resid) / dof)
+    coef, sigma = _least_squares(X, z)
+    slope_fitted, slope_se = float(coef[1]), 0.0
+    if z.size > X.shape[1]:
+        cov = np.linalg.pinv(X.T @ X)
+        slope_se = sigma * math.sqrt(max(float(cov[1, 1]), 0.0))
+    if abs(slope_fitted) < GROWTH_SE * slope_se:         # no growth the history can tell from noise
+        flat, sigma = _least_squares(np.delete(X, 1, axis=1), z)
+        coef = np.insert(flat, 1, 0.0)
     mean_volume = float(y[use].mean())
     rel_var = math.expm1(sigma ** 2) - 1.0 / mean_volume
     cv = min(math.sqrt(max(rel_var, 0.0)), MAX_NOISE_CV)
@@ -88,4 +105,13 @@ def fit_top_of_funnel(counts, stated, first: int) -> TopFit | None:
     if seasonal:
         effects = np.append(coef[2:], -coef[2:].sum())
         factors = tuple(float(v) for v in np.exp(effects))
-    return TopFit(float(coef[0]), float(coef[1]), first, sigma, cv, factors, int(z.size), zero, mean_volume)
+    return TopFit(float(coef[0]), float(coef[1]), first, sigma, cv, factors, int(z.size), zero, mean_volume,
+                  slope_fitted, slope_se)
+
+
+def _least_squares(X: np.ndarray, z: np.ndarray):
+    """Coefficients and the residual standard deviation of z ~ X."""
+    coef, *_ = np.linalg.lstsq(X, z, rcond=None)
+    resid = z - X @ coef
+    dof = max(z.size - X.shape[1], 1)
+    return coef, math.sqrt(float(resid @ resid) / dof)

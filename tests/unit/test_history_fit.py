@@ -275,3 +275,28 @@ def test_a_skipped_stage_is_passed_through_in_the_month_of_the_next():
     filled, skipped = history_from_records(("A", "B", "C", "D"), reached).passed_through()
     assert filled.reached.tolist() == [[10, 12, 12, -1], [-1, 11, 14, 14], [10, 11, 12, 13], [10, -1, -1, -1]]
     assert skipped == (0, 1, 1, 0)
+
+
+def test_a_trend_within_the_noise_is_not_planned_as_growth():
+    """Six flat months with 3% noise: the least-squares slope is noise (its standard error, the
+    textbook σ / √Σ(t − t̄)², is about 0.7% a month, a ±5% drift a year ahead): no growth, the
+    level is the window's mean and the slope seen is kept with its error. A clear trend (5% a
+    month) is kept."""
+    rng = np.random.default_rng(21)
+    first = month_index("2026-01")
+    t = np.arange(6)
+    for _ in range(20):
+        y = np.round(5600 * rng.normal(1.0, 0.03, 6))
+        z = np.log(y)
+        b, a = np.polyfit(t, z, 1)
+        sigma = np.sqrt(((z - a - b * t) ** 2).sum() / 4)
+        se = sigma / np.sqrt(((t - t.mean()) ** 2).sum())
+        fit = fit_top_of_funnel(y, np.ones(6, bool), first)
+        assert fit.slope_fitted == pytest.approx(b) and fit.slope_se == pytest.approx(se)
+        if abs(b) < 2 * se:
+            assert not fit.growth_kept and fit.growth == 0.0
+            assert fit.intercept == pytest.approx(z.mean())
+        else:
+            assert fit.growth_kept and fit.slope == pytest.approx(b)
+    growing = fit_top_of_funnel(np.round(5600 * 1.05 ** t * rng.normal(1.0, 0.03, 6)), np.ones(6, bool), first)
+    assert growing.growth_kept and growing.growth == pytest.approx(0.05, abs=0.02)
