@@ -34,7 +34,7 @@ from ui.session_runs import owned
 SENSITIVITY_TRIALS = 5_000
 #: The confidence search in the app uses at most this many trials (the scenario's if fewer).
 SEARCH_TRIALS = 20_000
-#: A first answer from the first trials (one chunk: the same random numbers as the full run's
+#: A first answer from the first trials (half a chunk: the same random numbers as the full run's
 #: first trials), shown while the whole run goes on; only for scenarios with at least twice as many.
 PREVIEW_TRIALS = 4_096
 

@@ -533,17 +533,30 @@ def period_revenue(scenario: Scenario, *, trials: int | None = None, seed=None, 
                    should_stop=None) -> np.ndarray:
     """Each trial's revenue in the period (float64, without the baseline): the same numbers as
     ``draw_revenue(...).revenue``, without the monthly detail (what P(goal) needs)."""
-    trials, source = _resolve(scenario, trials, seed)
-    model = _Model(scenario)
-    out = np.empty(trials)
+    trials = scenario.trials if trials is None else trials
+    return period_revenues([scenario], trials=trials, seed=seed, progress=progress, should_stop=should_stop)[0]
 
-    def job(start, size):
-        def run():
-            out[start:start + size] = _revenue_chunk(model, source, start, size, outputs=False)
-        return run
 
-    run_parallel([job(s, n) for s, n in _chunks(trials)], progress=progress, check=stop_check(should_stop))
-    return out
+def period_revenues(scenarios, *, trials: int, seed=None, progress=None, should_stop=None) -> list[np.ndarray]:
+    """:func:`period_revenue` of several scenarios with the same ``trials`` and ``seed`` (default:
+    each scenario's own), as one batch of chunks on the pool: the workers stay busy across the
+    runs (a run of a few chunks alone leaves one idle at its end). The numbers are those of
+    separate calls."""
+    jobs, outs = [], []
+    for scenario in scenarios:
+        n, source = _resolve(scenario, trials, seed)
+        model = _Model(scenario)
+        out = np.empty(n)
+        outs.append(out)
+
+        def job(model, source, out, start, size):
+            def run():
+                out[start:start + size] = _revenue_chunk(model, source, start, size, outputs=False)
+            return run
+
+        jobs += [job(model, source, out, s, size) for s, size in _chunks(n)]
+    run_parallel(jobs, progress=progress, check=stop_check(should_stop))
+    return outs
 
 
 def draw_stage_arrivals(scenario: Scenario, *, trials: int | None = None, seed=None):

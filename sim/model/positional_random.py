@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Trials per fixed-shape block: the unit of positional addressing of numpy streams.
-BLOCK = 4_096
+BLOCK = 8_192
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .beliefs import DealValue, RateBelief
 from .deal_value_sums import ValueSums
-from .engine import make_rng, period_revenue
+from .engine import make_rng, period_revenues
 from .positional_random import VALUES, RandomSource
 from .run_cancellation import stop_check
 from .scenario import Scenario, TopOfFunnel
@@ -134,7 +134,8 @@ def sensitivity(scenario: Scenario, *, trials: int | None = None, seed=None, pro
     """Each uncertain input held at its P10 and P90 (two runs of ``trials`` trials, default
     ``min(scenario.trials, DEFAULT_SENSITIVITY_TRIALS)``, with the same ``seed``: an int or a
     ``numpy.random.Generator`` from which one int seed is drawn). ``progress(fraction)`` is
-    called after each run; ``should_stop`` is checked between chunks of trials."""
+    called as the runs' chunks finish (all runs go to the pool as one batch); ``should_stop`` is
+    checked between chunks of trials."""
     trials = min(scenario.trials, DEFAULT_SENSITIVITY_TRIALS) if trials is None else int(trials)
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(0, 2 ** 53))
@@ -143,17 +144,18 @@ def sensitivity(scenario: Scenario, *, trials: int | None = None, seed=None, pro
     inputs = held_inputs(scenario)
     check_run_budget(scenario, trials=trials, months_detail=False, runs=2 * len(inputs),
                      what="the sensitivity")
-    report = progress or (lambda fraction: None)
+    # All the runs as one batch of chunks on the pool (the workers stay busy between runs).
+    runs = [sc for _, _, _, _, sc_lo, sc_hi in inputs for sc in (sc_lo, sc_hi)]
+    revenues = period_revenues(runs, trials=trials, seed=seed, progress=progress, should_stop=should_stop)
 
-    def run(sc: Scenario):
-        total = period_revenue(sc, trials=trials, seed=seed, should_stop=should_stop) + sc.baseline_revenue
+    def summary(sc: Scenario, revenue: np.ndarray):
+        total = revenue + sc.baseline_revenue
         return float(np.count_nonzero(total >= sc.goal)) / trials, float(np.median(total))
 
     rows = []
     for i, (name, owner, lo, hi, sc_lo, sc_hi) in enumerate(inputs):
-        (p_lo, m_lo), (p_hi, m_hi) = run(sc_lo), run(sc_hi)
+        (p_lo, m_lo), (p_hi, m_hi) = summary(sc_lo, revenues[2 * i]), summary(sc_hi, revenues[2 * i + 1])
         rows.append(SensitivityRow(name, owner, lo, hi, p_lo, p_hi, m_lo, m_hi))
-        report((i + 1) / len(inputs))
     rows.sort(key=lambda r: (abs(r.swing), abs(r.median_revenue_high - r.median_revenue_low)),
               reverse=True)
     return Sensitivity(tuple(rows), trials)

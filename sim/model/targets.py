@@ -28,7 +28,7 @@ from .work_budget import check_run_budget
 
 MAX_SCALE = 100.0          # never search beyond 100x the volume the expected-value plan needs
 COARSE_TRIALS = 16_384     # the first trials of the full run (same random numbers): a first bracket
-WARM_TRIALS = 4_096        # the same, for a search that starts from a hint (one chunk of trials)
+WARM_TRIALS = 4_096        # the same, for a search that starts from a hint (half a chunk of trials)
 #: Runs of all trials a search is budgeted for (bracket checks and bisection steps).
 SEARCH_RUNS = 8
 

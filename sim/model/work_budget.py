@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ScenarioError
+from .positional_random import BLOCK
 
 #: CPU-seconds (development machine) one run may use: about 20 s of wall time on its 2 cores.
 WORK_BUDGET_SECONDS = 40.0
@@ -38,7 +39,7 @@ _NS_NUMPY_BINOMIAL = 90    # per binomial of numpy's sampler (outputs only)
 _NS_PLACED = 40            # per customer placed in its month one by one
 _NS_VALUE_SUM = 500        # per value sum (exact top values + bulk)
 _NS_DETAIL_CELL = 120      # per detail trial, stage, month and lag entry
-_CHUNK = 4_096
+_CHUNK = BLOCK
 _WORKERS = 2
 #: Measured CPU time of 8 scenarios (demo, 100x and 10^7 visits, recurring, 5,000 deals, skewed,
 #: 36 months, the worst case) was 0.5 to 1.2 times the sum above: counted 1.3 times.
