@@ -241,6 +241,14 @@ def test_sigkill_leaves_every_import_and_undo_whole(tmp_path):
 TWO_PROCESS_CYCLES = 8
 
 
+def _wait_for_lines(child: Child, count: int, stderr: Path, what: str) -> None:
+    """Until ``child`` has printed more than ``count`` lines (its next announced write or read)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while len(child.lines) <= count:
+        assert time.monotonic() < deadline, f"no {what} in {READY_TIMEOUT} s: {stderr.read_text()}"
+        time.sleep(0.02)
+
+
 def test_an_app_reading_beside_a_command_line_writer_killed_at_random_sees_only_whole_writes(tmp_path):
     """Issue 11's scope (app-like reader + CLI writer): the writer opens the database for each
     import or undo and closes it; the reader opens it read-only for each read, waiting while
@@ -256,7 +264,11 @@ def test_an_app_reading_beside_a_command_line_writer_killed_at_random_sees_only_
         writer = Child(db, "cli-undo" if cycle % 2 else "cli-import", None, tmp_path / f"writer-{cycle}.err")
         try:
             assert writer.ready.wait(READY_TIMEOUT), "the writer did not start"
-            time.sleep(rng.uniform(0.2, 2.0))
+            # Killed at a random moment after its first committed write and a read that follows
+            # it (counted, not timed: on a loaded machine a fixed window may hold no write at all).
+            _wait_for_lines(writer, 1, tmp_path / f"writer-{cycle}.err", "write")
+            _wait_for_lines(readers[-1], len(readers[-1].lines), tmp_path / f"reader-{len(readers) - 1}.err", "read")
+            time.sleep(rng.uniform(0.0, 1.8))
             assert writer.proc.poll() is None, (tmp_path / f"writer-{cycle}.err").read_text()
             assert readers[-1].proc.poll() is None, (tmp_path / f"reader-{len(readers) - 1}.err").read_text()
         finally:
