@@ -44,14 +44,15 @@ WORKBOOK_OPTIONS = ImportOptions(
     won_values=("Won",), lost_values=("Lost",))
 
 
-def make_history(rows: int, path: Path, seed: int = 11) -> int:
-    """About ``rows`` rows of stage history; returns the number written."""
+def make_history(rows: int, path: Path, seed: int = 11, days: int = 540) -> int:
+    """About ``rows`` rows of stage history, deals starting over ``days`` days from 2026-01-01;
+    returns the number written."""
     rng = np.random.default_rng(seed)
     deals = rows // 3
     reached = rng.integers(1, len(OPEN_STAGES) + 1, deals)
     end = rng.random(deals)
     outcome = np.where(end < 0.3, 1, np.where(end < 0.65, 2, 0))        # 1 won, 2 lost, 0 open
-    start = np.datetime64("2026-01-01") + rng.integers(0, 540, deals).astype("timedelta64[D]")
+    start = np.datetime64("2026-01-01") + rng.integers(0, days, deals).astype("timedelta64[D]")
     sources = np.array(["Organic", "Paid", "Referral", "Events", "Partner"])
     source = sources[rng.integers(0, len(sources), deals)]
     ids = np.char.add("D", np.arange(deals).astype(str))

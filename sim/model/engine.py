@@ -275,13 +275,20 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
     remaining = (won.ravel()[rest] - (INDIVIDUAL if coupled else 0)).astype(np.float64)
     base = row * T + model.starts[cohort]
     if not coupled:
-        # Not needed for P(goal) (one-time deals): numpy's exact multinomial, per cohort.
+        # Not needed for P(goal) (one-time deals): numpy's exact multinomial, per cohort (its
+        # cells in trial order), all months counted in one pass.
         gen = source.block_generator(pr.EXCESS_SPLIT, int(trials[0]) // BLOCK)
-        for c in np.unique(cohort):
-            at = cohort == c
-            split = gen.multinomial(remaining[at].astype(np.int64), model.cohorts[c].month_pmf)
-            idx = (base[at][:, None] + np.arange(split.shape[1])).ravel()
-            out += np.bincount(idx, weights=split.ravel(), minlength=n * T).astype(np.int64)
+        order = np.argsort(cohort, kind="stable")
+        bounds = np.searchsorted(cohort[order], np.arange(C + 1))
+        index, counts = [], []
+        for c in range(C):
+            cells = order[bounds[c]:bounds[c + 1]]
+            if cells.size == 0:
+                continue
+            split = gen.multinomial(remaining[cells].astype(np.int64), model.cohorts[c].month_pmf)
+            index.append((base[cells][:, None] + np.arange(split.shape[1])).ravel())
+            counts.append(split.ravel())
+        out += np.bincount(np.concatenate(index), weights=np.concatenate(counts), minlength=n * T).astype(np.int64)
         return out.reshape(n, T)
     # Coupled (recurring deals): conditional binomials by exact inversion, positional uniforms:
     # of those not yet placed, the share closing after delay d.
