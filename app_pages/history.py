@@ -49,9 +49,10 @@ if len(months) < 2:
 window = st.select_slider("Window of history", months, value=(months[0], months[-1]), key="history-window",
                           help="The months whose actuals the fit reads; the plan starts the month after")
 cols = st.columns(3)
-weight = cols[0].number_input("Weight of history (cases)", min_value=0.0, value=0.0, step=10.0, key="history-weight",
-                              help="The most past cases a fitted rate is worth: lower it to trust history less "
-                                   "(0: all the history holds)")
+weight = cols[0].number_input("Weight of history (cases)", min_value=1.0, value=None, step=10.0, key="history-weight",
+                              placeholder="all the history holds",
+                              help="The most past cases a fitted rate is worth: type a number to trust history "
+                                   "less (empty: all the history holds)")
 growth = cols[1].number_input("Goal growth over the last twelve months (%)", min_value=-90.0, max_value=500.0,
                               value=0.0, step=5.0, key="history-growth")
 plan_months = cols[2].number_input("Plan months", min_value=1, max_value=36, value=12, key="history-months")
