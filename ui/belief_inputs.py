@@ -219,9 +219,11 @@ def top_of_funnel(doc: dict, scenario: Scenario, key, problems: list[str]) -> No
                 doc["top"] = forms.monthly_document(values, noise, scenario.months)
             except ScenarioError as exc:
                 _report(exc, f"{first} plan", problems)
-    cv = st.slider("Month-to-month variation (%)", 0, 50, int(round(100 * noise)), key=key("top-noise"),
+    shown = int(round(100 * noise))
+    cv = st.slider("Month-to-month variation (%)", 0, 50, shown, key=key("top-noise"),
                    help="How far a real month strays from plan (coefficient of variation).")
-    doc["top"]["noise_cv"] = cv / 100
+    if cv != shown:                 # moved: else the noise keeps its every digit (e.g. 0.123 fitted)
+        doc["top"]["noise_cv"] = cv / 100
 
 
 # -- open pipeline at the start -------------------------------------------------------------------

@@ -76,9 +76,12 @@ def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) 
         st.markdown(f"**{label}**")
         belief_inputs.rate(entry, stage.rate, lambda name: key(f"s{k}-{name}"),
                            f"{prev.name} → {stage.name}", problems)
-        text = st.text_input("Arrives after 0/1/2… months (%)", value=editing.lag_to_text(stage.lag),
+        shown = editing.lag_to_text(stage.lag)
+        text = st.text_input("Arrives after 0/1/2… months (%)", value=shown,
                              key=key(f"s{k}-lag"), help="E.g. 30/50/20: 30% the same month, 50% a month "
                                                          "later, 20% two months later.")
+        if text.strip() == shown:
+            return                             # as it was: the lag keeps its every digit
         try:
             entry["lag"] = editing.lag_from_text(text, where=f"{stage.name}: arrival months")
         except ScenarioError as exc:

@@ -140,3 +140,22 @@ def test_a_changed_input_ends_with_the_whole_runs_numbers_and_a_search_from_the_
     cold = required_volumes(changed, 0.8, trials=min(changed.trials, SEARCH_TRIALS))
     assert at.session_state["last-search"][2] == cold.at_confidence.scale
     assert f"× {scale_text(cold.at_confidence.scale)}" in " ".join(m.value for m in at.markdown)
+
+
+def test_opening_a_link_keeps_every_digit_of_its_scenario():
+    """A link (or a fitted plan) with more digits than the Plan page's inputs show — a noise of
+    12.3456%, a lag of 61.234/38.766%, an open pipeline's own lag — opens unchanged: the page
+    writes a value back only when it was changed, so the link, the CLI and every viewer keep
+    the same numbers. A moved noise slider still changes the noise."""
+    doc = small_demo().to_dict()
+    doc["top"] = {"per_month": 12345.678, "growth": 0.0123456, "noise_cv": 0.123456}
+    doc["stages"][2]["lag"] = [0.61234, 0.38766]
+    doc["start_pipeline_lag"] = {"SQLs": [0.123456, 0.876544]}
+    sc = scenario_from_dict(doc)
+    at = open_app(scenario=sc)
+    assert at.session_state["scenario"] == sc
+    assert at.session_state["token"] == sc.to_url_token()
+    assert metric(at, PROBABILITY) == f"{simulate(sc).p_goal:.1%}"
+    widget(at.slider, "Month-to-month variation (%)").set_value(20).run()
+    assert at.session_state["scenario"].top.noise_cv == 0.2
+    assert at.session_state["scenario"].stages[2].lag == sc.stages[2].lag
