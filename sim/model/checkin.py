@@ -26,8 +26,11 @@ count through the end of it):
    month, the latest month's revenue that is known stands for the customers won through it,
    and the customers won after it count at the mean fee. As open pipeline in each stage the
    units still to convert:
-   ``Σ_t N_j(t)·(1 − F_{j+1}(a − t))`` (+ the start pipeline's share), which gives exactly the
-   expected number of conversions still to come, or counts entered by hand.
+   ``Σ_t N_j(t)·(1 − F_{j+1}(a − t))`` (+ the start pipeline's share), the expected number of
+   conversions still to come, scaled by what the actuals show has not moved on yet when the next
+   stage's arrivals are known: × ``(N_j − s_{j+1}) / (N_j − p·n_{j+1})`` (``N_j`` all units that
+   entered stage j, ``s``, ``n`` the next stage's arrivals and exposure, ``p`` its updated mean
+   rate); or counts entered by hand.
 4. **Reset.** The volumes needed in the remaining months for P(goal) ≥ the confidence (the
    targets search on the reforecast scenario). If even the expected-value plan needs more than
    ``RESET_CAP`` times the plan's own remaining volume, the search is not run and the needed
@@ -312,29 +315,45 @@ def _stages(scenario: Scenario, counts, band, as_of: str, a: int, evidence, weig
     value = _unit_values(scenario)
     expected = expected_arrivals(scenario)
     hand = {fold_name(x): int(v) for x, v in (pipeline or {}).items()}
+    rates = [None if e is None else updated_rate(stage.rate, e[1], e[2], 1.0 if w is None else w)
+             for stage, e, w in zip(scenario.stages, evidence, weighing.weights)]
     return [_stage(scenario, k, counts, band[("cumulative_arrivals", fold_name(stage.name), as_of)], a, value[k],
-                   expected, hand, evidence[k], weighing.stage_probability[k], weighing.weights[k])
+                   expected, hand, evidence[k], weighing.stage_probability[k], weighing.weights[k], rates[k],
+                   _moved_on(evidence, rates, k + 1))
             for k, stage in enumerate(scenario.stages)]
 
 
+def _moved_on(evidence, rates, k: int) -> tuple[float, float, float] | None:
+    """What the actuals say about the move into stage k: (arrivals so far, lag-corrected
+    exposure, the updated rate's mean), or None without them."""
+    if k >= len(evidence) or evidence[k] is None:
+        return None
+    _, s, n, _ = evidence[k]
+    return s, n, rates[k].mean
+
+
 def _stage(scenario: Scenario, k: int, counts, dist, a: int, value: float, expected, hand: dict[str, int],
-           evidence, surprise: float | None, weight: float | None) -> _StageResult:
+           evidence, surprise: float | None, weight: float | None, post: RateBelief | None,
+           moved_on: tuple[float, float, float] | None) -> _StageResult:
     stage = scenario.stages[k]
     observed = counts.get(k)
     actual = None if observed is None else int(observed.sum())
     status = NO_DATA if actual is None else band_status(actual, dist.p10, dist.p90)
     effect = 0.0 if actual is None else (dist.p50 - actual) * value
     prior = stage.rate
-    post = s = n = naive = None
+    s = n = naive = None
     if evidence is not None:
         _, s, n, naive = evidence
-        post = updated_rate(prior, s, n, 1.0 if weight is None else weight)
     # Units in this stage still to move on to the next one, and when they will: each cohort
-    # keeps the part of its lag that is still ahead (expected conversions and timing exact).
+    # keeps the part of its lag that is still ahead (expected conversions and timing exact),
+    # scaled to the units the actuals show have not moved on yet.
     count = open_lag = None
     if k < len(scenario.stages) - 1:
         entered = observed if observed is not None else expected[k, :a + 1]
-        left, lag = _still_open(_cohorts(scenario, k, entered, a))
+        groups = _cohorts(scenario, k, entered, a)
+        left, lag = _still_open(groups)
+        if observed is not None and moved_on is not None:
+            left *= _not_moved_on_share(groups, *moved_on)
         key = fold_name(stage.name)
         count = hand[key] if key in hand else int(round(left))
         if count > 0 and left > 0 and lag != scenario.stages[k + 1].lag:
@@ -511,6 +530,26 @@ def _still_open(groups) -> tuple[float, tuple[float, ...]]:
         shares.pop()
     shares[-1] = 1.0 - sum(shares[:-1])            # exactly 1 (validation of the scenario)
     return total, tuple(shares)
+
+
+def _not_moved_on_share(groups, moved: float, exposure: float, rate: float) -> float:
+    """The units of a stage that have not moved on yet, against the number expected: (N − s) /
+    (N − p·E), N the units that entered the stage, s those that moved on so far, E their
+    lag-corrected exposure and p the updated rate of the move.
+
+    A unit that has not moved on by now moves on later with probability p(1 − F) / (1 − p·F),
+    not p(1 − F): for one cohort the conversions still to come are (N − s) · p(1 − F) / (1 − p·F),
+    which is its open pipeline N(1 − F) times this share, each converting at p (exact for one
+    cohort; for several, the share of the units not moved on that each holds is taken at its
+    expected value). Without it, a stage that happened to move on more than expected so far
+    kept the full in-flight share as well, and one that moved on less kept too few: the same
+    luck counted again in the months left. Counts that contradict the model (more moved on than
+    entered) leave no unit open."""
+    entered = sum(units for units, _, _ in groups)
+    expected_left = entered - rate * exposure
+    if expected_left <= 0:
+        return 1.0
+    return max(entered - moved, 0.0) / expected_left
 
 
 def _plan_targets_left(scenario: Scenario, a: int) -> tuple[tuple[str, tuple[float, ...]], ...]:

@@ -4,11 +4,17 @@ The synthetic years come from ``tests/slow/reference_funnel.py``, a per-customer
 simulation of the README's model written independently of the engine. A band is calibrated
 when the true year falls inside its P10–P90 in 80% of the years; the pass lines are the
 issue's: the plan's bands and the check-in in years drawn from the plan's own beliefs (the
-"prior world", one-time and monthly recurring deals) at least 78% (the audit measured
+"prior world": the test funnel with one-time and with monthly recurring deals) at least 78%
+(the audit measured
 80.1–80.6%; recurring deals had 72% before the fees of customers won were taken from the
 actuals), and at most 3 standard errors from 80% (a band too wide fails too); in the "worse
-world", every rate 30% below the plan's mean, at least 75% at the default (66% before the
-conflict rule).
+world", every rate 30% below the plan's mean (the test funnel and the demo), at least 75% at
+the default (66% before the conflict rule).
+
+The demo in its own world is not a test here: with the rule its check-in held 78.4% of 8,895
+years pooled over four studies (SE 0.4; 77.8, 78.0, 79.4 and 77.9%), 79.7% without it, so a
+1,500- or 3,000-year study of it lands on either side of the 78% line by chance. The rule's
+price there is measured and stated in the README instead.
 
 Number of years. A coverage measured on N years has the binomial standard error
 sqrt(0.8 · 0.2 / N). The check-in studies use N = 1,500 years (SE 1.0 point: a calibrated
@@ -41,7 +47,8 @@ from .reference_funnel import Years, actuals_of, prior_rates, simulate_years
 COVERAGE = 0.8              # P10–P90
 SE_TOL = 3.0
 #: The check-in's expected revenue against the truth: 4 standard errors, as in the unit tier's
-#: calibration test (measured: t = −3.3, −1.1 for the one-time funnel with two seeds; −1.9 recurring).
+#: calibration test (measured with a seed per year: t = −2.0 for the one-time funnel, −0.1 recurring;
+#: −3.3 and −1.9 before, when every year's reforecast had the same seed).
 MEAN_SE_TOL = 4.0
 BAND_YEARS = 20_000
 CHECKIN_YEARS = 1_500
@@ -74,6 +81,8 @@ def funnel(**overrides):
 ONE_TIME = funnel()
 #: Monthly fees: a customer won in month t pays 12 − t fees in the period.
 RECURRING = funnel(goal=2.7e6, deal={"median": 4_000, "p90": 8_000, "kind": "monthly_recurring"})
+#: The demo itself (the audit's funnel): six stages, three kinds of belief, a growing top.
+DEMO = dataclasses.replace(load_scenario(DEMO_PATH), trials=REFORECAST_TRIALS)
 
 
 def se(p: float, n: int) -> float:
@@ -93,12 +102,18 @@ class Study:
 def check_in_study(scenario, rates, seed: int, *, conflict_rule: bool = True) -> Study:
     """Check in every synthetic year (true ``rates``: one row per year) at AS_OF; compare the
     reforecast's P10–P90 and mean with the year's true revenue. The years are split between
-    WORKERS processes (each check-in depends only on its year: the same numbers in any split)."""
+    WORKERS processes (each check-in depends only on its year: the same numbers in any split).
+
+    Each year's reforecast runs with a seed of its own (``seed`` · 1,000,003 + the year): with
+    one seed for all, every year would share the same REFORECAST_TRIALS draws, and their Monte
+    Carlo error would not average out over the years but shift every band alike (measured on
+    the demo with the scenario's seed: the P10–P90 held 77.3% of the reforecast's own
+    distribution, not 80%, and the one-time funnel's mean was 0.7% high in every year)."""
     forecast, bands = plan_bands(scenario)
     years = simulate_years(scenario, rates, np.random.default_rng(seed))
     chunks = np.array_split(np.arange(rates.shape[0]), WORKERS)
     jobs = [(scenario, Years(years.arrivals[c], years.revenue[c], years.rates[c]), bands, forecast.p_goal,
-             conflict_rule) for c in chunks]
+             conflict_rule, [seed * 1_000_003 + int(y) for y in c]) for c in chunks]
     with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = list(pool.map(_check_in_years, *zip(*jobs)))
     inside, error, brier, weights = (np.concatenate(x) for x in zip(*parts))
@@ -106,13 +121,14 @@ def check_in_study(scenario, rates, seed: int, *, conflict_rule: bool = True) ->
                  float(error.std(ddof=1) / math.sqrt(error.size)), float(np.mean(brier)), weights)
 
 
-def _check_in_years(scenario, years: Years, bands, p_goal_plan: float, conflict_rule: bool):
+def _check_in_years(scenario, years: Years, bands, p_goal_plan: float, conflict_rule: bool, seeds: list[int]):
     """(inside the P10–P90, true − forecast mean) of the years with a reforecast, and (Brier
-    term, weights kept) of every year."""
+    term, weights kept) of every year; year y's reforecast with ``seeds[y]``."""
     truth = years.total(scenario.baseline_revenue)
     inside, error, brier, weights = [], [], [], []
     for y in range(truth.size):
-        check = check_in(scenario, actuals_of(scenario, years, y, AS_OF), scenario.month_labels[AS_OF],
+        year_scenario = dataclasses.replace(scenario, seed=seeds[y])
+        check = check_in(year_scenario, actuals_of(scenario, years, y, AS_OF), scenario.month_labels[AS_OF],
                          bands=bands, p_goal_plan=p_goal_plan, trials=REFORECAST_TRIALS,
                          conflict_rule=conflict_rule, reset=False)
         brier.append((check.p_goal_now - (truth[y] >= scenario.goal)) ** 2)
@@ -185,3 +201,17 @@ def test_check_in_follows_the_actuals_when_the_world_is_worse_than_the_plan():
     assert without.mean_error < study.mean_error < 0
     # The rule lowered the weight of every uncertain belief in (almost) every year.
     assert np.mean(study.weights < 1.0) > 0.9
+
+
+def test_the_demos_check_in_follows_the_actuals_when_the_world_is_worse_than_the_plan():
+    """The audit's case: the demo with every rate 30% below its plan's mean (its SQL belief, 210
+    of 600, is about as strong as six months of actuals). Without the rule: 66% coverage and a
+    mean error of −81k in the audit."""
+    true = [WORSE * s.rate.mean for s in DEMO.stages[1:]]
+    study = check_in_study(DEMO, np.tile(true, (WORSE_YEARS, 1)), 8)
+    print(report("demo check-in, worse world, conflict rule", study))
+    assert study.coverage >= 0.75, study
+    without = check_in_study(DEMO, np.tile(true, (WORSE_YEARS_WITHOUT_RULE, 1)), 8, conflict_rule=False)
+    print(report("demo check-in, worse world, without the rule", without))
+    assert without.coverage < study.coverage - SE_TOL * se(0.75, without.years), without
+    assert without.mean_error < 2 * study.mean_error < 0

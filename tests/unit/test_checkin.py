@@ -195,7 +195,7 @@ def bias_runs():
                         start_pipeline={"A": 200}, trials=200, seed=3)
     forecast, bands = plan_bands(sc)
     rng = np.random.default_rng(4242)
-    naive, corrected, open_a, late_won = [], [], [], []
+    naive, corrected, open_a, late_won, won_so_far = [], [], [], [], []
     for _ in range(BIAS_REPS):
         arrivals, revenue, late = generate_year(sc, BIAS_TRUE, rng, cut=BIAS_AS_OF)
         check = check_in(sc, actuals_through(sc, arrivals, revenue, BIAS_AS_OF),
@@ -205,12 +205,13 @@ def bias_runs():
         corrected.append([s.rate_posterior_mean for s in check.stages[1:]])
         open_a.append(check.stages[1].open_pipeline)
         late_won.append(late[2])
-    return np.array(naive), np.array(corrected), np.array(open_a), np.array(late_won)
+        won_so_far.append(check.stages[2].successes)
+    return np.array(naive), np.array(corrected), np.array(open_a), np.array(late_won), np.array(won_so_far)
 
 
 @pytest.mark.slow          # calibration: thousands of simulated check-ins
 def test_lag_correction_removes_the_bias_of_the_naive_rate(bias_runs):
-    naive, corrected, _, _ = bias_runs
+    naive, corrected, _, _, _ = bias_runs
     for k, p in enumerate(BIAS_TRUE):
         bias_naive = naive[:, k].mean() - p
         bias = corrected[:, k].mean() - p
@@ -223,11 +224,33 @@ def test_lag_correction_removes_the_bias_of_the_naive_rate(bias_runs):
 @pytest.mark.slow          # calibration: thousands of simulated check-ins
 def test_open_pipeline_is_the_expected_number_of_conversions_to_come(bias_runs):
     """E[conversions into Won still to come from A's units so far] = p_Won × open pipeline of A."""
-    _, _, open_a, late_won = bias_runs
+    _, _, open_a, late_won, _ = bias_runs
     diff = late_won - BIAS_TRUE[1] * open_a
     se = diff.std(ddof=1) / math.sqrt(BIAS_REPS)
     assert late_won.mean() > 50                                # a real pipeline
     assert abs(diff.mean()) < SE_TOL * se + 0.5 * BIAS_TRUE[1]  # (+ the rounding to whole units)
+
+
+@pytest.mark.parametrize("moved", [3, 12, 21])
+def test_open_pipeline_follows_what_has_moved_on_so_far(moved):
+    """The conversions still to come given what has moved on so far. One cohort of 30 units,
+    rate 0.8 known, half of the conversions in the month of entry and half the month after:
+    (moved on now, moving on later, never) is Multinomial(30; 0.4, 0.4, 0.2), and the oracle is
+    E[later | now = s] summed over its joint pmf (scipy). A cohort that moved on more than
+    expected (12) has fewer units left to move on, one that moved on less has more; the open
+    pipeline without the (N − s) / (N − p·n) scaling was 15 whatever moved on."""
+    n, p = 30, 0.8
+    sc = small_scenario(months=3, goal=1e9, top={"monthly": [n, 0, 0], "noise_cv": 0},
+                        stages=[{"name": "Top"}, {"name": "Won", "rate": {"fixed": p}, "lag": [0.5, 0.5]}],
+                        deal={"median": 100, "p90": 100, "kind": "one_time"}, trials=100)
+    months = sc.month_labels
+    actuals = Actuals(sc.stage_names, ((months[0], "Top", n), (months[0], "Won", moved)), ((months[0], 100.0 * moved),))
+    check = check_in(sc, actuals, months[0], trials=100, reset=False)
+    joint = stats.multinomial(n, [p / 2, p / 2, 1 - p])
+    later = np.arange(n - moved + 1)
+    pmf = joint.pmf(np.stack([np.full_like(later, moved), later, n - moved - later], axis=1))
+    oracle = float(np.sum(later * pmf) / np.sum(pmf))
+    assert abs(p * check.stages[0].open_pipeline - oracle) <= p / 2 + 1e-9     # a whole number of units
 
 
 # -- 5. calibration of the reforecast's P(goal) --------------------------------------------------
