@@ -11,15 +11,11 @@ conflict rule off. About 4 minutes for 3,000 years on two cores.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import numpy as np
 
-from sim.model.scenario_io import load_scenario
-
-from ..conftest import DEMO_PATH
 from .reference_funnel import prior_rates
-from .test_calibration import REFORECAST_TRIALS, check_in_study, report
+from .test_calibration import DEMO, check_in_study, report
 
 
 def main() -> None:
@@ -28,9 +24,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--no-rule", action="store_true")
     args = parser.parse_args()
-    demo = dataclasses.replace(load_scenario(DEMO_PATH), trials=REFORECAST_TRIALS)
-    rates = prior_rates(demo, args.years, np.random.default_rng(args.seed))
-    study = check_in_study(demo, rates, args.seed + 100, conflict_rule=not args.no_rule)
+    rates = prior_rates(DEMO, args.years, np.random.default_rng(args.seed))
+    study = check_in_study(DEMO, rates, args.seed + 100, conflict_rule=not args.no_rule)
     rule = "without the rule" if args.no_rule else "conflict rule"
     print(report(f"demo check-in, prior world, {rule}", study))
     print(f"years whose every belief kept its full weight: {np.mean((study.weights == 1.0).all(axis=1)):.1%}")
