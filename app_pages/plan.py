@@ -12,6 +12,7 @@ from sim.present.describe import scale_text
 from sim.present.markdown import escape_markdown
 from sim.present.sla import SIDE_TITLES, sla_by_side
 from ui import agreement_form, belief_inputs, chart_specs, compute, state, widgets
+from ui.widgets import PLAN_TAB_KEY, PLAN_TABS
 
 scenario = state.current()
 rev = state.revision()
@@ -25,27 +26,36 @@ inputs, results = st.columns([5, 7], gap="large")
 with inputs:
     doc = scenario.to_dict()
     problems: list[str] = []
+    # Only the open tab's inputs run (and are sent): a change then reruns a few dozen widgets, not
+    # a hundred, and the headline reaches the screen sooner. The inputs of a closed tab leave the
+    # document as the scenario has it (doc starts as the scenario).
     tab_goal, tab_marketing, tab_sales, tab_stages, tab_sim = st.tabs(
-        ["Goal & deal", "Marketing", "Sales", "Stages", "Simulation"])
-    with tab_goal:
-        widgets.goal_and_deal(doc, key, problems)
+        list(PLAN_TABS), key=PLAN_TAB_KEY, on_change="rerun")
+    if tab_goal.open:
+        with tab_goal:
+            widgets.goal_and_deal(doc, key, problems)
     owners = {"marketing": tab_marketing, "sales": tab_sales}
-    with owners.get(scenario.stages[0].owner, tab_marketing):      # the top stage's side
-        widgets.top_of_funnel(doc, scenario, key, problems)
+    top_tab = owners.get(scenario.stages[0].owner, tab_marketing)      # the top stage's side
+    if top_tab.open:
+        with top_tab:
+            widgets.top_of_funnel(doc, scenario, key, problems)
     for k, stage in enumerate(scenario.stages[1:], start=1):
         tab = owners.get(stage.owner, tab_sales)
-        with tab:
-            widgets.stage_rate(doc, scenario, k, key, problems)
+        if tab.open:
+            with tab:
+                widgets.stage_rate(doc, scenario, k, key, problems)
     for side, tab in owners.items():
-        if not any(stage.owner == side for stage in scenario.stages) and not (
+        if tab.open and not any(stage.owner == side for stage in scenario.stages) and not (
                 side == "sales" and any(stage.owner == "shared" for stage in scenario.stages[1:])):
             with tab:
                 st.caption(f"No stage of this funnel is owned by {side}: owners are set on the tab Stages.")
-    with tab_stages:
-        widgets.stage_list(scenario, doc, key)
-        belief_inputs.open_pipeline(doc, scenario, key, problems)
-    with tab_sim:
-        widgets.simulation(doc, key)
+    if tab_stages.open:
+        with tab_stages:
+            widgets.stage_list(scenario, doc, key)
+            belief_inputs.open_pipeline(doc, scenario, key, problems)
+    if tab_sim.open:
+        with tab_sim:
+            widgets.simulation(doc, key)
     agreement_form.plan_part(doc, scenario, key)
 
     if problems:

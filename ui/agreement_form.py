@@ -35,6 +35,8 @@ from sim.present.markdown import escape_markdown as esc
 from ui import database as stores
 from ui import state
 
+#: Whether the Plan page's agreement part is open: ``st.session_state[AGREEMENT_KEY]``.
+AGREEMENT_KEY = "plan-agreement"
 _SIDE_LABELS = {"marketing": "Marketing", "sales": "Sales"}
 
 
@@ -42,8 +44,12 @@ _SIDE_LABELS = {"marketing": "Marketing", "sales": "Sales"}
 
 def plan_part(doc: dict, scenario: Scenario, key) -> None:
     """The "Agreement" part of the Plan page: definitions, handoff rules and terms."""
-    with st.expander("Agreement: definitions, handoff rules, review", expanded=False,
-                     icon=":material/handshake:"):
+    # Its inputs run only while it is open (the document keeps the agreement as it is).
+    part = st.expander("Agreement: definitions, handoff rules, review", expanded=False,
+                       icon=":material/handshake:", key=AGREEMENT_KEY, on_change="rerun")
+    if not part.open:
+        return
+    with part:
         if "agreement" not in doc:
             st.caption("Write down what qualifies a record for each stage, how leads pass from one side to the other "
                        "and when the agreement is reviewed: the Summary and the report then read as an agreement "

@@ -23,6 +23,7 @@ from sim.model.beliefs import RateBelief
 from sim.model.names import fold_name
 from sim.model.scenario import MAX_VOLUME, Scenario
 from sim.present.markdown import escape_markdown as plain
+from ui import kept_choices
 
 SLIDER = "slider"
 RATE_CHOICES = (forms.RANGE, forms.MEAN, forms.COUNTS, forms.FIXED, SLIDER)
@@ -72,8 +73,10 @@ def rate(entry: dict, belief: RateBelief, key, where: str, problems: list[str]) 
 
     ``entry`` is the stage's document (its ``rate`` is replaced when new values are applied),
     ``key(name)`` makes widget keys, ``where`` names the conversion in messages."""
-    choice = st.radio("Belief as", RATE_CHOICES, index=RATE_CHOICES.index(forms.rate_form(belief)),
+    choice = st.radio("Belief as", RATE_CHOICES,
+                      index=kept_choices.index(key("form"), RATE_CHOICES, RATE_CHOICES.index(forms.rate_form(belief))),
                       horizontal=True, format_func=rate_choice_label, key=key("form"),
+                      on_change=kept_choices.keep, args=(key("form"),),
                       help="The same belief in other words: switching changes nothing until you apply "
                            "new values. P10–P90: 8 times in 10 the rate is between the two. Mean & "
                            "strength: the strength is how many observations the belief is worth. "
@@ -158,8 +161,10 @@ def deal_value(doc: dict, key, problems: list[str]) -> None:
     """The deal value: typed median and P90 (or one fixed value), and the kind of revenue."""
     deal = doc["deal"]
     fixed = float(deal["p90"]) == float(deal["median"])
-    choice = st.radio("Deal value as", tuple(_DEAL_LABELS), index=1 if fixed else 0, horizontal=True,
-                      format_func=deal_choice_label, key=key("deal-form"))
+    choice = st.radio("Deal value as", tuple(_DEAL_LABELS), horizontal=True,
+                      index=kept_choices.index(key("deal-form"), tuple(_DEAL_LABELS), 1 if fixed else 0),
+                      format_func=deal_choice_label, key=key("deal-form"),
+                      on_change=kept_choices.keep, args=(key("deal-form"),))
     with st.form(key(f"deal-{choice}"), border=False, enter_to_submit=True):
         if choice == "range":
             c1, c2, c3 = st.columns([4, 4, 2], vertical_alignment="bottom")
@@ -186,8 +191,10 @@ def top_of_funnel(doc: dict, scenario: Scenario, key, problems: list[str]) -> No
     """The top stage's plan: a volume per month with growth, or one number per month."""
     top, first = doc["top"], scenario.stages[0].name
     st.markdown(f"**{plain(first)}** (top of the funnel)")
-    choice = st.radio("Plan as", tuple(_TOP_LABELS), index=0 if "per_month" in top else 1, horizontal=True,
+    choice = st.radio("Plan as", tuple(_TOP_LABELS), horizontal=True,
+                      index=kept_choices.index(key("top-form"), tuple(_TOP_LABELS), 0 if "per_month" in top else 1),
                       format_func=top_choice_label, key=key("top-form"),
+                      on_change=kept_choices.keep, args=(key("top-form"),),
                       help="Switching changes nothing until you apply: a constant with growth cannot "
                            "hold a seasonal plan, so applying it replaces the months' numbers.")
     noise = float(top.get("noise_cv", 0.1))

@@ -36,6 +36,12 @@ def percent_label(q: float) -> str:
     return f"{q:.0%}"
 
 
+#: The Plan page's input tabs; the open one is ``st.session_state[PLAN_TAB_KEY]`` (only its
+#: inputs run).
+PLAN_TABS = ("Goal & deal", "Marketing", "Sales", "Stages", "Simulation")
+PLAN_TAB_KEY = "plan-tab"
+
+
 def keyer(page: str, rev: int):
     return lambda name: f"{page}-{rev}-{name}"
 

@@ -58,7 +58,7 @@ from .binomial_quantile import binomial_quantile
 from .deal_value_sums import ValueSums
 from .fair_pool import FairPool
 from .positional_random import BLOCK, RandomSource, uniforms_at
-from .rate_quantile_table import beta_quantile_table, rates_from_uniforms
+from .rate_quantile_table import quantile_table
 from .run_cancellation import stop_check
 from .scenario import Scenario
 
@@ -146,7 +146,7 @@ class _Model:
         for stage in sc.stages[1:]:
             belief = stage.rate
             self.rates.append(belief.fixed_value if belief.is_fixed
-                              else beta_quantile_table(belief.alpha, belief.beta))
+                              else quantile_table(float(belief.alpha), float(belief.beta)))
         self.plan = np.asarray(sc.top.monthly, dtype=np.float64)
         cv = sc.top.noise_cv
         self.gamma_shape = None if cv == 0 else 1.0 / (cv * cv)
@@ -193,7 +193,7 @@ def _rates(model: _Model, source: RandomSource, start: int, n: int) -> np.ndarra
     u = source.block_rows(pr.RATES, start, n, lambda g, rows: g.random((rows, K - 1)))
     rates = np.ones((n, K))
     for k, sampler in enumerate(model.rates, start=1):
-        rates[:, k] = sampler if isinstance(sampler, float) else rates_from_uniforms(sampler, u[:, k - 1])
+        rates[:, k] = sampler if isinstance(sampler, float) else sampler.rates(u[:, k - 1])
     return rates
 
 

@@ -7,6 +7,8 @@ from dataclasses import replace
 from streamlit.testing.v1 import AppTest
 
 from sim import Scenario, load_scenario
+from ui.agreement_form import AGREEMENT_KEY
+from ui.widgets import PLAN_TAB_KEY
 
 from ..conftest import DEMO_PATH, ROOT
 
@@ -29,6 +31,18 @@ def open_app(page: str | None = None, scenario: Scenario | None = None, **params
         at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Open a tab of the Plan page's inputs and run the page (only the open tab's inputs run)."""
+    at.session_state[PLAN_TAB_KEY] = label
+    return at.run()
+
+
+def open_agreement(at: AppTest) -> AppTest:
+    """Open the Plan page's agreement part and run the page (its inputs run only while open)."""
+    at.session_state[AGREEMENT_KEY] = True
+    return at.run()
 
 
 def metric(at: AppTest, label: str) -> str:

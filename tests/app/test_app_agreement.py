@@ -15,7 +15,7 @@ from sim.model.agreement import default_review
 from sim.model.scenario_io import scenario_from_url_token
 
 from ..conftest import plain
-from .apptest import open_app, small_demo
+from .apptest import open_agreement, open_app, small_demo
 
 PLAN, SUMMARY, CHECKIN, ACTUALS = ("app_pages/plan.py", "app_pages/summary.py", "app_pages/checkin.py",
                                    "app_pages/actuals.py")
@@ -34,7 +34,7 @@ def fine(at: AppTest) -> AppTest:
 
 def test_writing_an_agreement_on_the_plan_page(db):
     plain = small_demo(agreement=None)
-    at = open_app(PLAN, plain)
+    at = open_agreement(open_app(PLAN, plain))
     assert at.session_state["scenario"].agreement is None
     fine(at.button(key=next(b.key for b in at.button if b.label == "Write the agreement")).click().run())
     agreement = at.session_state["scenario"].agreement

@@ -11,7 +11,7 @@ from sim import simulate
 from sim.model.beliefs import RateBelief
 from sim.model.validation import scenario_from_dict
 
-from .apptest import PROBABILITY, export_funnel, metric, open_app, small_demo, widget
+from .apptest import PROBABILITY, export_funnel, metric, open_app, open_tab, small_demo, widget
 
 
 def key(name: str) -> str:
@@ -36,6 +36,7 @@ def with_rate(sc, k: int, rate: dict):
 def test_a_rate_typed_as_a_number_takes_one_entry_and_one_rerun():
     sc = export_funnel()
     at = open_app(scenario=sc)
+    open_tab(at, "Sales")
     at.radio(key=key("s1-form")).set_value("fixed").run()
     assert at.session_state["scenario"] == sc                     # switching the form changed nothing
     at.number_input(key=key("s1-fixed-fixed")).set_value(63.15)
@@ -48,6 +49,7 @@ def test_a_rate_typed_as_a_number_takes_one_entry_and_one_rerun():
 def test_a_rate_typed_as_n_of_m_takes_one_entry_and_one_rerun():
     sc = export_funnel()
     at = open_app(scenario=sc)
+    open_tab(at, "Sales")
     assert at.radio(key=key("s1-form")).value == "counts"         # the form the scenario has it in
     at.number_input(key=key("s1-counts-successes")).set_value(4238)
     at.number_input(key=key("s1-counts-trials")).set_value(6711)
@@ -66,6 +68,7 @@ def test_a_rate_typed_as_n_of_m_takes_one_entry_and_one_rerun():
 def test_a_rate_typed_in_each_form(form, typed, expected):
     sc = export_funnel()
     at = open_app(scenario=sc)
+    open_tab(at, "Sales")
     at.radio(key=key("s1-form")).set_value(form).run()
     for name, value in typed.items():
         at.number_input(key=key(f"s1-{form}-{name}")).set_value(value)
@@ -76,6 +79,7 @@ def test_a_rate_typed_in_each_form(form, typed, expected):
 def test_switching_forms_shows_the_same_belief_and_changes_nothing():
     sc = small_demo()                                  # MQLs: mean 35%, strength 60
     at = open_app(scenario=sc)
+    open_tab(at, "Marketing")
     belief = sc.stages[2].rate
     at.radio(key=key("s2-form")).set_value("counts").run()
     assert at.number_input(key=key("s2-counts-successes")).value == pytest.approx(belief.alpha - 1, rel=1e-5)
@@ -94,6 +98,7 @@ def test_switching_forms_shows_the_same_belief_and_changes_nothing():
 def test_converted_counts_when_applied_give_the_same_beta():
     sc = small_demo()                                  # Visits → Leads: P10–P90 1.8%–2.6%
     at = open_app(scenario=sc)
+    open_tab(at, "Marketing")
     at.radio(key=key("s1-form")).set_value("counts").run()
     successes = at.number_input(key=key("s1-counts-successes")).value
     at.number_input(key=key("s1-counts-successes")).set_value(successes + 1)
@@ -112,6 +117,7 @@ def test_converted_counts_when_applied_give_the_same_beta():
 def test_a_bad_typed_belief_is_explained_and_changes_nothing(form, typed, message):
     sc = export_funnel()
     at = open_app(scenario=sc)
+    open_tab(at, "Sales")
     at.radio(key=key("s1-form")).set_value(form).run()
     for name, value in typed.items():
         at.number_input(key=key(f"s1-{form}-{name}")).set_value(value)
@@ -125,6 +131,7 @@ def test_a_bad_typed_belief_is_explained_and_changes_nothing(form, typed, messag
 def test_the_slider_is_one_way_among_others():
     sc = export_funnel()
     at = open_app(scenario=sc)
+    open_tab(at, "Sales")
     at.radio(key=key("s1-form")).set_value("slider").run()
     widget(at.slider, "Conversion rate: 8 times in 10 between").set_value((55.0, 65.0)).run()
     assert rate_doc(at, 1) == {"p10": pytest.approx(0.55), "p90": pytest.approx(0.65)}
@@ -159,6 +166,7 @@ def test_a_deal_p90_below_the_median_is_explained():
 def test_the_top_of_funnel_is_typed_with_growth_or_one_number_per_month():
     sc = export_funnel()
     at = open_app(scenario=sc)
+    open_tab(at, "Sales")
     at.number_input(key=key("top-volume")).set_value(794)
     at.number_input(key=key("top-growth")).set_value(1.5)
     apply(at, "top-constant-apply")
@@ -180,18 +188,40 @@ def test_the_top_of_funnel_is_typed_with_growth_or_one_number_per_month():
 
 def test_the_top_stages_plan_sits_under_its_owners_tab():
     at = open_app(scenario=export_funnel())            # the top stage is owned by sales
-    tabs = {t.label: t for t in at.tabs}
-    assert any(w.key == key("top-volume") for w in tabs["Sales"].number_input)
-    assert not any(w.key == key("top-volume") for w in tabs["Marketing"].number_input)
-    assert any("No stage of this funnel is owned by marketing" in c.value for c in tabs["Marketing"].caption)
+    assert any(w.key == key("top-volume") for w in open_tab(at, "Sales").tabs[2].number_input)
+    marketing = open_tab(at, "Marketing").tabs[1]
+    assert not any(w.key == key("top-volume") for w in at.number_input)
+    assert any("No stage of this funnel is owned by marketing" in c.value for c in marketing.caption)
     demo = open_app(scenario=small_demo())
-    tabs = {t.label: t for t in demo.tabs}
-    assert any(w.key == key("top-volume") for w in tabs["Marketing"].number_input)
+    assert any(w.key == key("top-volume") for w in open_tab(demo, "Marketing").tabs[1].number_input)
+
+
+def test_only_the_open_tabs_inputs_run_and_a_closed_tab_keeps_its_choices():
+    """A change reruns the open tab's inputs only (a few dozen widgets, not a hundred); a closed
+    tab's inputs leave the scenario as it is, and the form a belief is shown in comes back."""
+    sc = small_demo()
+    at = open_app(scenario=sc)
+    assert [t.label for t in at.tabs][:5] == ["Goal & deal", "Marketing", "Sales", "Stages", "Simulation"]
+    assert not any(w.key == key("s1-form") for w in at.radio)              # Marketing is closed
+    open_tab(at, "Marketing")
+    assert not any(w.key == key("deal-median") for w in at.number_input)   # Goal & deal closed now
+    at.radio(key=key("s1-form")).set_value("slider").run()
+    widget(at.slider, "Conversion rate: 8 times in 10 between").set_value((2.0, 3.0)).run()
+    edited = at.session_state["scenario"]
+    assert edited.stages[1].rate.to_dict() == {"p10": pytest.approx(0.02), "p90": pytest.approx(0.03)}
+    open_tab(at, "Sales")
+    open_tab(at, "Simulation")
+    assert at.session_state["scenario"] == edited                          # closed tabs changed nothing
+    open_tab(at, "Marketing")
+    assert at.radio(key=key("s1-form")).value == "slider"                  # the chosen form is back
+    assert at.radio(key=key("s2-form")).value == "mean"                    # the others as they were
+    assert not at.exception
 
 
 def test_the_top_stage_has_an_open_pipeline_that_moves_the_plan():
     sc = replace(export_funnel(), start_pipeline=())
     at = open_app(scenario=sc)
+    open_tab(at, "Stages")
     before = at.session_state["scenario"]
     at.number_input(key=key("p0-count")).set_value(1589).run()
     got = at.session_state["scenario"]
@@ -203,6 +233,7 @@ def test_the_top_stage_has_an_open_pipeline_that_moves_the_plan():
 def test_the_open_pipelines_lag_is_typed():
     sc = export_funnel()
     at = open_app(scenario=sc)
+    open_tab(at, "Stages")
     lag = at.text_input(key=key("p0-lag"))
     assert lag.value == "30/40/20/10"                              # the next stage's own lag
     lag.set_value("50/50").run()
@@ -218,6 +249,7 @@ def test_the_open_pipelines_lag_is_typed():
 def test_every_stage_but_the_last_has_an_open_pipeline_on_the_demo():
     sc = small_demo()
     at = open_app(scenario=sc)
+    open_tab(at, "Stages")
     counts = [at.number_input(key=key(f"p{j}-count")).value for j in range(len(sc.stages) - 1)]
     assert counts == list(sc.pipeline_counts()[:-1])
     assert not [w for w in at.number_input if w.key == key(f"p{len(sc.stages) - 1}-count")]
@@ -226,6 +258,7 @@ def test_every_stage_but_the_last_has_an_open_pipeline_on_the_demo():
 def test_typed_beliefs_follow_the_link():
     sc = export_funnel()
     at = open_app(scenario=sc)
+    open_tab(at, "Sales")
     at.number_input(key=key("s1-counts-successes")).set_value(4238)
     at.number_input(key=key("s1-counts-trials")).set_value(6711)
     apply(at, "s1-counts-apply")

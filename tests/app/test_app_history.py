@@ -68,7 +68,7 @@ def test_the_fit_is_shown_beside_its_data_and_used_as_the_plan(crm_app_db):
     for mine, theirs in zip(got.stages[1:], want.scenario.stages[1:]):     # as the Plan page writes them
         assert mine.rate.mean == pytest.approx(theirs.rate.mean, rel=1e-12) and mine.lag == pytest.approx(theirs.lag, abs=1e-12)
     assert at.query_params["s"] in (got.to_url_token(), [got.to_url_token()])     # the share link carries it
-    assert any(w.label == "Growth per month (%)" for w in at.number_input)      # the Plan page
+    assert any(w.label == "Revenue goal" for w in at.number_input)      # the Plan page
 
 
 def test_too_little_history_names_what_is_missing_and_keeps_the_plan(crm_app_db):

@@ -8,8 +8,9 @@ from sim import simulate
 from sim.model.editing import rate_from_range
 from sim.model.validation import scenario_from_dict
 from sim.present.describe import scale_text
+from ui.widgets import PLAN_TABS
 
-from .apptest import PROBABILITY, metric, open_app, small_demo, widget
+from .apptest import PROBABILITY, metric, open_app, open_tab, small_demo, widget
 
 
 def test_default_page_shows_the_demo_forecast(demo):
@@ -35,6 +36,7 @@ def test_a_higher_goal_lowers_the_probability():
 def test_a_better_conversion_rate_raises_the_probability():
     sc = small_demo()
     at = open_app(scenario=sc)
+    open_tab(at, "Marketing")
     before = simulate(sc).p_goal
     at.radio(key="plan-1-s1-form").set_value("slider").run()           # Visits → Leads, by slider
     leads = widget(at.slider, "Conversion rate: 8 times in 10 between")
@@ -65,6 +67,7 @@ def test_a_damaged_link_opens_the_demo_with_a_warning(demo):
 def test_a_bad_lag_is_explained_and_changes_nothing():
     sc = small_demo()
     at = open_app(scenario=sc)
+    open_tab(at, "Marketing")
     lag = next(w for w in at.text_input if w.label.startswith("Arrives after"))
     lag.set_value("50/20").run()
     assert any("must add up to 100" in e.value for e in at.error)
@@ -75,6 +78,7 @@ def test_a_bad_lag_is_explained_and_changes_nothing():
 def test_stages_can_be_added_removed_and_renamed():
     sc = small_demo()
     at = open_app(scenario=sc)
+    open_tab(at, "Stages")
     remove = [b for b in at.button if b.label == "✕"]
     remove[3].click().run()                                   # SQLs
     assert [s.name for s in at.session_state["scenario"].stages] == \
@@ -110,6 +114,7 @@ def test_the_current_scenarios_stage_names_follow_the_one_rule(name):
     a name is refused with the rule, and the scenario stays as it was."""
     sc = small_demo()
     at = open_app(scenario=sc)
+    open_tab(at, "Stages")
     widget(at.text_input, "Stage 2").set_value(name).run()
     assert not at.exception
     assert at.session_state["scenario"] == sc
@@ -128,6 +133,7 @@ def test_a_changed_input_ends_with_the_whole_runs_numbers_and_a_search_from_the_
     from ui.compute import PREVIEW_TRIALS, SEARCH_TRIALS
     sc = replace(small_demo(seed=31), trials=3 * PREVIEW_TRIALS)
     at = open_app(scenario=sc)
+    open_tab(at, "Marketing")
     assert at.session_state["last-search"][2] > 0                  # remembered for the next search
     at.radio(key="plan-1-s1-form").set_value("slider").run()           # Visits → Leads, by slider
     widget(at.slider, "Conversion rate: 8 times in 10 between").set_value((2.0, 3.4)).run()
@@ -156,6 +162,10 @@ def test_opening_a_link_keeps_every_digit_of_its_scenario():
     assert at.session_state["scenario"] == sc
     assert at.session_state["token"] == sc.to_url_token()
     assert metric(at, PROBABILITY) == f"{simulate(sc).p_goal:.1%}"
+    for tab in PLAN_TABS:                                 # every tab's inputs, each run in turn
+        open_tab(at, tab)
+        assert at.session_state["scenario"] == sc, tab
+    open_tab(at, "Marketing")
     widget(at.slider, "Month-to-month variation (%)").set_value(20).run()
     assert at.session_state["scenario"].top.noise_cv == 0.2
     assert at.session_state["scenario"].stages[2].lag == sc.stages[2].lag

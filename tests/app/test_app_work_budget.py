@@ -10,7 +10,7 @@ from sim import WorkBudgetExceeded, simulate
 from sim.model.validation import scenario_from_dict
 
 from ..conftest import worst_case_link
-from .apptest import PROBABILITY, open_app
+from .apptest import PROBABILITY, open_app, open_tab
 
 WHERE = "The trials are Simulated years on the Plan page, tab Simulation."
 
@@ -45,7 +45,7 @@ def test_a_link_beyond_the_budget_says_what_to_lower(worst_case, page):
 
 def test_the_trials_can_be_lowered_on_the_plan_page_and_the_numbers_come(worst_case):
     sc, _ = worst_case
-    at = open_app(scenario=sc)
+    at = open_tab(open_app(scenario=sc), "Simulation")
     trials = next(s for s in at.select_slider if s.label == "Simulated years (trials)")
     assert trials.value == 2_000_000 and min(trials.options, key=lambda o: int(o.replace(",", ""))) == "2,000"
     trials.set_value(2_000).run()

@@ -13,7 +13,13 @@ from sim.model.beliefs import Z90, RateBelief
 from sim.model.engine import _Model, _rates
 from sim.model.forecast import Z975
 from sim.model.positional_random import RandomSource
-from sim.model.rate_quantile_table import CDF_ERROR_BOUND, GRID, beta_quantile_table, rates_from_uniforms
+from sim.model.rate_quantile_table import (
+    CDF_ERROR_BOUND,
+    GRID,
+    BetaQuantileTable,
+    beta_quantile_table,
+    rates_from_uniforms,
+)
 
 from ..conftest import ROOT, small_scenario
 
@@ -44,6 +50,26 @@ def test_drawn_rates_are_within_the_bound_of_the_belief(alpha, beta):
     u = np.random.default_rng(1).random(200_000)
     rates = rates_from_uniforms(table, u)
     assert table[1] == 0 or stats.kstest(rates, stats.beta(alpha, beta).cdf).statistic <= CDF_ERROR_BOUND + 1.63 / np.sqrt(u.size)
+
+
+@pytest.mark.parametrize("alpha, beta", [(47.9, 2138.4), (0.5, 0.7), (1.5e-3, 3.0), (4239.0, 2474.0)])
+def test_a_table_filled_where_the_uniforms_need_it_gives_the_whole_tables_rates(alpha, beta):
+    """A first answer's 4,096 uniforms compute well under half the entries, and every rate, then
+    and after the rest is filled from several threads at once, is the whole table's (bit for bit)."""
+    from concurrent.futures import ThreadPoolExecutor
+    whole = BetaQuantileTable(alpha, beta).whole()
+    assert np.all(np.diff(whole) >= 0) and whole[0] == 0 and whole[-1] == 1
+    lazy = BetaQuantileTable(alpha, beta)
+    rng = np.random.default_rng(3)
+    first = rng.random(4096)
+    assert np.array_equal(lazy.rates(first), rates_from_uniforms(whole, first))
+    assert 2 < lazy.computed < 0.5 * GRID
+    batches = [rng.random(50_000) for _ in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lazy.rates, batches))
+    for u, rates in zip(batches, got):
+        assert np.array_equal(rates, rates_from_uniforms(whole, u))
+    assert np.array_equal(lazy.whole(), whole) and lazy.computed == GRID + 1
 
 
 def test_a_higher_belief_gives_a_higher_rate_for_every_uniform():
