@@ -23,7 +23,9 @@ CPU each) are served from disk by the browsers themselves, as the reverse proxy 
 serves them in front of the app; ``--static-from-server`` lets the app server serve them too.
 It reports the server's own figures separately, read from /proc for the server process (CPU
 time is the server's whatever the browsers take): CPU per wave and per session journey (budget
-2.5 s), and resident memory (VmRSS) after the warm-up and after each wave (budget: at most
+2.5 s; and, measured in this process before the server starts, how much of it the simulations
+themselves take: the same journey's first answers, forecasts, searches and sensitivity without
+Streamlit), and resident memory (VmRSS) after the warm-up and after each wave (budget: at most
 600 MiB after five waves, flat over the last two; every cache is bounded). Then the times seen
 in the browsers (p50/p95/max to an updated result and of the page opens: on a 2-core machine
 the ten browsers take most of the CPU, so these measure the machine more than the app), and
@@ -35,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import math
 import os
 import statistics
@@ -211,6 +214,44 @@ async def session(page, url: str, token: str, changes: int, out: dict) -> None:
         await page.goto("about:blank")        # the session goes away, as when a tab is closed
 
 
+def simulation_cpu(demo, changes: int) -> float:
+    """CPU seconds of the simulations one journey asks of the Plan and Forecast pages, run here
+    without Streamlit (same scenarios, same trials as ``ui.compute``): a first answer, the
+    forecast and the confidence search for the opened scenario and after each slider change
+    (the rate's P90 as the session moves it), then the Forecast page's sensitivity. The part of
+    a journey's server CPU that is the model's own work, whatever the web framework."""
+    import resource
+
+    from sim import required_volumes, sensitivity, simulate
+    from sim.model.editing import rate_from_range
+    from sim.model.engine import period_revenue
+    from sim.model.validation import scenario_from_dict
+    logging.getLogger("streamlit").setLevel(logging.ERROR)       # its caches warn without a server
+    from ui.compute import PREVIEW_TRIALS, SEARCH_TRIALS, SENSITIVITY_TRIALS
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    simulate(replace(demo, seed=1), trials=2_000)              # imports and first tables: not counted
+    scenario, last = replace(demo, seed=10_000), None
+    p90s = [0.026]
+    for i in range(changes):
+        p90s.append(round(p90s[-1] + (0.01 if i % 2 == 0 else -0.0001), 6))
+    start = cpu()
+    for k, p90 in enumerate(p90s):
+        if k:
+            doc = scenario.to_dict()
+            doc["stages"][1]["rate"] = rate_from_range(0.018, p90)
+            scenario = scenario_from_dict(doc)
+        period_revenue(scenario, trials=min(scenario.trials, PREVIEW_TRIALS))
+        simulate(scenario)
+        last = required_volumes(scenario, 0.8, trials=min(scenario.trials, SEARCH_TRIALS),
+                                start_scale=last).at_confidence.scale
+    sensitivity(scenario, trials=min(scenario.trials, SENSITIVITY_TRIALS))
+    return cpu() - start
+
+
 def server_cpu(pid: int) -> float:
     """CPU seconds (user + system) the server process has used so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -224,6 +265,7 @@ async def run(args) -> dict:
               "server_cpu_s": [], "server_cpu_per_journey_s": [], "static_by_proxy": STATIC_BY_PROXY}
     out = {"first_load": [], "updated": [], "run_done": [], "pages": {}, "errors": [], "exceptions": 0,
            "unchanged": 0, "link_open": []}
+    report["simulation_cpu_per_journey_s"] = round(simulation_cpu(demo, args.changes), 2)
     with tempfile.TemporaryDirectory() as tmp:
         log = REPO_ROOT / "test-artifacts" / "logs" / "bench-load.log"
         with StreamlitServer(log_path=log, serve=True, env={"FUNNEL_DB": str(Path(tmp) / "funnel.duckdb")}) as srv:
@@ -311,6 +353,8 @@ def main(argv=None) -> int:
     per = report["server_cpu_per_journey_s"]
     print(f"server CPU per session journey (s), per wave: {per} (budget 2.5 s: "
           f"{'met' if per and statistics.median(per) <= 2.5 else 'not met'} at the median)")
+    print(f"  of which the simulations themselves (Plan and Forecast pages, without Streamlit, in this "
+          f"process): {report['simulation_cpu_per_journey_s']} s")
     print(f"wave durations (s): {report['waves_s']}; server CPU per wave (s): {report['server_cpu_s']}")
     rss = report["rss_mib"]
     flat = len(rss) >= 3 and abs(rss[-1] - rss[-2]) <= 0.05 * rss[-2]
