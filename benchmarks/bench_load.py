@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import math
 import os
 import statistics
@@ -222,11 +221,13 @@ def simulation_cpu(demo, changes: int) -> float:
     a journey's server CPU that is the model's own work, whatever the web framework."""
     import resource
 
+    from streamlit import logger as streamlit_logger
+
     from sim import required_volumes, sensitivity, simulate
     from sim.model.editing import rate_from_range
     from sim.model.engine import period_revenue
     from sim.model.validation import scenario_from_dict
-    logging.getLogger("streamlit").setLevel(logging.ERROR)       # its caches warn without a server
+    streamlit_logger.set_log_level("error")             # its caches warn when there is no server
     from ui.compute import PREVIEW_TRIALS, SEARCH_TRIALS, SENSITIVITY_TRIALS
 
     def cpu():
