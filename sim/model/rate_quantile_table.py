@@ -36,7 +36,7 @@ class BetaQuantileTable:
     """The table Q(k / GRID) of Beta(alpha, beta), each entry computed the first time a uniform
     needs it (the same number as in the whole table: one ``betaincinv`` per entry either way).
 
-    A first answer from 4,096 trials needs about 40% of the entries, so it does not wait for the
+    A first answer from 2,048 trials needs about a quarter of the entries, so it does not wait for the
     whole table; the whole run then computes the rest. Safe to share between threads."""
 
     def __init__(self, alpha: float, beta: float):
