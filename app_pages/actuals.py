@@ -14,7 +14,7 @@ from sim.errors import ImportRejected, PlannerError
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.spreadsheet import spreadsheet_csv
-from ui import access, agreement_form, import_form, plan_deletion, state, upload_refusals
+from ui import access, agreement_form, chart_specs, import_form, plan_deletion, state, upload_refusals
 from ui import database as stores
 
 esc = escape_markdown  # file, stage and plan names are user text
@@ -176,13 +176,13 @@ with compare_tab:
                            icon=":material/help:")
             cols[2].metric("Stage-months outside the plan's band", f"{len(outside)} of {len(comparison.stages)}",
                            help="Below the plan's P10 or above its P90")
-            st.altair_chart(charts.plan_vs_actual_fan(comparison), width="stretch")
+            chart_specs.draw(charts.plan_vs_actual_fan(comparison))
             if comparison.stages:
-                st.altair_chart(charts.variance_heatmap(comparison), width="stretch")
+                chart_specs.draw(charts.variance_heatmap(comparison))
                 stages = [s for s in plan.scenario.stage_names if any(r.stage == s for r in comparison.stages)]
                 stage_col, _ = st.columns([2, 3])
                 pick = stage_col.selectbox("Stage", stages, key="actuals-stage")
-                st.altair_chart(charts.stage_vs_plan(comparison, bands, pick), width="stretch")
+                chart_specs.draw(charts.stage_vs_plan(comparison, bands, pick))
             if comparison.unplanned_stages:
                 st.caption("Stages with actuals that this plan does not have: "
                            + ", ".join(esc(s) for s in comparison.unplanned_stages))
@@ -222,7 +222,7 @@ with data_tab:
             measure_col, _ = st.columns([2, 3])
             measure = measure_col.selectbox("Stage", measures, key="actuals-segment-stage",
                                             help="The monthly counts of this stage (or the revenue) by segment")
-            st.altair_chart(charts.segment_bars(split, measure), width="stretch")
+            chart_specs.draw(charts.segment_bars(split, measure))
 
 with import_tab:
     show_message("import")

@@ -11,7 +11,7 @@ from sim.model.confidence import CONFIDENCES, DEFAULT_CONFIDENCE
 from sim.present import charts
 from sim.present.markdown import escape_markdown
 from sim.present.spreadsheet import spreadsheet_csv
-from ui import access, agreement_form, stage_match, state, widgets
+from ui import access, agreement_form, chart_specs, stage_match, state, widgets
 from ui import database as stores
 
 esc = escape_markdown
@@ -130,10 +130,10 @@ if check.won_fees_note:
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(charts.checkin_fan(check), width="stretch")
+    chart_specs.draw(charts.checkin_fan(check))
 with right:
-    st.altair_chart(charts.checkin_position(check), width="stretch")
-st.altair_chart(charts.rate_updates(check), width="stretch")
+    chart_specs.draw(charts.checkin_position(check))
+chart_specs.draw(charts.rate_updates(check))
 st.caption("Each conversion rate is updated from what the actuals show. Leads or deals that entered a stage "
            "recently count only in proportion to the chance that they could have moved on by now (by the stage's "
            "lag), so young ones are not counted as failures.")

@@ -8,8 +8,8 @@ import streamlit as st
 from sim.present.charts import history_fit as charts
 from sim.present.history_fit_table import COUNT_COLUMNS, PERCENT_COLUMNS, stage_table
 from sim.present.markdown import escape_markdown
+from ui import chart_specs, history_fit, state
 from ui import database as stores
-from ui import history_fit, state
 
 esc = escape_markdown    # stage, segment and scenario names are user text
 ALL = "All segments"
@@ -96,21 +96,21 @@ rates_tab, lags_tab, deal_tab, top_tab, backtest_tab = st.tabs(
 with rates_tab:
     for fit in result.stages[1:]:
         if fit.cohort_months:
-            st.altair_chart(charts.cohort_rates(result, fit), width="stretch")
+            chart_specs.draw(charts.cohort_rates(result, fit))
 with lags_tab:
     shown = [fit for fit in result.stages[1:] if fit.lag_fit is not None]
     for fit in shown:
-        st.altair_chart(charts.lag_histogram(fit), width="stretch")
+        chart_specs.draw(charts.lag_histogram(fit))
     if not shown:
         st.info("No lag was fitted from records (monthly counts alone barely identify a lag).", icon=":material/info:")
 with deal_tab:
     if result.deal is not None:
-        st.altair_chart(charts.deal_values(result), width="stretch")
+        chart_specs.draw(charts.deal_values(result))
     else:
         st.info("Too few won amounts in the window: the deal value is kept.", icon=":material/info:")
 with top_tab:
     if result.top is not None:
-        st.altair_chart(charts.top_of_funnel(result), width="stretch")
+        chart_specs.draw(charts.top_of_funnel(result))
     else:
         st.info("Too few months of volume in the window: the top of the funnel is kept.", icon=":material/info:")
 with backtest_tab:
@@ -129,7 +129,7 @@ with backtest_tab:
         else:
             st.markdown(f"**{esc(test.sentence())}**")
             if test.origins:
-                st.altair_chart(charts.backtest_revenue(test), width="stretch")
+                chart_specs.draw(charts.backtest_revenue(test))
                 cover = test.coverage_stages()
                 st.caption(f"Coverage of the P10–P90 bands: revenue {test.coverage_revenue:.0%}; "
                            + ", ".join(f"{esc(n)} {v:.0%}" for n, v in cover.items())

@@ -10,7 +10,7 @@ from sim.model.names import tidy_name
 from sim.model.scenario_names import CURRENT, DEMO
 from sim.present import charts, side_by_side
 from sim.present.markdown import escape_markdown
-from ui import compute, state, upload_refusals, widgets
+from ui import chart_specs, compute, state, upload_refusals, widgets
 
 esc = escape_markdown  # names and file names are user text
 
@@ -178,6 +178,6 @@ st.dataframe(volumes, width="stretch",
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.altair_chart(charts.side_by_side_p_goal(forecasts), width="stretch")
+    chart_specs.draw(charts.side_by_side_p_goal(forecasts))
 with right:
-    st.altair_chart(charts.side_by_side_distributions(forecasts), width="stretch")
+    chart_specs.draw(charts.side_by_side_distributions(forecasts))

@@ -100,3 +100,17 @@ def test_a_stage_a_record_jumped_counts_it_as_the_fit_does(generated):
                 want += month in months
             assert band.actual == want, name
         assert dict(o.stages)["SQLs"].actual > np.count_nonzero((reached[:, 1] >= start) & (reached[:, 1] < start + o.months))
+
+
+def test_the_history_pages_charts_are_valid_vega_lite_specs(generated, result):
+    """The app draws charts without Altair's schema validation (ui.chart_specs): every chart of
+    the From history page is validated here instead, on a fit and a backtest of real shape."""
+    from sim.present.charts import history_fit as charts
+    fit = fit_history(generated.history, FitOptions())
+    shown = [charts.cohort_rates(fit, stage) for stage in fit.stages[1:] if stage.cohort_months]
+    shown += [charts.lag_histogram(stage) for stage in fit.stages[1:] if stage.lag_fit is not None]
+    shown += [charts.deal_values(fit), charts.top_of_funnel(fit), charts.backtest_revenue(result)]
+    assert len(shown) >= 5
+    for chart in shown:
+        spec = chart.to_dict()          # validates against the Vega-Lite schema
+        assert spec.get("layer") or spec.get("mark")

@@ -28,6 +28,19 @@ def test_every_chart_is_a_valid_vega_lite_spec(runs):
         assert spec["width"] == "container"
 
 
+@pytest.mark.parametrize("stages", [2, 12])
+def test_every_chart_the_pages_draw_is_a_valid_vega_lite_spec(stages):
+    """The app draws charts without Altair's schema validation (ui.chart_specs): every chart of
+    the Plan, Forecast, Actuals, Check-in and Scenarios pages (the browser gallery's, with two
+    and twelve stages of long names) is validated here instead."""
+    from tests.chart_gallery import gallery_charts
+    shown = gallery_charts(stages)
+    assert len(shown) == 14
+    for name, chart in shown.items():
+        spec = chart.to_dict()          # validates against the Vega-Lite schema
+        assert spec.get("layer") or spec.get("mark") or spec.get("vconcat") or spec.get("hconcat"), name
+
+
 def test_fan_chart_data_are_the_forecast_quantiles(runs):
     _, f, _, _ = runs
     spec = charts.fan_chart(f).to_dict()
