@@ -49,7 +49,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.browser.driver import PROBABILITY, open_app, probability_text, rerun_after, settle
+from tests.browser.driver import PROBABILITY, open_app, open_plan_tab, probability_text, rerun_after, settle
 from tests.browser.server import CHROMIUM, StreamlitServer, launch_chromium
 
 TIMEOUT_MS = 120_000
@@ -174,7 +174,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             open_app(page, srv.url, expect_text=PROBABILITY, timeout=TIMEOUT_MS)
             first_load = time.perf_counter() - t0
-            page.get_by_role("tab", name="Marketing").click()
+            open_plan_tab(page, "Marketing")          # a rerun: only the open tab's inputs run
             form = (page.get_by_test_id("stVerticalBlock").filter(has_text="Visits → Leads")
                     .filter(has=page.get_by_test_id("stRadio")).last)
             with rerun_after(page):                                 # the rate is typed by default

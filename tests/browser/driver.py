@@ -78,6 +78,28 @@ def rerun_after(page, timeout: float = TIMEOUT_MS):
     settle(page, timeout)
 
 
+def open_plan_tab(page, name: str, timeout: float = TIMEOUT_MS) -> None:
+    """Open a tab of the Plan page's inputs and wait for the rerun it causes (only the open
+    tab's inputs run); nothing to wait for when it is open already."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    if tab.get_attribute("aria-selected") == "true":
+        return
+    with rerun_after(page, timeout):
+        tab.click()
+
+
+def click_maybe_rerun(page, target, grace_ms: int = 1500, timeout: float = TIMEOUT_MS) -> None:
+    """Click a tab or an expander's summary; when the click reruns the app (the Plan page's
+    input tabs and its agreement part run only while open), wait for that run to finish."""
+    before = page.evaluate(_RUN_COUNTER)
+    target.click()
+    try:
+        page.wait_for_function(f"() => window.__stRuns > {before}", timeout=grace_ms)
+    except Exception:  # noqa: BLE001 - Playwright's timeout: a tab that switches in the browser only
+        return
+    settle(page, timeout)
+
+
 def wait_quiet(page, quiet_ms: int = 1500, timeout: float = TIMEOUT_MS) -> None:
     """Wait until the app has been settled, with no run starting or ending, for ``quiet_ms``
     (for interactions that may cause a chain of reruns; needs a :func:`rerun_after` before)."""

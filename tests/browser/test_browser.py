@@ -22,6 +22,7 @@ from .driver import (
     exceptions,
     full_screenshot,
     open_app,
+    open_plan_tab,
     percent,
     probability_metric,
     probability_text,
@@ -94,7 +95,7 @@ def test_default_page_shows_the_probability(server, page):
 
 def test_moving_a_rate_slider_changes_the_probability_and_the_link(server, page):
     open_app(page, server.url, expect_text=PROBABILITY)
-    page.get_by_role("tab", name="Marketing").click()  # tabs switch in the browser: no rerun
+    open_plan_tab(page, "Marketing")                   # only the open tab's inputs run
     slider = rate_slider(page, "Visits → Leads")
     upper = slider.get_by_role("slider", name="end")
     lower = slider.get_by_role("slider", name="start")
@@ -183,9 +184,9 @@ def test_every_page_renders_by_url(server, page, name):
     assert page.get_by_test_id("stTopNav").count() == 1
     assert_no_exception(page)
     full_screenshot(page, SHOTS / f"{name}.png")
-    if name == "plan":  # the inputs of the other tabs, for the review (tabs switch without a rerun)
+    if name == "plan":  # the inputs of the other tabs, for the review (each tab a rerun)
         for tab in ("Marketing", "Sales", "Stages"):
-            page.get_by_role("tab", name=tab).click()
+            open_plan_tab(page, tab)
             page.get_by_role("tabpanel", name=tab).wait_for(state="visible")
             full_screenshot(page, SHOTS / f"plan-{tab.lower()}.png")
         assert_no_exception(page)
@@ -204,7 +205,7 @@ def test_phone_width_screenshots(server, new_page, name):
 def test_navigation_keeps_the_scenario_on_every_page(server, page):
     """Change a rate on Plan, then visit each page with the top navigation links."""
     open_app(page, server.url, expect_text=PROBABILITY)
-    page.get_by_role("tab", name="Marketing").click()  # tabs switch in the browser: no rerun
+    open_plan_tab(page, "Marketing")                   # only the open tab's inputs run
     before, token_before = probability_text(page), query_param(page, "s")
     upper = rate_slider(page, "Visits → Leads").get_by_role("slider", name="end")
     with rerun_after(page):
@@ -229,7 +230,7 @@ def test_navigation_keeps_the_scenario_on_every_page(server, page):
 def test_rapid_key_presses_keep_every_change(server, page):
     """Ten quick presses (a held arrow key): the slider keeps every one, the link agrees."""
     open_app(page, server.url, expect_text=PROBABILITY)
-    page.get_by_role("tab", name="Marketing").click()
+    open_plan_tab(page, "Marketing")
     upper = rate_slider(page, "Visits → Leads").get_by_role("slider", name="end")
     start = float(upper.get_attribute("value"))
     with rerun_after(page):

@@ -10,7 +10,7 @@ from sim.model.beliefs import RateBelief
 from sim.model.scenario_io import scenario_from_url_token
 
 from ..app.apptest import export_funnel
-from .driver import ARTIFACTS, exceptions, full_screenshot, open_app, query_param, rerun_after
+from .driver import ARTIFACTS, exceptions, full_screenshot, open_app, open_plan_tab, query_param, rerun_after
 
 SHOTS = ARTIFACTS / "screenshots"
 BOX = "Engaged opportunities → Won deals"
@@ -28,7 +28,7 @@ def runs(page) -> int:
 def open_funnel(page, server):
     sc = export_funnel()
     open_app(page, f"{server.url}/?s={sc.to_url_token()}", expect_text="Chance of hitting the goal")
-    page.get_by_role("tab", name="Sales").click()
+    open_plan_tab(page, "Sales")
     return sc
 
 
@@ -75,7 +75,7 @@ def test_a_rate_typed_as_a_number_takes_one_entry_and_one_rerun(server, page):
 
 def test_the_top_stage_gets_its_open_pipeline(server, page):
     sc = open_funnel(page, server)
-    page.get_by_role("tab", name="Stages").click()
+    open_plan_tab(page, "Stages")
     field = page.get_by_label("Open Engaged opportunities")
     assert field.input_value() == str(sc.pipeline_counts()[0])
     with rerun_after(page):

@@ -19,7 +19,7 @@ from sim.model.scenario_io import load_scenario
 
 from ..conftest import unchecked
 from .conftest import LOGS
-from .driver import ARTIFACTS, exceptions, full_screenshot, open_app
+from .driver import ARTIFACTS, click_maybe_rerun, exceptions, full_screenshot, open_app
 from .server import ROOT, StreamlitServer
 
 DEMO_PATH = ROOT / "data" / "scenarios" / "demo.json"
@@ -125,10 +125,10 @@ def visit_everything(page, base: str, query: str, pixel_host: str) -> list[str]:
         open_app(page, f"{base}/{name}?{query}")
         for tab in [None, *page.get_by_role("tab").all()]:
             if tab is not None:
-                tab.click()
+                click_maybe_rerun(page, tab)       # the Plan page's input tabs rerun the app
             for summary in page.locator("[data-testid='stExpander'] summary").all():
                 if summary.is_visible():
-                    summary.click()
+                    click_maybe_rerun(page, summary)   # and its agreement part
             created += page.evaluate(CREATED, pixel_host)
         assert not exceptions(page), (name, exceptions(page))
     return created
