@@ -37,13 +37,13 @@ _RUN_COUNTER = """() => {
     window.__stRunsApp = app;
     window.__stRuns = 0;
     window.__stLastChange = performance.now();
-    let prev = app.getAttribute('data-test-script-state');
-    new MutationObserver(() => {
+    new MutationObserver((records) => {
+      // Every state the attribute went through (a fast run may flip it twice in one batch).
       window.__stLastChange = performance.now();
-      const now = app.getAttribute('data-test-script-state');
-      if (now === 'notRunning' && prev !== 'notRunning') window.__stRuns += 1;
-      prev = now;
-    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+      const states = records.map(r => r.oldValue).concat([app.getAttribute('data-test-script-state')]);
+      for (let i = 1; i < states.length; i++)
+        if (states[i] === 'notRunning' && states[i - 1] !== 'notRunning') window.__stRuns += 1;
+    }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
   }
   return window.__stRuns;
 }"""
@@ -84,19 +84,19 @@ def open_plan_tab(page, name: str, timeout: float = TIMEOUT_MS) -> None:
     tab = page.get_by_role("tab", name=name, exact=True)
     if tab.get_attribute("aria-selected") == "true":
         return
-    with rerun_after(page, timeout):
-        tab.click()
+    click_maybe_rerun(page, tab, grace_ms=5000, timeout=timeout)
 
 
 def click_maybe_rerun(page, target, grace_ms: int = 1500, timeout: float = TIMEOUT_MS) -> None:
     """Click a tab or an expander's summary; when the click reruns the app (the Plan page's
-    input tabs and its agreement part run only while open), wait for that run to finish."""
+    input tabs and its agreement part run only while open), wait for that run to finish (a run
+    from the caches can be too quick to be seen: then the page is settled after ``grace_ms``)."""
     before = page.evaluate(_RUN_COUNTER)
     target.click()
     try:
         page.wait_for_function(f"() => window.__stRuns > {before}", timeout=grace_ms)
-    except Exception:  # noqa: BLE001 - Playwright's timeout: a tab that switches in the browser only
-        return
+    except Exception:  # noqa: BLE001 - Playwright's timeout: no run seen (none, or too quick)
+        pass
     settle(page, timeout)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from sim.model.scenario_io import load_scenario, scenario_from_url_token
 
-from .driver import ARTIFACTS, exceptions, full_screenshot, open_app, query_param, rerun_after, wait_quiet
+from .driver import ARTIFACTS, click_maybe_rerun, exceptions, full_screenshot, open_app, query_param, rerun_after, wait_quiet
 from .server import ROOT
 
 SHOTS = ARTIFACTS / "screenshots"
@@ -33,8 +33,8 @@ def type_into(page, label: str, text: str, commit: str = "Enter") -> None:
 def test_an_agreement_written_on_the_plan_page_reads_as_one_on_the_summary_and_the_report(server, page, plain_demo,
                                                                                           tmp_path):
     open_app(page, f"{server.url}/?s={plain_demo.to_url_token()}", expect_text="Agreement")
-    with rerun_after(page):                     # the agreement's inputs run only while it is open
-        page.get_by_text("Agreement: definitions, handoff rules, review").click()
+    # the agreement's inputs run only while it is open: a rerun
+    click_maybe_rerun(page, page.get_by_text("Agreement: definitions, handoff rules, review"), grace_ms=5000)
     with rerun_after(page):
         page.get_by_role("button", name="Write the agreement").click()
     wait_quiet(page)
