@@ -48,11 +48,8 @@ class BetaQuantileTable:
 
     def rates(self, u: np.ndarray) -> np.ndarray:
         """Linear interpolation of the table at uniforms ``u`` in [0, 1]."""
-        x = u * GRID
-        i = np.minimum(x.astype(np.int64), GRID - 1)
-        f = x - i
-        values = self._values if self._whole else self._filled(i)
-        return values[i] * (1.0 - f) + values[i + 1] * f
+        i, f = _cells(u)
+        return _interpolate(self._values if self._whole else self._filled(i), i, f)
 
     @property
     def computed(self) -> int:
@@ -112,7 +109,15 @@ def beta_quantile_table(alpha: float, beta: float) -> np.ndarray:
 
 def rates_from_uniforms(table: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Linear interpolation of the quantile table at uniforms ``u`` in [0, 1]."""
+    return _interpolate(table, *_cells(u))
+
+
+def _cells(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grid cell of each uniform and the position within it."""
     x = u * GRID
     i = np.minimum(x.astype(np.int64), GRID - 1)
-    f = x - i
+    return i, x - i
+
+
+def _interpolate(table: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
     return table[i] * (1.0 - f) + table[i + 1] * f
