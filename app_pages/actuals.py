@@ -155,6 +155,7 @@ with compare_tab:
             st.button("Save plan", on_click=do_save_plan, type="primary", key="actuals-save-plan")
     if plan is not None:
         comparison, bands = stores.comparison(version, plan.id, segment)
+        compared = (stores.path(), version, plan.id, segment)     # what determines the charts below
         if comparison.empty:
             st.info(f"No actuals fall in the plan's months ({plan.scenario.month_labels[0]} to "
                     f"{plan.scenario.month_labels[-1]}) yet: import some on the “Import” tab.")
@@ -176,13 +177,14 @@ with compare_tab:
                            icon=":material/help:")
             cols[2].metric("Stage-months outside the plan's band", f"{len(outside)} of {len(comparison.stages)}",
                            help="Below the plan's P10 or above its P90")
-            chart_specs.draw(charts.plan_vs_actual_fan(comparison))
+            chart_specs.show("plan-vs-actual", compared, lambda: charts.plan_vs_actual_fan(comparison))
             if comparison.stages:
-                chart_specs.draw(charts.variance_heatmap(comparison))
+                chart_specs.show("variance", compared, lambda: charts.variance_heatmap(comparison))
                 stages = [s for s in plan.scenario.stage_names if any(r.stage == s for r in comparison.stages)]
                 stage_col, _ = st.columns([2, 3])
                 pick = stage_col.selectbox("Stage", stages, key="actuals-stage")
-                chart_specs.draw(charts.stage_vs_plan(comparison, bands, pick))
+                chart_specs.show("stage-vs-plan", (compared, pick),
+                                 lambda: charts.stage_vs_plan(comparison, bands, pick))
             if comparison.unplanned_stages:
                 st.caption("Stages with actuals that this plan does not have: "
                            + ", ".join(esc(s) for s in comparison.unplanned_stages))
@@ -222,7 +224,8 @@ with data_tab:
             measure_col, _ = st.columns([2, 3])
             measure = measure_col.selectbox("Stage", measures, key="actuals-segment-stage",
                                             help="The monthly counts of this stage (or the revenue) by segment")
-            chart_specs.draw(charts.segment_bars(split, measure))
+            chart_specs.show("segments", (stores.path(), version, scenario.stage_names, measure),
+                             lambda: charts.segment_bars(split, measure))
 
 with import_tab:
     show_message("import")

@@ -68,16 +68,19 @@ agreement_form.review_banner(plan_scenario, as_of)
 
 
 def run_check(pipeline: tuple[tuple[str, int], ...]):
+    """The check-in, and the key that determines it (its charts are cached under it: every
+    session looking at the same plan, data and settings shares them)."""
+    args = (version, plan.id if plan else None, "" if plan else token, as_of, float(confidence), float(weight),
+            pipeline, conflict_rule)
     try:
         with st.spinner("Reforecasting the rest of the period and searching the reset…"):
-            return stores.checkin(version, plan.id if plan else None, "" if plan else token, as_of,
-                                  float(confidence), float(weight), pipeline, conflict_rule)
+            return stores.checkin(*args), (stores.path(), *args)
     except PlannerError as exc:
         st.error(f"The check-in cannot be computed: {esc(str(exc))}")
         st.stop()
 
 
-estimated = run_check(())
+estimated, check_key = run_check(())
 check = estimated
 with st.expander("Open pipeline at the check-in: "        # stage names are user text: shown literally
                  + ", ".join(f"{c.open_pipeline:,} {esc(c.name)}" for c in estimated.stages[:-1] if c.open_pipeline)):
@@ -91,7 +94,7 @@ with st.expander("Open pipeline at the check-in: "        # stage names are user
         pipeline = tuple((c.name, int(cols[k % 3].number_input(esc(c.name), 0, 10**9, int(c.open_pipeline), step=1,
                                                                  key=f"checkin-pipe-{k}")))
                          for k, c in enumerate(estimated.stages[:-1]))
-        check = run_check(pipeline)
+        check, check_key = run_check(pipeline)
 
 left_n = len(check.months_left)
 cols = st.columns(3)
@@ -130,10 +133,10 @@ if check.won_fees_note:
 
 left, right = st.columns(2, gap="large")
 with left:
-    chart_specs.draw(charts.checkin_fan(check))
+    chart_specs.show("checkin-fan", check_key, lambda: charts.checkin_fan(check))
 with right:
-    chart_specs.draw(charts.checkin_position(check))
-chart_specs.draw(charts.rate_updates(check))
+    chart_specs.show("checkin-position", check_key, lambda: charts.checkin_position(check))
+chart_specs.show("rate-updates", check_key, lambda: charts.rate_updates(check))
 st.caption("Each conversion rate is updated from what the actuals show. Leads or deals that entered a stage "
            "recently count only in proportion to the chance that they could have moved on by now (by the stage's "
            "lag), so young ones are not counted as failures.")

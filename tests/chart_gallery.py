@@ -113,3 +113,18 @@ def gallery_charts(stages: int, long: bool = True) -> dict[str, object]:
         "scenarios-p-goal": charts.side_by_side_p_goal(forecasts),
         "scenarios-distributions": charts.side_by_side_distributions(forecasts),
     }
+
+
+def schema_lookups(monkeypatch) -> list[str]:
+    """Record (in the list returned) every encoding Altair builds from a plain dict or a shorthand
+    string (``SchemaBase.from_dict``): each such call hashes Altair's whole schema again, about
+    2.5 ms, so the chart builders pass channel objects (``alt.Y("p50:Q")``, ``alt.XValue(0)``)."""
+    from altair.utils import schemapi
+    calls: list[str] = []
+    original = schemapi.SchemaBase.from_dict.__func__
+
+    def recording(cls, dct, validate=True):
+        calls.append(f"{cls.__name__}: {dct!r}")
+        return original(cls, dct, validate)
+    monkeypatch.setattr(schemapi.SchemaBase, "from_dict", classmethod(recording))
+    return calls

@@ -1,12 +1,14 @@
-"""Charts drawn once per scenario, for every session that shows them.
+"""Charts drawn once per scenario (or per plan and data), for every session that shows them.
 
-Building an Altair chart and turning it into Vega-Lite (Altair validates the whole spec against
-its schema) costs a few hundred milliseconds of CPU for the fan chart, more than reading the
-forecast from the cache: ten people opening one link would pay it ten times. :func:`show`
-keeps each chart's Vega-Lite spec (a plain dict) in a shared, bounded cache under a key that
-says what determines it (the chart's name, the scenario's token, its other inputs) and draws
-the cached spec with ``st.vega_lite_chart`` (the same element ``st.altair_chart`` makes).
-:func:`draw` does the same for a chart not worth caching (its inputs are the database's).
+Building an Altair chart and turning it into Vega-Lite costs tens of milliseconds of CPU per
+chart, more than reading the forecast from the cache: ten people opening one link, or looking at
+the same plan of record on the Actuals and Check-in pages, would pay it ten times (in
+``bench_load.py`` the charts were half of the pages' own CPU). :func:`show` keeps each chart's
+Vega-Lite spec (a plain dict) in a shared, bounded cache under a key that says what determines
+it (the chart's name, the scenario's token, its other inputs; for charts of stored data, the
+database file, its data version and the read's arguments) and draws the cached spec with
+``st.vega_lite_chart`` (the same element ``st.altair_chart`` makes). :func:`draw` draws a
+chart built for this run only (one session's uploads and fits, seldom seen twice).
 
 The app turns charts into specs without Altair's schema validation (``to_dict(validate=False)``):
 validation was about 40% of a chart's build (50 ms of the fan chart's 130 ms), paid on every new

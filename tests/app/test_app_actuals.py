@@ -91,6 +91,13 @@ def chart_frames(chart) -> list[pd.DataFrame]:
     return [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
 
 
+def fan_actuals(at: AppTest) -> list[float]:
+    """The cumulative revenue actuals of the plan-vs-actual chart, month by month."""
+    fan = next(c for c in at.get("vega_lite_chart") if "Cumulative revenue" in c.proto.spec)
+    frames = [f.dropna(subset=["actual"]) for f in chart_frames(fan) if "actual" in f.columns]
+    return list(frames[0]["actual"])
+
+
 def demo_monthly() -> list[dict]:
     with open(MONTHLY_DEMO, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -245,18 +252,22 @@ def test_undo_brings_back_the_earlier_values(db):
     at = open_page(db)
     before = actuals_table(at)
     assert before.loc["2027-01", "Leads"] != 999
+    fan = fan_actuals(at)
     upload(at, "leads-fix.csv", b"month,Leads,revenue\n2027-01,999,1\n")
     at.radio(key="actuals-demo-choice").set_value("beside").run()     # mixed with the demo's, on purpose
     click(at, "actuals-import")
     assert texts(at.success)[0].startswith("Imported leads-fix.csv as import #4")
     changed = actuals_table(at)
     assert changed.loc["2027-01", "Leads"] == 999 and changed.loc["2027-01", "revenue"] == 1
+    # The plan-vs-actual chart (shared by the sessions under the data version) shows the import.
+    assert fan_actuals(at)[0] == 1 and fan_actuals(at)[1:] == pytest.approx([v - fan[0] + 1 for v in fan[1:]])
     assert history_label(at) == "History (4)"
 
     click(at, "actuals-undo-4")
     (success,) = texts(at.success)
     assert success.startswith("Undid import #4 (leads-fix.csv)"), success
     assert actuals_table(at).equals(before)
+    assert fan_actuals(at) == fan
     assert history_label(at) == "History (4)"                 # still listed, marked undone
     history = tab(at, "History")
     assert "actuals-undo-4" not in [b.key for b in history.button]

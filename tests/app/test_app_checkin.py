@@ -226,6 +226,35 @@ def test_seeded_database_checks_the_plan_of_record_in_at_the_last_month_of_actua
     assert [b.label for b in at.get("download_button")] == ["Download the reset SLA (CSV)"]
 
 
+def test_sessions_on_the_same_plan_share_its_charts_and_an_import_redraws_them(db, monkeypatch):
+    """The charts are built once per plan, data and settings (chart_specs.show), not per session;
+    a new import is new data: the charts are built again and show it."""
+    from sim.present import charts as chart_builders
+    built = []
+    fan = chart_builders.checkin_fan
+    monkeypatch.setattr(chart_builders, "checkin_fan", lambda check: built.append(check.as_of) or fan(check))
+    first, second = open_page(db), open_page(db)
+    assert built == ["2027-06"], "a second session on the same plan rebuilt the chart"
+    assert charts(first)["Revenue: actual"].proto.spec == charts(second)["Revenue: actual"].proto.spec
+    rows = demo_monthly()
+
+    def actual(at):
+        frames = [f for f in chart_frames(charts(at)["Revenue: actual"]) if "actual" in f.columns]
+        return list(frames[0]["actual"])
+    assert actual(first) == pytest.approx(list(accumulate(float(r["revenue"]) for r in rows)))
+
+    page = open_app(ACTUALS_PAGE, small_demo())
+    (uploader,) = [u for u in page.file_uploader if u.key and u.key.startswith("actuals-upload")]
+    uploader.set_value(("revenue-fix.csv", b"month,Leads,revenue\n2027-01,999,1\n", "text/csv")).run()
+    page.radio(key="actuals-demo-choice").set_value("beside").run()
+    page.button(key="actuals-import").click().run()
+    assert not page.exception and plain(page.success[0].value).startswith("Imported revenue-fix.csv")
+    rerun(first)
+    assert built == ["2027-06", "2027-06"]
+    revenue = [1.0] + [float(r["revenue"]) for r in rows[1:]]
+    assert actual(first) == pytest.approx(list(accumulate(revenue)))
+
+
 def test_an_earlier_as_of_month_counts_only_the_months_through_it(db, reference):
     at = open_page(db)
     at.selectbox(key="checkin-as-of").set_value("2027-03")

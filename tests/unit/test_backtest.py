@@ -102,15 +102,18 @@ def test_a_stage_a_record_jumped_counts_it_as_the_fit_does(generated):
         assert dict(o.stages)["SQLs"].actual > np.count_nonzero((reached[:, 1] >= start) & (reached[:, 1] < start + o.months))
 
 
-def test_the_history_pages_charts_are_valid_vega_lite_specs(generated, result):
+def test_the_history_pages_charts_are_valid_vega_lite_specs(generated, result, monkeypatch):
     """The app draws charts without Altair's schema validation (ui.chart_specs): every chart of
-    the From history page is validated here instead, on a fit and a backtest of real shape."""
+    the From history page is validated here instead, on a fit and a backtest of real shape. They
+    are built from channel objects, not shorthand strings (see tests/chart_gallery.py)."""
     from sim.present.charts import history_fit as charts
+    from tests.chart_gallery import schema_lookups
     fit = fit_history(generated.history, FitOptions())
+    lookups = schema_lookups(monkeypatch)
     shown = [charts.cohort_rates(fit, stage) for stage in fit.stages[1:] if stage.cohort_months]
     shown += [charts.lag_histogram(stage) for stage in fit.stages[1:] if stage.lag_fit is not None]
     shown += [charts.deal_values(fit), charts.top_of_funnel(fit), charts.backtest_revenue(result)]
-    assert len(shown) >= 5
+    assert len(shown) >= 5 and lookups == []
     for chart in shown:
         spec = chart.to_dict()          # validates against the Vega-Lite schema
         assert spec.get("layer") or spec.get("mark")

@@ -46,10 +46,10 @@ def checkin_position(check: CheckIn, *, height: int | None = None) -> alt.LayerC
     y = alt.Y("stage:N", sort=order, title=None, axis=row_labels())
     band = alt.Chart(data).mark_bar(opacity=0.25, color=BAND_COLOR, height={"band": 0.6}).encode(
         y=y, x=alt.X("lo:Q", title="Volume to date, as a share of the plan's median",
-                     axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)), x2="hi:Q")
-    centre = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color=BAND_COLOR, strokeDash=[4, 3]).encode(x="x:Q")
+                     axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)), x2=alt.X2("hi:Q"))
+    centre = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color=BAND_COLOR, strokeDash=[4, 3]).encode(x=alt.X("x:Q"))
     dots = alt.Chart(data).mark_point(size=120, filled=True, shape="diamond").encode(
-        y=y, x="ratio:Q",
+        y=y, x=alt.X("ratio:Q"),
         color=alt.Color("status:N", scale=status_scale(),
                         legend=alt.Legend(title="Actual", orient="bottom")),
         tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("owner:N", title="Owner"),
@@ -97,10 +97,10 @@ def rate_updates(check: CheckIn, *, height: int | None = None) -> alt.LayerChart
                alt.Tooltip("rate_hi:Q", title="P90", format=".2%")]
     x = alt.X("lo:Q", axis=alt.Axis(format="+.0%"), title="Relative to the plan's rate (line: P10–P90)")
     rule = alt.Chart(data).mark_rule(strokeWidth=4).encode(
-        y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x=x, x2="hi:Q", tooltip=tooltip)
+        y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x=x, x2=alt.X2("hi:Q"), tooltip=tooltip)
     dot = alt.Chart(data).mark_point(filled=True, size=80).encode(
-        y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x="mean:Q", tooltip=tooltip)
-    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#64748b", strokeDash=[4, 3]).encode(x="x:Q")
+        y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x=alt.X("mean:Q"), tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#64748b", strokeDash=[4, 3]).encode(x=alt.X("x:Q"))
     return sized_by_rows((zero + rule + dot).properties(
         width="container", title=alt.TitleParams("What we learned: the rates, planned → updated", anchor="start")),
         step=22, height=height)

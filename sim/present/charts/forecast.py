@@ -37,7 +37,7 @@ def revenue_histogram(forecast: Forecast, *, height: int = 360) -> alt.LayerChar
     data = pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "share": [c / total for c in counts]})
     data["hit"] = data["lo"] >= forecast.scenario.goal
     bars = alt.Chart(data).mark_bar(opacity=0.85).encode(
-        x=alt.X("lo:Q", bin="binned", axis=money_axis("Revenue in the period")), x2="hi:Q",
+        x=alt.X("lo:Q", bin="binned", axis=money_axis("Revenue in the period")), x2=alt.X2("hi:Q"),
         y=alt.Y("share:Q", axis=alt.Axis(title="Share of simulated years", format="%")),
         color=alt.Color("hit:N", scale=alt.Scale(domain=[False, True], range=["#94a3b8", BAND_COLOR]),
                         legend=alt.Legend(title=None, orient="top",
@@ -46,7 +46,7 @@ def revenue_histogram(forecast: Forecast, *, height: int = 360) -> alt.LayerChar
                  alt.Tooltip("hi:Q", title="To", format=",.0f"),
                  alt.Tooltip("share:Q", title="Share", format=".1%")])
     goal = alt.Chart(pd.DataFrame({"goal": [forecast.scenario.goal]})).mark_rule(
-        color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(x="goal:Q")
+        color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(x=alt.X("goal:Q"))
     return (bars + goal).properties(height=height, width="container",
                                     title=alt.TitleParams("Revenue over all simulated years", anchor="start"))
 
@@ -61,13 +61,13 @@ def stage_volumes(forecast: Forecast, *, height: int | None = None) -> alt.Layer
     bars = alt.Chart(data).mark_bar().encode(
         y=y, x=alt.X("mean:Q", scale=alt.Scale(type="log", domainMin=1, domainMax=_label_room(data["p90"])),
                      title="Expected volume in the period (log scale)"),
-        x2=alt.datum(1),
+        x2=alt.X2Datum(1),
         color=alt.Color("owner:N", scale=owner_scale(data["owner"]), legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("mean:Q", title="Expected", format=",.0f"),
                  alt.Tooltip("p10:Q", title="P10", format=",.0f"), alt.Tooltip("p90:Q", title="P90", format=",.0f")])
-    ranges = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x="p10:Q", x2="p90:Q")
+    ranges = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x=alt.X("p10:Q"), x2=alt.X2("p90:Q"))
     labels = alt.Chart(data).mark_text(align="left", dx=8, color="#0f172a").encode(
-        y=y, x="p90:Q", text=alt.Text("mean:Q", format=",.0f"))
+        y=y, x=alt.X("p90:Q"), text=alt.Text("mean:Q", format=",.0f"))
     return sized_by_rows((bars + ranges + labels).properties(
         width="container", title=alt.TitleParams("Expected volume per stage (line: P10–P90)", anchor="start")),
         height=height)
@@ -87,20 +87,20 @@ def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, *, height: int
     bars = alt.Chart(data).mark_bar(height={"band": 0.7}).encode(
         y=y, x=alt.X("low:Q", title="P(hit the goal) with the input at its P10 … P90",
                      axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        x2="high:Q",
+        x2=alt.X2("high:Q"),
         color=alt.Color("owner:N", scale=owner_scale(data["owner"] if len(data) else ()),
                         legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("input:N", title="Input"), alt.Tooltip("owner:N", title="Owner"),
                  alt.Tooltip("low:Q", title="At P10", format=".1%"),
                  alt.Tooltip("high:Q", title="At P90", format=".1%"),
                  alt.Tooltip("swing:Q", title="Swing (points)", format="+.1f")])
-    base = alt.Chart(pd.DataFrame({"p": [base_p_goal]})).mark_rule(color="#0f172a", strokeDash=[4, 3]).encode(x="p:Q")
+    base = alt.Chart(pd.DataFrame({"p": [base_p_goal]})).mark_rule(color="#0f172a", strokeDash=[4, 3]).encode(x=alt.X("p:Q"))
     # The swing after its bar; inside the bar, in white, when the bar reaches the right edge.
     outside = alt.Chart(data).transform_filter("datum.high <= 0.9").mark_text(align="left", dx=4, fontSize=11)
     inside = alt.Chart(data).transform_filter("datum.high > 0.9").mark_text(
         align="right", dx=-4, fontSize=11, color="white")
-    labels = (outside.encode(y=y, x="high:Q", text=alt.Text("swing:Q", format="+.0f"))
-              + inside.encode(y=y, x="high:Q", text=alt.Text("swing:Q", format="+.0f")))
+    labels = (outside.encode(y=y, x=alt.X("high:Q"), text=alt.Text("swing:Q", format="+.0f"))
+              + inside.encode(y=y, x=alt.X("high:Q"), text=alt.Text("swing:Q", format="+.0f")))
     return sized_by_rows((bars + base + labels).properties(
         width="container",
         title=alt.TitleParams("Which assumption moves P(goal) most (probability points)", anchor="start")),
@@ -125,7 +125,7 @@ def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -
         y=alt.Y("stage:N", sort=order, title=None, axis=row_labels()),
         yOffset=alt.YOffset("series:N", sort=series),
         x=alt.X("shown:Q", scale=alt.Scale(type="log", domainMin=1), title="Volume in the period (log scale)"),
-        x2=alt.datum(1),
+        x2=alt.X2Datum(1),
         color=alt.Color("series:N", sort=series,
                         scale=alt.Scale(domain=series, range=["#94a3b8", "#93c5fd", BAND_COLOR]),
                         legend=alt.Legend(title=None, orient="bottom", direction="vertical")),

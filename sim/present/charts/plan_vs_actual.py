@@ -24,7 +24,7 @@ def plan_vs_actual_fan(comparison: PlanComparison, *, height: int = 360) -> alt.
                alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
                alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
                alt.Tooltip("p90:Q", title="Plan P90", format=",.0f")]
-    actual = actual_line(data.dropna(subset=["actual"]), "month:O", tooltip)
+    actual = actual_line(data.dropna(subset=["actual"]), alt.X("month:O"), tooltip)
     return (fan_layers(data, x, tooltip, faint=True) + actual
             + goal_line(comparison.plan.scenario.goal)).properties(
         height=height, width="container",
@@ -65,12 +65,12 @@ def variance_heatmap(comparison: PlanComparison, *, height: int | None = None) -
         color=alt.Color("pct:Q", scale=alt.Scale(scheme="redblue", domain=[-2, 2]),
                         legend=alt.Legend(title="Where in the plan's band (−1: its P10, +1: its P90)",
                                           orient="bottom", values=[-2, -1, 0, 1, 2], titleLimit=400)),
-        stroke=alt.condition("datum.outside", alt.value("#0f172a"), alt.value(None)),
-        strokeWidth=alt.condition("datum.outside", alt.value(2), alt.value(0)),
+        stroke=alt.StrokeValue(None, condition={"test": "datum.outside", "value": "#0f172a"}),
+        strokeWidth=alt.StrokeWidthValue(0, condition={"test": "datum.outside", "value": 2}),
         tooltip=tooltip)
     text = alt.Chart(data).mark_text(fontSize=11).encode(
-        x=x, y=y, text="pct_text:N",
-        color=alt.condition("abs(datum.pct) > 1.2", alt.value("white"), alt.value("#0f172a")),
+        x=x, y=y, text=alt.Text("pct_text:N"),
+        color=alt.ColorValue("#0f172a", condition={"test": "abs(datum.pct) > 1.2", "value": "white"}),
         tooltip=tooltip)
     return sized_by_rows((cells + text).properties(
         width="container",
@@ -89,13 +89,13 @@ def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, *, height
                           columns=["month", "actual", "status", "p50"])
     x = alt.X("month:O", title=None, axis=month_axis(plan["month"].iloc[0]))
     band = alt.Chart(plan).mark_area(opacity=0.2, color=BAND_COLOR).encode(
-        x=x, y=alt.Y("p10:Q", title="per month", scale=alt.Scale(zero=False)), y2="p90:Q")
+        x=x, y=alt.Y("p10:Q", title="per month", scale=alt.Scale(zero=False)), y2=alt.Y2("p90:Q"))
     median = alt.Chart(plan).mark_line(color=BAND_COLOR, strokeDash=[4, 3]).encode(
-        x=x, y="p50:Q", tooltip=[alt.Tooltip("month:O"), alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
+        x=x, y=alt.Y("p50:Q"), tooltip=[alt.Tooltip("month:O"), alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
                                   alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
                                   alt.Tooltip("p90:Q", title="Plan P90", format=",.0f")])
     dots = alt.Chart(actual).mark_circle(size=90, opacity=1).encode(
-        x=x, y="actual:Q",
+        x=x, y=alt.Y("actual:Q"),
         color=alt.Color("status:N", scale=status_scale(),
                         legend=alt.Legend(title="Actual", orient="bottom")),
         tooltip=[alt.Tooltip("month:O"), alt.Tooltip("actual:Q", title="Actual", format=",.0f"),

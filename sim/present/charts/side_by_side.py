@@ -29,9 +29,9 @@ def side_by_side_distributions(forecasts: dict[str, Forecast], *, height: int = 
     lines = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=2).encode(
         x=alt.X("revenue:Q", axis=money_axis("Revenue in the period")),
         y=alt.Y("density:Q", axis=alt.Axis(title="Density", labels=False, ticks=False)),
-        color=color, tooltip=["scenario:N", alt.Tooltip("revenue:Q", format=",.0f")])
+        color=color, tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("revenue:Q", format=",.0f")])
     goals = pd.DataFrame([{"scenario": n, "goal": fc.scenario.goal} for n, fc in forecasts.items()])
-    rules = alt.Chart(goals).mark_rule(strokeDash=[6, 4]).encode(x="goal:Q", color=color)
+    rules = alt.Chart(goals).mark_rule(strokeDash=[6, 4]).encode(x=alt.X("goal:Q"), color=color)
     return (lines + rules).properties(height=height, width="container",
                                      title=alt.TitleParams("Revenue distributions (dashed: each goal)", anchor="start"))
 
@@ -45,7 +45,7 @@ def side_by_side_p_goal(forecasts: dict[str, Forecast], *, height: int | None = 
         color=alt.Color("scenario:N", sort=list(forecasts), scale=scenario_scale(forecasts), legend=None),
         y=y, x=alt.X("p:Q", title="P(hit the goal)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("p:Q", title="P(goal)", format=".1%")])
-    err = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x="lo:Q", x2="hi:Q")
-    text = alt.Chart(data).mark_text(align="left", dx=6).encode(y=y, x="hi:Q", text=alt.Text("p:Q", format=".1%"))
+    err = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x=alt.X("lo:Q"), x2=alt.X2("hi:Q"))
+    text = alt.Chart(data).mark_text(align="left", dx=6).encode(y=y, x=alt.X("hi:Q"), text=alt.Text("p:Q", format=".1%"))
     return sized_by_rows((bars + err + text).properties(width="container", title=alt.TitleParams(title, anchor="start")),
                          height=height)
