@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import zlib
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ScenarioError
@@ -89,8 +90,20 @@ def scenario_from_json(text: str | bytes) -> Scenario:
 
 
 def scenario_from_url_token(token: str) -> Scenario:
-    """Decode and validate a share-link token made by :meth:`Scenario.to_url_token`."""
-    if not isinstance(token, str) or not token.startswith(URL_TOKEN_PREFIX):
+    """Decode and validate a share-link token made by :meth:`Scenario.to_url_token`.
+
+    The scenarios of the last few tokens are kept (a Scenario is immutable): a page asks for
+    the same token's scenario several times per run, and every viewer of a link asks again
+    (about 1 ms each: inflating, parsing and validating). A refused token is checked again
+    each time."""
+    if not isinstance(token, str):
+        raise ScenarioError("the link's scenario has an unknown format or version")
+    return _scenario_of_token(token)
+
+
+@lru_cache(maxsize=64)          # tokens are at most MAX_URL_TOKEN characters: at most ~1 MB kept
+def _scenario_of_token(token: str) -> Scenario:
+    if not token.startswith(URL_TOKEN_PREFIX):
         raise ScenarioError("the link's scenario has an unknown format or version")
     if len(token) > MAX_URL_TOKEN:
         raise ScenarioError("the link's scenario is too long")
