@@ -135,7 +135,12 @@ def expected_value_plan(scenario: Scenario) -> TargetPlan:
 def p_goal_at_scale(scenario: Scenario, scale: float, *, trials: int, seed, should_stop=None) -> float:
     """Simulated P(goal) with the top-of-funnel plan multiplied by ``scale``."""
     revenue = period_revenue(scenario.with_top_scaled(scale), trials=trials, seed=seed, should_stop=should_stop)
-    return float(np.count_nonzero(revenue + scenario.baseline_revenue >= scenario.goal)) / trials
+    return _share_reaching_goal(scenario, revenue)
+
+
+def _share_reaching_goal(scenario: Scenario, revenue: np.ndarray) -> float:
+    """P(goal) of a sample of the period's revenue (the baseline not included in it)."""
+    return float(np.count_nonzero(revenue + scenario.baseline_revenue >= scenario.goal)) / revenue.size
 
 
 def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE, *,
@@ -194,7 +199,7 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
         those trials say nothing useful (too few with any revenue)."""
         scale = grid.scale(k)
         revenue = period_revenue(scenario.with_top_scaled(scale), trials=n, seed=seed, should_stop=should_stop)
-        seen[(scale, n)] = float(np.count_nonzero(revenue + scenario.baseline_revenue >= scenario.goal)) / n
+        seen[(scale, n)] = _share_reaching_goal(scenario, revenue)
         need = scenario.goal - scenario.baseline_revenue
         with np.errstate(divide="ignore"):
             thresholds = np.where(revenue > 0, scale * need / np.maximum(revenue, 1e-300), np.inf)
