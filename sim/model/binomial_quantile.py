@@ -70,15 +70,23 @@ def binomial_quantile(u, n, p) -> np.ndarray:
     out[full] = n[full].astype(np.int64)
     live = (n > 0) & (p > 0.0) & ~full
     large = live & (n * p * (1.0 - p) >= LARGE_VARIANCE)
-    small = np.flatnonzero(live & ~large)
-    if small.size:
-        # Searched from the near tail: X = n - Y, Y ~ Bin(n, 1 - p) where p > 1/2, and then
-        # x = n - min{y : F_Y(y) > 1 - u} (F(y) > v  <=>  F(y) >= the next double above v).
+    small = live & ~large
+    if small.all():
+        uu, nn, pp = u, n, p                # all of them (no copies)
+        small = slice(None)
+    else:
+        small = np.flatnonzero(small)
         uu, nn, pp = u[small], n[small], p[small]
+    if uu.size:
         mirror = pp > 0.5
-        vv = np.where(mirror, np.nextafter(1.0 - uu, 2.0), uu)
-        y = _search_from_zero(vv, nn, np.where(mirror, 1.0 - pp, pp))
-        out[small] = np.where(mirror, nn - y, y).astype(np.int64)
+        if mirror.any():
+            # Searched from the near tail: X = n - Y, Y ~ Bin(n, 1 - p) where p > 1/2, and then
+            # x = n - min{y : F_Y(y) > 1 - u} (F(y) > v  <=>  F(y) >= the next double above v).
+            vv = np.where(mirror, np.nextafter(1.0 - uu, 2.0), uu)
+            y = _search_from_zero(vv, nn, np.where(mirror, 1.0 - pp, pp))
+            out[small] = np.where(mirror, nn - y, y).astype(np.int64)
+        else:
+            out[small] = _search_from_zero(uu, nn, pp)
     large = np.flatnonzero(large)
     if large.size:
         out[large] = _corrected_normal(u[large], n[large], p[large]).astype(np.int64)

@@ -55,6 +55,7 @@ import numpy as np
 
 from . import positional_random as pr
 from .binomial_quantile import binomial_quantile
+from .cdf_lookup import CdfLookup
 from .deal_value_sums import ValueSums
 from .fair_pool import FairPool
 from .positional_random import BLOCK, RandomSource, uniforms_at
@@ -170,6 +171,12 @@ class _Model:
         for c, cohort in enumerate(self.cohorts):
             self.pmf[c, :cohort.month_pmf.size] = cohort.month_pmf
         self.months_of = np.array([c.month_pmf.size for c in self.cohorts], dtype=np.int64)
+        self.is_top = np.array([c.stage == 0 and c.count == 0 for c in self.cohorts], dtype=bool)
+        self.counts = np.array([c.count for c in self.cohorts], dtype=np.float64)
+        self.stages = np.array([c.stage for c in self.cohorts], dtype=np.int64)
+        self.in_shares = np.array([c.in_share for c in self.cohorts], dtype=np.float64)
+        # A customer's closing month from its uniform (the cohort's month CDF inverted).
+        self.month_lookup = [CdfLookup(c.month_cdf[:-1]) for c in self.cohorts]
         deal = sc.deal
         self.values = ValueSums(deal.median, 0.0 if deal.is_fixed else deal.sigma)
 
@@ -214,15 +221,10 @@ def _cohort_counts(model: _Model, source: RandomSource, start: int, n: int):
     to_customer = np.cumprod(rates[:, ::-1], axis=1)[:, ::-1]     # [:, j] = p_j ... p_{K-1}
     to_customer = np.concatenate([to_customer[:, 1:], np.ones((n, 1))], axis=1)  # P_j
     volumes = _top_volumes(model, source, start, n)
-    C = len(model.cohorts)
-    size = np.empty((n, C))
-    ever = np.empty((n, C))
-    share = np.empty(C)
-    for c, cohort in enumerate(model.cohorts):
-        size[:, c] = volumes[:, cohort.column] if cohort.stage == 0 and cohort.count == 0 else cohort.count
-        ever[:, c] = to_customer[:, cohort.stage]
-        share[c] = cohort.in_share
-    return volumes, size, ever * share, ever
+    # Top cohorts take their month's volume, open pipelines their count.
+    size = np.where(model.is_top, volumes[:, np.minimum(model.columns, model.T - 1)], model.counts)
+    ever = to_customer[:, model.stages]
+    return volumes, size, ever * model.in_shares, ever
 
 
 def _cohort_uniforms(source, purpose, start, n, model):
@@ -249,23 +251,25 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
     first = np.minimum(won.T, INDIVIDUAL) if coupled else np.where(won.T <= INDIVIDUAL, won.T, 0)
     per_cohort = first.sum(axis=1)
     first = first.ravel()
-    cells = np.repeat(np.arange(C * n), first)
-    if cells.size:
+    # Each customer's place in the (n, T) counts, before its delay: its trial's row, its
+    # cohort's first month (customers in cohort-major order, as ``first``).
+    index = np.repeat(((np.arange(n) * T)[None, :] + model.starts[:, None]).ravel(), first)
+    if index.size:
         if coupled:
             # Customer j of cell (cohort c, trial i): uniform j of the cell's stream.
+            cells = np.repeat(np.arange(C * n), first)
             offsets = np.cumsum(first) - first
             j = np.arange(cells.size) - np.repeat(offsets, first)
             states = source.cell_states(pr.MONTH_SPLIT, trials[None, :], model.columns[:, None]).ravel()
             u = uniforms_at(states[cells], j)
         else:
             # Outputs only: the block's stream, in order (cheaper than positional uniforms).
-            u = source.block_generator(pr.MONTH_SPLIT, int(trials[0]) // BLOCK).random(cells.size)
-        index = (cells % n) * T
+            u = source.block_generator(pr.MONTH_SPLIT, int(trials[0]) // BLOCK).random(index.size)
         bounds = np.concatenate([[0], np.cumsum(per_cohort)])
-        for c, cohort in enumerate(model.cohorts):
+        for c, lookup in enumerate(model.month_lookup):
             lo, hi = bounds[c], bounds[c + 1]
             if hi > lo:
-                index[lo:hi] += cohort.start + np.searchsorted(cohort.month_cdf[:-1], u[lo:hi], side="right")
+                index[lo:hi] += lookup.index(u[lo:hi])
         out += np.bincount(index, minlength=n * T)
     rest = np.flatnonzero(won.ravel() > INDIVIDUAL)
     if rest.size == 0:
@@ -360,33 +364,39 @@ def _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) -> n
     """Monthly revenue of one-time deals (n, T) that adds up to each trial's value sum: each
     exact top value goes to the month of a customer picked at random (without replacement);
     the bulk is split over the months in proportion to Gamma(shape × bulk customers of the
-    month) draws (the Dirichlet split, exact for gamma-shaped values)."""
+    month) draws (the Dirichlet split, exact for gamma-shaped values). Worked month by month
+    (T, n); the result is a view of that array."""
     n, T = by_month.shape
-    monthly = np.zeros((n, T))
-    remaining = by_month.astype(np.float64)
-    left = remaining.sum(axis=1)
+    monthly = np.zeros((T, n))
+    # Customers not yet given a top value, cumulated over the months: the month of a uniform
+    # u * left is the number of months whose cumulated count is <= it.
+    cumulated = np.cumsum(by_month.T, axis=0, dtype=np.float64)
+    left = cumulated[-1].copy()
     states = source.cell_states(pr.MONTH_ALLOCATION, trials, 0)
     rows = np.arange(n)
+    later = np.arange(T)[:, None]
     for r in range(tops.shape[1]):
         has = left > 0
         if not has.any():
             break
         u = uniforms_at(states, r) * left
-        month = np.minimum((np.cumsum(remaining, axis=1) <= u[:, None]).sum(axis=1), T - 1)
-        month = np.where(has, month, 0)
-        monthly[rows, month] += np.where(has, tops[:, r], 0.0)
-        remaining[rows, month] -= has
+        month = np.where(has, np.minimum((cumulated <= u).sum(axis=0), T - 1), 0)
+        monthly[month, rows] += np.where(has, tops[:, r], 0.0)
+        cumulated -= (later >= month) & has
         left -= has
     with_bulk = np.flatnonzero(bulk > 0)
     if with_bulk.size:
-        shapes = remaining[with_bulk] * shape[with_bulk, None]
+        remaining = np.diff(cumulated, axis=0, prepend=0.0).T[with_bulk]     # (bulk trials, T)
+        shapes = remaining * shape[with_bulk, None]
         gen = source.block_generator(pr.MONTH_ALLOCATION, int(trials[0]) // BLOCK)
         g = np.where(shapes > 0, gen.standard_gamma(np.maximum(shapes, 1e-300)), 0.0)
         total = g.sum(axis=1, keepdims=True)
-        share = np.where(total > 0, g / np.where(total > 0, total, 1.0),
-                         remaining[with_bulk] / np.maximum(remaining[with_bulk].sum(axis=1, keepdims=True), 1.0))
-        monthly[with_bulk] += bulk[with_bulk, None] * share
-    return monthly
+        share = g / np.where(total > 0, total, 1.0)
+        none = np.flatnonzero(total[:, 0] <= 0)        # every draw underflowed: by the counts
+        if none.size:
+            share[none] = remaining[none] / np.maximum(remaining[none].sum(axis=1, keepdims=True), 1.0)
+        monthly[:, with_bulk] += (bulk[with_bulk, None] * share).T
+    return monthly.T
 
 
 # -- the stage-detail sample (stage-by-stage chain) ---------------------------------------------

@@ -233,6 +233,19 @@ def test_summary_percentiles_match_numpy():
         assert d.mean == pytest.approx(x[row].mean(), rel=1e-12)
 
 
+@pytest.mark.parametrize("high", [1, 40, 10**9])
+def test_summary_percentiles_of_whole_numbers_match_numpy(high):
+    # Counts (customers) go through a count of each value; a range much wider than the
+    # number of trials (10**9) through the sort, as floats do.
+    x = np.random.default_rng(1).integers(-3, high, size=(4, 1003))
+    x[1, :500] = 0                                    # many ties
+    got = distributions(x)
+    want = np.quantile(x, [0.1, 0.25, 0.5, 0.75, 0.9], axis=1)
+    for row, d in enumerate(got):
+        assert [d.p10, d.p25, d.p50, d.p75, d.p90] == pytest.approx(want[:, row], rel=1e-12)
+        assert d.mean == pytest.approx(x[row].mean(), rel=1e-12)
+
+
 def test_forecast_is_consistent(demo):
     f = simulate(demo, trials=20_000)
     assert f.months[-1].cumulative.p50 == pytest.approx(f.revenue.p50, rel=1e-5)
