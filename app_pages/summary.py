@@ -70,11 +70,11 @@ with right:
     st.code(share_url, language=None)
     st.caption("Share this link: it reproduces these numbers.")
     d1, d2, d3 = st.columns(3)
-    d1.download_button("SLA table", data=compute.sla_file(token, confidence, targets, forecast),
+    d1.download_button("SLA table", data=partial(compute.sla_file, token, confidence, targets, forecast),
                        file_name=download_name(scenario, "-sla.csv"),
                        mime="text/csv", key="summary-sla-csv", icon=":material/download:", width="stretch",
                        help="The SLA month by month, one row per stage and month (CSV).")
-    d2.download_button("Scenario", data=scenario.to_json(), file_name=download_name(scenario, ".json"),
+    d2.download_button("Scenario", data=scenario.to_json, file_name=download_name(scenario, ".json"),
                        mime="application/json", key="summary-scenario-json", icon=":material/download:",
                        width="stretch", help="Every input of this scenario (JSON): load it on the Scenarios page.")
     d3.download_button("Report", data=partial(report_file, forecast, targets, token, share_url),

@@ -4,8 +4,9 @@ Building an Altair chart and turning it into Vega-Lite costs tens of millisecond
 chart, more than reading the forecast from the cache: ten people opening one link, or looking at
 the same plan of record on the Actuals and Check-in pages, would pay it ten times (in
 ``bench_load.py`` the charts were half of the pages' own CPU). :func:`show` keeps each chart's
-Vega-Lite spec (a plain dict) in a shared, bounded cache under a key that says what determines
-it (the chart's name, the scenario's token, its other inputs; for charts of stored data, the
+Vega-Lite spec (a plain dict, its data already as the Arrow bytes Streamlit sends: a session's
+copy of the spec is then a copy of bytes, and Streamlit converts nothing for it) in a shared,
+bounded cache under a key that says what determines it (the chart's name, the scenario's token, its other inputs; for charts of stored data, the
 database file, its data version and the read's arguments) and draws the cached spec with
 ``st.vega_lite_chart`` (the same element ``st.altair_chart`` makes). :func:`draw` draws a
 chart built for this run only (one session's uploads and fits, seldom seen twice).
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 import streamlit as st
+from streamlit import dataframe_util
 
 
 def show(name: str, key: Hashable, build: Callable) -> None:
@@ -36,4 +38,10 @@ def draw(chart) -> None:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _spec(name: str, key: Hashable, _build: Callable) -> dict:
-    return _build().to_dict(validate=False)
+    spec = _build().to_dict(validate=False)
+    # The data as Streamlit sends it to the browser (Arrow IPC bytes, made by Streamlit's own
+    # conversion), once: given bytes, st.vega_lite_chart passes them on as they are, and a
+    # session's copy of the cached spec is a copy of bytes, not of thousands of small dicts.
+    for name_, values in spec.get("datasets", {}).items():
+        spec["datasets"][name_] = dataframe_util.convert_anything_to_arrow_bytes(values)
+    return spec

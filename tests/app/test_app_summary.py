@@ -72,8 +72,9 @@ def test_share_link_and_downloads(demo):
     assert "Share this link: it reproduces these numbers." in page_text(at)
     buttons = {b.proto.label: b.proto for b in at.get("download_button")}
     assert set(buttons) == {"SLA table", "Scenario", "Report"}
-    assert buttons["SLA table"].url.endswith(".csv") and buttons["Scenario"].url.endswith(".json")
-    assert buttons["Report"].deferred_file_id          # built only when clicked
+    # Each file is made when its button is clicked (a viewer who only reads costs none of them);
+    # tests/browser/test_browser_agreement.py downloads them and compares with the library.
+    assert all(buttons[label].deferred_file_id and not buttons[label].url for label in buttons)
 
 
 def test_the_summary_shows_the_scenario_and_confidence_of_the_url():
@@ -118,3 +119,29 @@ def test_a_name_with_markup_is_shown_as_text():
     assert "\\*\\*Q1\\*\\*" in heading and "\\[win\\]" in heading and "\\<b\\>" in heading
     # After Markdown's escapes no web address is left that could be turned into a link.
     assert "https://" not in re.sub(r"\\(.)", r"\1", heading)
+
+
+def test_a_second_viewer_gets_the_fan_chart_data_as_converted_for_the_first(monkeypatch):
+    """The cached chart holds its data as Streamlit sends it (Arrow bytes): a second session
+    on the same link converts nothing, and receives the same bytes as the first."""
+    from streamlit import dataframe_util
+    sc = small_demo(seed=4242)               # a link no other test opens: the first viewer builds
+    convert = dataframe_util.convert_anything_to_arrow_bytes
+    calls = []
+
+    def counted(data, *args, **kwargs):
+        calls.append(type(data).__name__)
+        return convert(data, *args, **kwargs)
+
+    monkeypatch.setattr(dataframe_util, "convert_anything_to_arrow_bytes", counted)
+
+    def fan_data(at):
+        (chart,) = at.get("vega_lite_chart")
+        return [d.data.data for d in chart.proto.datasets]
+
+    first = fan_data(open_app(PAGE, scenario=sc))
+    assert calls                              # the first viewer's chart was converted once...
+    calls.clear()
+    second = fan_data(open_app(PAGE, scenario=sc))
+    assert calls == []                        # ... and the second viewer's not at all
+    assert second == first and all(isinstance(d, bytes) and d for d in first)

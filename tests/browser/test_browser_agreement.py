@@ -7,7 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from sim.model.scenario_io import load_scenario, scenario_from_url_token
+from sim import required_volumes, simulate
+from sim.model.scenario_io import load_scenario, scenario_from_json, scenario_from_url_token
+from sim.present.sla import sla_csv
+from ui.compute import SEARCH_TRIALS
 
 from .driver import ARTIFACTS, click_maybe_rerun, exceptions, full_screenshot, open_app, query_param, rerun_after, wait_quiet
 from .server import ROOT
@@ -79,6 +82,20 @@ def test_an_agreement_written_on_the_plan_page_reads_as_one_on_the_summary_and_t
                      "The agreement: handoff rules", MQL_DEFINITION, "For marketing: Dana Ruiz, VP Marketing",
                      "For sales: Sam Okafor, VP Sales", "within 2 business days"):
         assert expected in report, expected
+    # The SLA table and the scenario are made when their buttons are clicked (deferred): the
+    # same files as the library's
+    scenario = scenario_from_url_token(token)
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="SLA table").click()
+    targets = required_volumes(scenario, 0.8, trials=min(scenario.trials, SEARCH_TRIALS))
+    assert download.value.suggested_filename.endswith("-sla.csv")
+    assert download.value.path().read_text(encoding="utf-8") == sla_csv(targets, simulate(scenario))
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Scenario").click()
+    assert download.value.suggested_filename.endswith(".json")
+    assert scenario_from_json(download.value.path().read_bytes()) == scenario
+    assert exceptions(page) == []
+
     path = tmp_path / "report.html"
     path.write_text(report, encoding="utf-8")
     page.goto(path.as_uri())
