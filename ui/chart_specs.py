@@ -6,8 +6,9 @@ the same plan of record on the Actuals and Check-in pages, would pay it ten time
 ``bench_load.py`` the charts were half of the pages' own CPU). :func:`show` keeps each chart's
 Vega-Lite spec (a plain dict, its data already as the Arrow bytes Streamlit sends: a session's
 copy of the spec is then a copy of bytes, and Streamlit converts nothing for it) in a shared,
-bounded cache under a key that says what determines it (the chart's name, the scenario's token, its other inputs; for charts of stored data, the
-database file, its data version and the read's arguments) and draws the cached spec with
+bounded cache under a key that says what determines it (the chart's name, the scenario's token,
+its other inputs; for charts of stored data, the database file, its data version and the read's
+arguments) and draws the cached spec with
 ``st.vega_lite_chart`` (the same element ``st.altair_chart`` makes). :func:`draw` draws a
 chart built for this run only (one session's uploads and fits, seldom seen twice).
 
