@@ -6,9 +6,11 @@
 Starts the app (`python -m ui.serve`) on a free loopback port with a temporary database (seeded
 with the demo's actuals). First, many viewers of one link: one browser opens the Summary page
 of a shared link, then SESSIONS browsers open another link at once; the server's CPU for each
-(budget: ten cost at most 1.5× one). Then it runs WAVES waves. In each wave, SESSIONS headless
-Chromium browsers, started before the wave (so that starting them does not compete with the
-server during the wave), open their sessions together and each:
+(budget: ten cost at most 1.5× one), and the same for a page of one line
+(``benchmarks/one_line_app.py``, a server of its own): what Streamlit itself costs per viewer.
+Then it runs WAVES waves. In each wave, SESSIONS headless Chromium browsers, started before the
+wave (so that starting them does not compete with the server during the wave), open their
+sessions together and each:
 
 1. opens the Plan page with its own scenario (the demo with a seed of its own, so no session
    is served from another's cache) and waits for the first result;
@@ -253,6 +255,29 @@ def simulation_cpu(demo, changes: int) -> float:
     return cpu() - start
 
 
+async def one_line_page(sessions: int) -> dict:
+    """Streamlit's own floor: the server CPU of one viewer, then of SESSIONS at once, opening a
+    page of one line (``benchmarks/one_line_app.py``) on a server of its own, the same way."""
+    from playwright.async_api import async_playwright
+    out = {"link_open": [], "errors": [], "exceptions": 0}
+    with StreamlitServer(app=str(Path(__file__).with_name("one_line_app.py"))) as srv:
+        async with async_playwright() as p:
+            browsers = await launch(p, 1)                   # imports and first run: not counted
+            await open_link(browsers[0][1], srv.url, out)
+            await close_all(browsers)
+            used = {}
+            for n in (1, sessions):
+                browsers = await launch(p, n)
+                await asyncio.sleep(1.0)
+                cpu0 = server_cpu(srv.proc.pid)
+                await asyncio.gather(*(open_link(page, srv.url, out) for _, page in browsers))
+                await asyncio.sleep(0.5)
+                used[n] = round(server_cpu(srv.proc.pid) - cpu0, 3)
+                await close_all(browsers)
+    return {"one": used[1], "ten": used[sessions], "per_extra_viewer": round((used[sessions] - used[1]) / (sessions - 1), 3),
+            "errors": out["errors"]}
+
+
 def server_cpu(pid: int) -> float:
     """CPU seconds (user + system) the server process has used so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -293,7 +318,9 @@ async def run(args) -> dict:
                         shared[n] = round(server_cpu(pid) - cpu0, 2)
                         await close_all(browsers)
                     report["shared_link_server_cpu_s"] = {"one": shared[1], "ten": shared[args.sessions],
-                                                          "ratio": round(shared[args.sessions] / shared[1], 2)}
+                                                          "ratio": round(shared[args.sessions] / shared[1], 2),
+                                                          "per_extra_viewer": round((shared[args.sessions] - shared[1])
+                                                                                    / (args.sessions - 1), 3)}
 
                 for wave in range(args.waves):
                     tokens = [replace(demo, seed=10_000 + wave * 1000 + i).to_url_token() for i in range(args.sessions)]
@@ -310,6 +337,9 @@ async def run(args) -> dict:
                     await close_all(browsers)
                     await asyncio.sleep(args.pause)
                     report["rss_mib"].append(round(rss_mib(pid), 1))
+    if args.shared_link:
+        report["one_line_page_server_cpu_s"] = await one_line_page(args.sessions)
+
     def summary(v):
         return None if not v else {"p50": round(statistics.median(v), 2), "p95": round(pct(v, 95), 2),
                                    "max": round(max(v), 2), "n": len(v)}
@@ -351,6 +381,10 @@ def main(argv=None) -> int:
         print(f"one Summary link: server CPU for 1 viewer {shared['one']} s, for {args.sessions} at once "
               f"{shared['ten']} s: ×{shared['ratio']} (budget ×1.5: {'met' if shared['ratio'] <= 1.5 else 'not met'}); "
               f"open times {report['shared_link_open_s']}")
+        floor = report["one_line_page_server_cpu_s"]
+        print(f"  each viewer after the first: {shared['per_extra_viewer'] * 1e3:.0f} ms of server CPU (a one-line "
+              f"Streamlit page, the same way: {floor['per_extra_viewer'] * 1e3:.0f} ms; the budget leaves "
+              f"{shared['one'] / 2 / (args.sessions - 1) * 1e3:.0f} ms)")
     per = report["server_cpu_per_journey_s"]
     print(f"server CPU per session journey (s), per wave: {per} (budget 2.5 s: "
           f"{'met' if per and statistics.median(per) <= 2.5 else 'not met'} at the median)")

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -175,10 +176,14 @@ class _Model:
         self.counts = np.array([c.count for c in self.cohorts], dtype=np.float64)
         self.stages = np.array([c.stage for c in self.cohorts], dtype=np.int64)
         self.in_shares = np.array([c.in_share for c in self.cohorts], dtype=np.float64)
-        # A customer's closing month from its uniform (the cohort's month CDF inverted).
-        self.month_lookup = [CdfLookup(c.month_cdf[:-1]) for c in self.cohorts]
         deal = sc.deal
         self.values = ValueSums(deal.median, 0.0 if deal.is_fixed else deal.sigma)
+
+    @cached_property
+    def month_lookup(self) -> list[CdfLookup]:
+        """Per cohort, a customer's closing month from its uniform (the month CDF inverted);
+        made when first needed (the monthly outputs, recurring deals), not for P(goal) alone."""
+        return [CdfLookup(c.month_cdf[:-1]) for c in self.cohorts]
 
     def _cohort(self, column, start, stage, count, delay):
         horizon = self.T - 1 - start
