@@ -649,10 +649,18 @@ def test_the_sla_csv_neutralises_formula_names_and_keeps_numbers(hostile_scenari
 
 @pytest.fixture
 def downloads(monkeypatch):
-    """{file name: bytes} of every st.download_button with static data (Streamlit hands those
-    to its media file manager; AppTest keeps only the URL)."""
+    """{file name: bytes} of every st.download_button: static data (Streamlit hands those to
+    its media file manager; AppTest keeps only the URL), and deferred data (made when the
+    button is clicked: here made at once, as a click would)."""
     seen: dict[str, bytes] = {}
     add = MediaFileManager.add
+    add_deferred = MediaFileManager.add_deferred
+
+    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        if file_name:
+            data = data_callable()
+            seen[file_name] = data if isinstance(data, bytes) else str(data).encode()
+        return add_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
 
     def record(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
         if is_for_static_download and file_name:
@@ -661,6 +669,7 @@ def downloads(monkeypatch):
                    is_for_static_download=is_for_static_download)
 
     monkeypatch.setattr(MediaFileManager, "add", record)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
     return seen
 
 
