@@ -262,20 +262,26 @@ async def one_line_page(sessions: int) -> dict:
     out = {"link_open": [], "errors": [], "exceptions": 0}
     with StreamlitServer(app=str(Path(__file__).with_name("one_line_app.py"))) as srv:
         async with async_playwright() as p:
-            browsers = await launch(p, 1)                   # imports and first run: not counted
-            await open_link(browsers[0][1], srv.url, out)
-            await close_all(browsers)
-            used = {}
-            for n in (1, sessions):
-                browsers = await launch(p, n)
-                await asyncio.sleep(1.0)
-                cpu0 = server_cpu(srv.proc.pid)
-                await asyncio.gather(*(open_link(page, srv.url, out) for _, page in browsers))
-                await asyncio.sleep(0.5)
-                used[n] = round(server_cpu(srv.proc.pid) - cpu0, 3)
-                await close_all(browsers)
-    return {"one": used[1], "ten": used[sessions], "per_extra_viewer": round((used[sessions] - used[1]) / (sessions - 1), 3),
-            "errors": out["errors"]}
+            await viewers_cpu(p, srv.proc.pid, srv.url, 1, out)     # imports and first run: not counted
+            used = {n: await viewers_cpu(p, srv.proc.pid, srv.url, n, out) for n in (1, sessions)}
+    return {**viewers_figures(used[1], used[sessions], sessions), "errors": out["errors"]}
+
+
+async def viewers_cpu(playwright, pid: int, link: str, n: int, out: dict) -> float:
+    """Server CPU seconds while ``n`` browsers, started beforehand, open ``link`` at once."""
+    browsers = await launch(playwright, n)
+    await asyncio.sleep(1.0)
+    cpu0 = server_cpu(pid)
+    await asyncio.gather(*(open_link(page, link, out) for _, page in browsers))
+    await asyncio.sleep(0.5)
+    used = server_cpu(pid) - cpu0
+    await close_all(browsers)
+    return used
+
+
+def viewers_figures(one: float, many: float, sessions: int) -> dict:
+    """One viewer's and SESSIONS viewers' server CPU (s), and what each viewer after the first adds."""
+    return {"one": round(one, 3), "ten": round(many, 3), "per_extra_viewer": round((many - one) / (sessions - 1), 3)}
 
 
 def server_cpu(pid: int) -> float:
@@ -307,20 +313,12 @@ async def run(args) -> dict:
                 # Many viewers of one link: one executive alone, then ten at once (new links each,
                 # so neither is served from the other's cache). Server CPU only.
                 if args.shared_link:
-                    shared = {}
-                    for n, seed in ((1, 900), (args.sessions, 901)):
-                        link = f"{srv.url}/summary?s={replace(demo, seed=seed).to_url_token()}&q=0.8"
-                        browsers = await launch(p, n)
-                        await asyncio.sleep(1.0)
-                        cpu0 = server_cpu(pid)
-                        await asyncio.gather(*(open_link(page, link, out) for _, page in browsers))
-                        await asyncio.sleep(0.5)
-                        shared[n] = round(server_cpu(pid) - cpu0, 2)
-                        await close_all(browsers)
-                    report["shared_link_server_cpu_s"] = {"one": shared[1], "ten": shared[args.sessions],
-                                                          "ratio": round(shared[args.sessions] / shared[1], 2),
-                                                          "per_extra_viewer": round((shared[args.sessions] - shared[1])
-                                                                                    / (args.sessions - 1), 3)}
+                    shared = {n: await viewers_cpu(p, pid, f"{srv.url}/summary?s="
+                                                   f"{replace(demo, seed=seed).to_url_token()}&q=0.8", n, out)
+                              for n, seed in ((1, 900), (args.sessions, 901))}
+                    report["shared_link_server_cpu_s"] = {**viewers_figures(shared[1], shared[args.sessions],
+                                                                            args.sessions),
+                                                          "ratio": round(shared[args.sessions] / shared[1], 2)}
 
                 for wave in range(args.waves):
                     tokens = [replace(demo, seed=10_000 + wave * 1000 + i).to_url_token() for i in range(args.sessions)]
