@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from sim import ScenarioError
@@ -99,5 +101,5 @@ with results:
     for side, table in sla_by_side(targets, forecast).items():
         st.caption(SIDE_TITLES[side])
         st.dataframe(table, width="stretch", height="content")
-    st.download_button("Download the SLA table (CSV)", data=compute.sla_file(token, confidence, targets, forecast),
+    st.download_button("Download the SLA table (CSV)", data=partial(compute.sla_file, token, confidence, targets, forecast),
                        file_name="sla.csv", mime="text/csv", key="sla-csv", icon=":material/download:")

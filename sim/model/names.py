@@ -58,7 +58,10 @@ def is_refused_character(ch: str) -> bool:
 def name_problem(name) -> str | None:
     """Why ``name`` cannot be a name (of anything), or None: control or invisible characters
     (white space of any kind is allowed: it is folded to single spaces)."""
-    bad = [ch for ch in dict.fromkeys(tidy_name(name)) if is_refused_character(ch)]
+    text = tidy_name(name)
+    if text.isascii() and text.isprintable():      # the common case, at once: no ASCII printable is refused
+        return None
+    bad = [ch for ch in dict.fromkeys(text) if is_refused_character(ch)]
     if not bad:
         return None
     shown = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:3]) + (", ..." if len(bad) > 3 else "")
@@ -81,4 +84,7 @@ def stage_name_problem(name) -> str | None:
 def printable(text) -> str:
     """``text`` with every control or invisible character removed (line breaks and tabs kept):
     for output that a terminal or a spreadsheet shows, whatever a name stored earlier holds."""
-    return "".join(ch for ch in str(text) if ch in "\n\t" or not is_refused_character(ch))
+    text = str(text)
+    if text.isascii() and text.isprintable():      # the common case, at once (nothing to remove)
+        return text
+    return "".join(ch for ch in text if ch in "\n\t" or not is_refused_character(ch))

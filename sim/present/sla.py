@@ -3,6 +3,7 @@ deliver against them (no Streamlit here)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..model.forecast import Forecast
@@ -34,19 +35,21 @@ def sla_by_side(targets: Targets, forecast: Forecast) -> dict[str, pd.DataFrame]
     """For each side that owns stages: a table with one row per month (and a last row for the
     period) and one column per stage; each cell is the commitment and, in brackets, the P10–P90
     of what the current plan is expected to deliver. Months as rows keep it narrow on a phone."""
-    long = sla_rows(targets, forecast)
+    scenario = forecast.scenario
+    months = scenario.month_labels
     out = {}
     for side in OWNERS:
-        part = long[long["side"] == side]
-        if part.empty:
-            continue
         table = {}
-        for stage, rows in part.groupby("stage", sort=False):
-            cells = {m: f"{c:,.0f} ({lo:,.0f}–{hi:,.0f})" for m, c, lo, hi in
-                     zip(rows["month"], rows["commitment"], rows["current_plan_p10"], rows["current_plan_p90"])}
-            cells["Period"] = f"{rows['commitment'].sum():,.0f}"
-            table[stage] = cells
-        out[side] = pd.DataFrame(table)
+        for k, stage in enumerate(scenario.stages):
+            if stage.owner != side:
+                continue
+            need = targets.at_confidence.stages[k].monthly
+            cells = {m: f"{c:,.0f} ({band.p10:,.0f}–{band.p90:,.0f})"
+                     for m, c, band in zip(months, need, forecast.stages[k].monthly)}
+            cells["Period"] = f"{np.sum(np.asarray(need, dtype=np.float64)):,.0f}"
+            table[stage.name] = cells
+        if table:
+            out[side] = pd.DataFrame(table)
     return out
 
 

@@ -4,10 +4,12 @@ from dataclasses import replace
 
 import pytest
 
-from sim import simulate
+from sim import required_volumes, simulate
 from sim.model.editing import rate_from_range
 from sim.model.validation import scenario_from_dict
 from sim.present.describe import scale_text
+from sim.present.sla import sla_by_side, sla_csv
+from ui.compute import SEARCH_TRIALS
 from ui.widgets import PLAN_TABS
 
 from .apptest import PROBABILITY, metric, open_app, open_tab, small_demo, widget
@@ -91,6 +93,30 @@ def test_stages_can_be_added_removed_and_renamed():
     widget(at.text_input, "Stage 1").set_value("Sessions").run()
     assert at.session_state["scenario"].stages[0].name == "Sessions"
     assert not at.exception
+
+
+def test_the_sla_tables_and_file_are_those_of_the_confidence_shown(monkeypatch):
+    """The tables and the CSV (made when the button is clicked, not at every rerun) are those
+    of the page's own search and forecast, before and after the confidence moves."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    made = {}
+    add_deferred = MediaFileManager.add_deferred
+
+    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return add_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
+    sc = small_demo(seed=5151)
+    at = open_app(scenario=sc)
+    for confidence in (0.8, 0.9):
+        if confidence != at.session_state["confidence"]:
+            widget(at.select_slider, "Chance of hitting the goal the SLA should give").set_value(confidence).run()
+        targets, forecast = required_volumes(sc, confidence, trials=min(sc.trials, SEARCH_TRIALS)), simulate(sc)
+        expected = sla_by_side(targets, forecast)
+        shown = [df.value for df in at.dataframe]
+        assert len(shown) == len(expected) and all(a.equals(b) for a, b in zip(shown, expected.values()))
+        assert made.pop("sla.csv")() == sla_csv(targets, forecast)
 
 
 def test_a_higher_confidence_asks_for_more_volume():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import ScenarioError
-from sim.model.names import fold_name, name_problem, printable, stage_name_problem, tidy_name
+from sim.model.names import fold_name, is_refused_character, name_problem, printable, stage_name_problem, tidy_name
 from sim.model.scenario_names import renamed
 
 from ..conftest import small_scenario
@@ -41,6 +41,18 @@ def test_ordinary_stage_names_are_accepted(name):
 def test_a_stage_name_starts_with_a_letter_or_digit_and_holds_no_markup(name):
     assert stage_name_problem(name) == ("must be at most 40 characters of letters, digits, spaces and "
                                         "- & / ( ) . ' # +, starting with a letter or digit")
+
+
+def test_every_ascii_character_is_judged_as_character_by_character():
+    """printable and name_problem answer plain ASCII text at once: the same as the rule applied
+    to each character (line breaks and tabs kept by printable, folded in names; controls and
+    DEL removed or refused)."""
+    for code in range(128):
+        ch = chr(code)
+        refused = is_refused_character(ch)
+        assert refused == (code < 32 or code == 127)
+        assert printable(f"Le{ch}ads") == ("Le" + ch + "ads" if ch in "\n\t" or not refused else "Leads")
+        assert (name_problem(f"Le{ch}ads") is None) == (ch.isspace() or not refused)
 
 
 def test_white_space_of_any_kind_is_folded_not_refused():
