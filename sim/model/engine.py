@@ -198,44 +198,55 @@ class _Model:
 
 # -- the revenue sample ---------------------------------------------------------------------
 
-def _rates(model: _Model, source: RandomSource, start: int, n: int) -> np.ndarray:
+def _block_rows(source: RandomSource, purpose: int, start: int, n: int, rows, draw) -> np.ndarray:
+    """Rows of a chunk's fixed-shape block family (``RandomSource.block_rows``): all ``n``, or
+    only those at ``rows`` (increasing positions in the chunk; the block's first rows are the
+    same whatever their number, so only those up to the last one are made)."""
+    if rows is None:
+        return source.block_rows(purpose, start, n, draw)
+    return source.block_rows(purpose, start, int(rows[-1]) + 1, draw)[rows]
+
+
+def _rates(model: _Model, source: RandomSource, start: int, n: int, rows=None) -> np.ndarray:
     """(n, K) rates; column 0 (the top of the funnel) is 1. One uniform per stage and trial,
-    inverted through the belief's quantile table (fixed rates: exact)."""
+    inverted through the belief's quantile table (fixed rates: exact). ``rows``: those trials
+    of the chunk only."""
     K = model.K
-    u = source.block_rows(pr.RATES, start, n, lambda g, rows: g.random((rows, K - 1)))
-    rates = np.ones((n, K))
+    u = _block_rows(source, pr.RATES, start, n, rows, lambda g, m: g.random((m, K - 1)))
+    rates = np.ones((u.shape[0], K))
     for k, sampler in enumerate(model.rates, start=1):
         rates[:, k] = sampler if isinstance(sampler, float) else sampler.rates(u[:, k - 1])
     return rates
 
 
-def _top_volumes(model: _Model, source: RandomSource, start: int, n: int) -> np.ndarray:
+def _top_volumes(model: _Model, source: RandomSource, start: int, n: int, rows=None) -> np.ndarray:
     """(n, T) top-of-funnel volumes (float64, whole numbers): round(plan · G)."""
     if model.gamma_shape is None:
-        return np.broadcast_to(np.rint(model.plan), (n, model.T)).copy()
+        return np.broadcast_to(np.rint(model.plan), (n if rows is None else len(rows), model.T)).copy()
     shape = model.gamma_shape
-    g = source.block_rows(pr.VOLUMES, start, n, lambda gen, rows: gen.standard_gamma(shape, (rows, model.T)))
+    g = _block_rows(source, pr.VOLUMES, start, n, rows, lambda gen, m: gen.standard_gamma(shape, (m, model.T)))
     g /= shape
     return np.rint(model.plan * g)
 
 
-def _cohort_counts(model: _Model, source: RandomSource, start: int, n: int):
+def _cohort_counts(model: _Model, source: RandomSource, start: int, n: int, rows=None):
     """Per trial: the volumes (n, T), and per cohort its size N (n, C), the probability q
     that a unit closes within the period (n, C) and P, that it ever closes (n, C)."""
-    rates = _rates(model, source, start, n)
+    rates = _rates(model, source, start, n, rows)
+    m = rates.shape[0]
     to_customer = np.cumprod(rates[:, ::-1], axis=1)[:, ::-1]     # [:, j] = p_j ... p_{K-1}
-    to_customer = np.concatenate([to_customer[:, 1:], np.ones((n, 1))], axis=1)  # P_j
-    volumes = _top_volumes(model, source, start, n)
+    to_customer = np.concatenate([to_customer[:, 1:], np.ones((m, 1))], axis=1)  # P_j
+    volumes = _top_volumes(model, source, start, n, rows)
     # Top cohorts take their month's volume, open pipelines their count.
     size = np.where(model.is_top, volumes[:, np.minimum(model.columns, model.T - 1)], model.counts)
     ever = to_customer[:, model.stages]
     return volumes, size, ever * model.in_shares, ever
 
 
-def _cohort_uniforms(source, purpose, start, n, model):
+def _cohort_uniforms(source, purpose, start, n, model, rows=None):
     """(n, C) positional uniforms, one per trial and cohort (columns fixed by the model)."""
     columns = [c.column for c in model.cohorts]
-    u = source.block_rows(purpose, start, n, lambda g, rows: g.random((rows, model.T + model.K - 1)))
+    u = _block_rows(source, purpose, start, n, rows, lambda g, m: g.random((m, model.T + model.K - 1)))
     return u[:, columns]
 
 
@@ -317,14 +328,18 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
     return out.reshape(n, T)
 
 
-def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outputs: bool):
+def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outputs: bool, rows=None):
     """The revenue sample for trials ``start .. start+n``. Without ``outputs``: the period's
-    revenue (n,) only (what P(goal) needs); with: customers (n, T+1), monthly revenue (n, T),
-    revenue (n,), pipeline value (n,), top volume (n,)."""
+    revenue (n,) only (what P(goal) needs), or with ``rows`` (increasing positions in the
+    chunk) that of those trials only, the same numbers; with ``outputs``: customers (n, T+1),
+    monthly revenue (n, T), revenue (n,), pipeline value (n,), top volume (n,)."""
     T = model.T
-    trials = np.arange(start, start + n)
-    volumes, size, q_in, ever = _cohort_counts(model, source, start, n)
-    u_in = _cohort_uniforms(source, pr.COHORT_IN, start, n, model)
+    if rows is not None and outputs:
+        raise ValueError("rows: the period's revenue only")
+    trials = np.arange(start, start + n) if rows is None else start + np.asarray(rows, dtype=np.int64)
+    volumes, size, q_in, ever = _cohort_counts(model, source, start, n, rows)
+    u_in = _cohort_uniforms(source, pr.COHORT_IN, start, n, model, rows)
+    n = trials.size
     won = binomial_quantile(u_in, size, q_in)                              # (n, C) int64
     recurring = model.scenario.deal.recurring
     values = model.values
@@ -579,6 +594,31 @@ def period_revenues(scenarios, *, trials: int, seed=None, progress=None, should_
         jobs += [job(model, source, out, s, size) for s, size in _chunks(n)]
     run_parallel(jobs, progress=progress, check=stop_check(should_stop))
     return outs
+
+
+def period_revenue_of(scenario: Scenario, trials: np.ndarray, *, seed=None, should_stop=None) -> np.ndarray:
+    """The period's revenue of the trials numbered ``trials`` (increasing, from 0) only: the same
+    numbers as ``period_revenue(scenario, trials=N, seed=seed)[trials]`` for any N above the
+    last (every random number has a fixed address), at a cost in proportion to their number."""
+    trials = np.asarray(trials, dtype=np.int64)
+    out = np.empty(trials.size)
+    if trials.size == 0:
+        return out
+    if np.any(np.diff(trials) <= 0) or trials[0] < 0:
+        raise ValueError("trials: increasing indices from 0")
+    _, source = _resolve(scenario, int(trials[-1]) + 1, seed)
+    model = _Model(scenario)
+    bounds = np.searchsorted(trials, np.arange(0, int(trials[-1]) + 1 + CHUNK, CHUNK))
+    jobs = []
+    for c, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        if hi > lo:
+            rows = trials[lo:hi] - c * CHUNK
+
+            def run(lo=lo, hi=hi, start=c * CHUNK, rows=rows):
+                out[lo:hi] = _revenue_chunk(model, source, start, CHUNK, outputs=False, rows=rows)
+            jobs.append(run)
+    run_parallel(jobs, check=stop_check(should_stop))
+    return out
 
 
 def draw_stage_arrivals(scenario: Scenario, *, trials: int | None = None, seed=None):

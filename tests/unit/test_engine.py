@@ -199,6 +199,22 @@ def test_a_prefix_of_the_trials_is_the_same_at_any_trial_count(demo):
     assert not np.array_equal(small[:CHUNK], large[CHUNK:2 * CHUNK])
 
 
+@pytest.mark.parametrize("kind", ["one_time", "monthly_recurring"])
+def test_the_revenue_of_some_trials_is_theirs_in_a_run_of_all(demo, kind):
+    """period_revenue_of (what the confidence search runs for the trials it still needs): the
+    very numbers of those trials in a whole run, in any chunk, with or without an open pipeline."""
+    from dataclasses import replace
+    rng = np.random.default_rng(3)
+    for sc in (replace(demo, deal=replace(demo.deal, kind=kind)), replace(demo, start_pipeline=())):
+        whole = engine.period_revenue(sc, trials=2 * CHUNK + 100, seed=5)
+        for trials in (np.arange(whole.size), np.sort(rng.choice(whole.size, 700, replace=False)),
+                       np.array([0]), np.array([CHUNK - 1, CHUNK, 2 * CHUNK + 99])):
+            assert np.array_equal(engine.period_revenue_of(sc, trials, seed=5), whole[trials])
+    assert engine.period_revenue_of(demo, np.array([], dtype=np.int64)).size == 0
+    with pytest.raises(ValueError):
+        engine.period_revenue_of(demo, np.array([3, 2]))
+
+
 def test_both_samplers_agree_on_the_demo(demo):
     d = draw(demo, trials=20_000, seed=5, detail_trials=8_000)
     a = d.revenue.new_customers[:demo.months].sum(axis=0)

@@ -157,6 +157,37 @@ def test_the_answer_does_not_depend_on_where_the_search_starts(demo):
         assert warm == cold, hint
 
 
+def test_the_search_runs_only_the_trials_its_runs_so_far_leave_open(demo):
+    """At each scale, in any order, P(goal) from the trials still open (the others are known
+    from runs at smaller and larger scales) is that of a run of all the trials; later runs
+    simulate fewer trials."""
+    from sim.model import targets
+    outcomes = targets._Outcomes(demo, demo.seed, None)
+    ran = []
+    run_of = targets.period_revenue_of
+
+    def counted(scenario, trials, **kwargs):
+        ran.append(trials.size)
+        return run_of(scenario, trials, **kwargs)
+
+    def share(scale, n):
+        ran.clear()
+        targets.period_revenue_of = counted
+        try:
+            return outcomes.share(scale, n)
+        finally:
+            targets.period_revenue_of = run_of
+
+    rng = np.random.default_rng(11)
+    scales = list(1.01 ** rng.integers(-60, 60, size=12)) + [1.0, 0.0]
+    for scale, n in zip(scales, rng.choice([4_096, 9_000, 12_000], size=len(scales))):
+        assert share(float(scale), int(n)) == p_goal_at_scale(demo, float(scale), trials=int(n), seed=demo.seed)
+        assert sum(ran) <= n
+    assert share(1.0, 4_096) == p_goal_at_scale(demo, 1.0, trials=4_096, seed=demo.seed)
+    assert ran == []                          # run before: nothing left open
+    assert 0 < share(1.01, 12_000) and 0 < sum(ran) < 12_000 / 2     # next to a scale run: a few open
+
+
 def test_a_hint_for_an_unreachable_or_certain_goal_gives_the_cold_answer(demo):
     from dataclasses import replace
     out_of_reach = required_volumes(demo, 0.99, trials=2_000, max_scale=1.2)
