@@ -148,8 +148,9 @@ class _Outcomes:
     trial's revenue never falls as the scale rises (monotone coupling), so a trial that reaches
     the goal at one scale reaches it at every larger one, and one that falls short at a scale
     falls short at every smaller one: a run at a new scale simulates only the trials that the
-    runs so far leave open (about a fifth of them just below a scale already run, a few
-    percent between two close scales), with the same answer as a run of them all."""
+    runs so far leave open (just below a scale run with all trials, those that reached the goal
+    there; between two close scales run, the few that reached it at one and not the other), with
+    the same answer as a run of them all."""
 
     def __init__(self, scenario: Scenario, seed: int, should_stop):
         self.scenario, self.seed, self.should_stop = scenario, seed, should_stop
