@@ -138,9 +138,14 @@ def p_goal_at_scale(scenario: Scenario, scale: float, *, trials: int, seed, shou
     return _share_reaching_goal(scenario, revenue)
 
 
+def _reaching_goal(scenario: Scenario, revenue: np.ndarray) -> np.ndarray:
+    """Which trials of a sample of the period's revenue (the baseline not included) reach the goal."""
+    return revenue + scenario.baseline_revenue >= scenario.goal
+
+
 def _share_reaching_goal(scenario: Scenario, revenue: np.ndarray) -> float:
     """P(goal) of a sample of the period's revenue (the baseline not included in it)."""
-    return float(np.count_nonzero(revenue + scenario.baseline_revenue >= scenario.goal)) / revenue.size
+    return float(np.count_nonzero(_reaching_goal(scenario, revenue))) / revenue.size
 
 
 class _Outcomes:
@@ -157,9 +162,6 @@ class _Outcomes:
         self.hit_from = np.empty(0)       # per trial: the smallest scale run where it reaches the goal
         self.short_to = np.empty(0)       # and the largest where it falls short (±inf: none)
 
-    def _reaches(self, revenue: np.ndarray) -> np.ndarray:
-        return revenue + self.scenario.baseline_revenue >= self.scenario.goal
-
     def _cover(self, n: int) -> None:
         if self.hit_from.size < n:
             grow = n - self.hit_from.size
@@ -168,7 +170,7 @@ class _Outcomes:
 
     def record(self, scale: float, trials: np.ndarray, revenue: np.ndarray) -> None:
         """The revenues of ``trials`` (indices) at ``scale``."""
-        hit = self._reaches(revenue)
+        hit = _reaching_goal(self.scenario, revenue)
         self.hit_from[trials[hit]] = np.minimum(self.hit_from[trials[hit]], scale)
         self.short_to[trials[~hit]] = np.maximum(self.short_to[trials[~hit]], scale)
 
@@ -235,13 +237,10 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
                      runs=SEARCH_RUNS, what="the confidence search")
     report = progress or (lambda fraction: None)
     grid = _ScaleGrid(tolerance, cap)
-    seen: dict[tuple[float, int], float] = {}
     outcomes = _Outcomes(scenario, seed, should_stop)
 
     def p(scale, n):
-        if (scale, n) not in seen:
-            seen[(scale, n)] = outcomes.share(scale, n)
-        return seen[(scale, n)]
+        return outcomes.share(scale, n)          # a scale run before: nothing left to run
 
     def estimate(k, n):
         """A grid index near the answer, from the revenues of n trials at grid point k (a
@@ -249,7 +248,6 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
         those trials say nothing useful (too few with any revenue)."""
         scale = grid.scale(k)
         revenue = outcomes.revenue(scale, n)
-        seen[(scale, n)] = _share_reaching_goal(scenario, revenue)
         need = scenario.goal - scenario.baseline_revenue
         with np.errstate(divide="ignore"):
             thresholds = np.where(revenue > 0, scale * need / np.maximum(revenue, 1e-300), np.inf)

@@ -157,7 +157,7 @@ def test_the_answer_does_not_depend_on_where_the_search_starts(demo):
         assert warm == cold, hint
 
 
-def test_the_search_runs_only_the_trials_its_runs_so_far_leave_open(demo):
+def test_the_search_runs_only_the_trials_its_runs_so_far_leave_open(demo, monkeypatch):
     """At each scale, in any order, P(goal) from the trials still open (the others are known
     from runs at smaller and larger scales) is that of a run of all the trials; later runs
     simulate fewer trials."""
@@ -170,13 +170,11 @@ def test_the_search_runs_only_the_trials_its_runs_so_far_leave_open(demo):
         ran.append(trials.size)
         return run_of(scenario, trials, **kwargs)
 
+    monkeypatch.setattr(targets, "period_revenue_of", counted)     # p_goal_at_scale runs all trials
+
     def share(scale, n):
         ran.clear()
-        targets.period_revenue_of = counted
-        try:
-            return outcomes.share(scale, n)
-        finally:
-            targets.period_revenue_of = run_of
+        return outcomes.share(scale, n)
 
     rng = np.random.default_rng(11)
     scales = list(1.01 ** rng.integers(-60, 60, size=12)) + [1.0, 0.0]
