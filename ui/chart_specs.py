@@ -14,8 +14,10 @@ chart built for this run only (one session's uploads and fits, seldom seen twice
 
 The app turns charts into specs without Altair's schema validation (``to_dict(validate=False)``):
 validation was about 40% of a chart's build (50 ms of the fan chart's 130 ms), paid on every new
-scenario. Every chart builder's spec is validated against the Vega-Lite schema by the unit tests
-(tests/unit/test_charts_and_sla.py and the chart gallery), where a wrong spec is a failure.
+scenario. For the same reason Altair's "debug mode" is off in the app: on by default, it checks each
+schema object (an axis, a scale, a title) against the schema as it is made, about a quarter of a
+chart's build. Every chart builder's spec is validated against the Vega-Lite schema by the unit
+tests (tests/unit/test_charts_and_sla.py and the chart gallery), where a wrong spec is a failure.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 import streamlit as st
+from altair.utils import schemapi
 from streamlit import dataframe_util
+
+schemapi.disable_debug_mode()
 
 
 def show(name: str, key: Hashable, build: Callable) -> None:

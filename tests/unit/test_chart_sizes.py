@@ -7,7 +7,7 @@ import pytest
 
 from sim import simulate
 from sim.present import charts
-from sim.present.charts.style import LABEL_LIMIT, LABEL_WRAP, ROW_STEP, row_labels, sized_by_rows
+from sim.present.charts.style import LABEL_LIMIT, LABEL_WRAP, ROW_STEP, by_rows, row_labels
 from tests.chart_gallery import gallery_scenario, stage_names
 
 
@@ -40,7 +40,7 @@ def _wrapped(name: str) -> list[str]:
 
 
 def test_a_fixed_height_is_kept_when_asked():
-    chart = sized_by_rows(alt.Chart().mark_bar(), height=250)
+    chart = alt.Chart(**by_rows(height=250)).mark_bar()
     assert chart.to_dict()["height"] == 250
 
 

@@ -55,6 +55,29 @@ def test_the_charts_are_built_from_channel_objects_not_shorthand_strings(monkeyp
     assert lookups == ["X: {'shorthand': 'a:Q'}"]
 
 
+def test_each_layer_chart_is_made_once(monkeypatch):
+    """Altair copies every layer each time a layer chart is made (each ``+``, each
+    ``.properties``): the builders make each of theirs once, with ``alt.layer(...)`` and its size
+    and title (sim.present.charts), with the same charts in the gallery of the pages."""
+    import altair as alt
+
+    from tests.chart_gallery import gallery_charts
+    made = []
+    init = alt.LayerChart.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        init(self, *args, **kwargs)
+    monkeypatch.setattr(alt.LayerChart, "__init__", counted)
+    shown = gallery_charts(6)
+    layered = [name for name, chart in shown.items() if isinstance(chart, alt.LayerChart)]
+    assert len(layered) >= 10
+    assert len(made) == len(layered), made
+    made.clear()
+    (alt.Chart().mark_point() + alt.Chart().mark_line()).properties(height=100)   # the counting works
+    assert len(made) == 2
+
+
 def test_fan_chart_data_are_the_forecast_quantiles(runs):
     _, f, _, _ = runs
     spec = charts.fan_chart(f).to_dict()

@@ -5,6 +5,12 @@ the actuals (:mod:`.plan_vs_actual`), the actuals by segment (:mod:`.segments`) 
 
 Every function returns an ``alt.Chart`` (or layer) sized by its container ("container"
 width), so the same chart serves the app, a phone screen and the one-page report.
+
+A chart of several layers is made by one ``alt.layer(...)`` call that also gives its size and
+title, the data its layers share passed once, to the layer chart: Altair copies every layer
+each time a layer chart is made (each ``+``, each ``.properties``) and converts a table once per
+layer that names it, which was about half of a chart's build (the fan chart: 52 → 21 ms). The
+helpers of shared layers (:mod:`.fan`) give layers, not layer charts.
 """
 
 from .checkin import checkin_fan, checkin_position, rate_updates

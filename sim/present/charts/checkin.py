@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...model.checkin import CheckIn
 from .fan import actual_line, fan_layers, goal_line
-from .style import BAND_COLOR, month_axis, row_labels, sized_by_rows, status_scale
+from .style import BAND_COLOR, by_rows, month_axis, row_labels, status_scale
 
 
 def checkin_fan(check: CheckIn, *, height: int = 360) -> alt.LayerChart:
@@ -27,11 +27,11 @@ def checkin_fan(check: CheckIn, *, height: int = 360) -> alt.LayerChart:
                alt.Tooltip("p50:Q", title="Median", format=",.0f"), alt.Tooltip("p90:Q", title="P90", format=",.0f")]
     line = actual_line(actual, x, [alt.Tooltip("month:O", title="Month"),
                                    alt.Tooltip("actual:Q", title="Actual to date", format=",.0f")])
-    return (fan_layers(fan, x, tooltip) + line + goal_line(check.scenario.goal)).properties(
-        height=height, width="container",
-        title=alt.TitleParams("Revenue: actual, then the reforecast",
-                              subtitle=f"black: actual to {check.as_of}; blue: reforecast median, P25–P75, P10–P90",
-                              anchor="start"))
+    return alt.layer(*fan_layers(x, tooltip), line, *goal_line(check.scenario.goal), data=fan,
+                     height=height, width="container",
+                     title=alt.TitleParams("Revenue: actual, then the reforecast",
+                                           subtitle=f"black: actual to {check.as_of}; blue: reforecast median, "
+                                                    "P25–P75, P10–P90", anchor="start"))
 
 
 def checkin_position(check: CheckIn, *, height: int | None = None) -> alt.LayerChart:
@@ -44,11 +44,11 @@ def checkin_position(check: CheckIn, *, height: int | None = None) -> alt.LayerC
     data = pd.DataFrame(rows, columns=["stage", "owner", "actual", "p50", "ratio", "lo", "hi", "status"])
     order = [c.name for c in check.stages]
     y = alt.Y("stage:N", sort=order, title=None, axis=row_labels())
-    band = alt.Chart(data).mark_bar(opacity=0.25, color=BAND_COLOR, height={"band": 0.6}).encode(
+    band = alt.Chart().mark_bar(opacity=0.25, color=BAND_COLOR, height={"band": 0.6}).encode(
         y=y, x=alt.X("lo:Q", title="Volume to date, as a share of the plan's median",
                      axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)), x2=alt.X2("hi:Q"))
-    centre = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color=BAND_COLOR, strokeDash=[4, 3]).encode(x=alt.X("x:Q"))
-    dots = alt.Chart(data).mark_point(size=120, filled=True, shape="diamond").encode(
+    centre = alt.Chart(alt.InlineData(values=[{"x": 1.0}])).mark_rule(color=BAND_COLOR, strokeDash=[4, 3]).encode(x=alt.X("x:Q"))
+    dots = alt.Chart().mark_point(size=120, filled=True, shape="diamond").encode(
         y=y, x=alt.X("ratio:Q"),
         color=alt.Color("status:N", scale=status_scale(),
                         legend=alt.Legend(title="Actual", orient="bottom")),
@@ -56,11 +56,9 @@ def checkin_position(check: CheckIn, *, height: int | None = None) -> alt.LayerC
                  alt.Tooltip("actual:Q", title="Actual to date", format=",.0f"),
                  alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
                  alt.Tooltip("ratio:Q", title="Share of median", format=".0%"), alt.Tooltip("status:N", title="Band")])
-    return sized_by_rows((band + centre + dots).properties(
-        width="container",
-        title=alt.TitleParams(f"Where we stand after {check.as_of}",
-                              subtitle="bar: plan's P10–P90 to date; dashed: its median", anchor="start")),
-        height=height)
+    return alt.layer(band, centre, dots, data=data, width="container", **by_rows(height=height),
+                     title=alt.TitleParams(f"Where we stand after {check.as_of}",
+                                           subtitle="bar: plan's P10–P90 to date; dashed: its median", anchor="start"))
 
 
 def rate_updates(check: CheckIn, *, height: int | None = None) -> alt.LayerChart:
@@ -96,11 +94,10 @@ def rate_updates(check: CheckIn, *, height: int | None = None) -> alt.LayerChart
                alt.Tooltip("rate:Q", title="Mean", format=".2%"), alt.Tooltip("rate_lo:Q", title="P10", format=".2%"),
                alt.Tooltip("rate_hi:Q", title="P90", format=".2%")]
     x = alt.X("lo:Q", axis=alt.Axis(format="+.0%"), title="Relative to the plan's rate (line: P10–P90)")
-    rule = alt.Chart(data).mark_rule(strokeWidth=4).encode(
+    rule = alt.Chart().mark_rule(strokeWidth=4).encode(
         y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x=x, x2=alt.X2("hi:Q"), tooltip=tooltip)
-    dot = alt.Chart(data).mark_point(filled=True, size=80).encode(
+    dot = alt.Chart().mark_point(filled=True, size=80).encode(
         y=y, yOffset=alt.YOffset("belief:N", sort=beliefs), color=color, x=alt.X("mean:Q"), tooltip=tooltip)
-    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#64748b", strokeDash=[4, 3]).encode(x=alt.X("x:Q"))
-    return sized_by_rows((zero + rule + dot).properties(
-        width="container", title=alt.TitleParams("What we learned: the rates, planned → updated", anchor="start")),
-        step=22, height=height)
+    zero = alt.Chart(alt.InlineData(values=[{"x": 0.0}])).mark_rule(color="#64748b", strokeDash=[4, 3]).encode(x=alt.X("x:Q"))
+    return alt.layer(zero, rule, dot, data=data, width="container", **by_rows(step=22, height=height),
+                     title=alt.TitleParams("What we learned: the rates, planned → updated", anchor="start"))

@@ -10,7 +10,7 @@ from ...model.forecast import Forecast
 from ...model.sensitivity import SensitivityRow
 from ...model.targets import Targets
 from .fan import fan_layers, goal_line
-from .style import BAND_COLOR, GOAL_COLOR, money_axis, month_axis, owner_scale, row_labels, sized_by_rows
+from .style import BAND_COLOR, GOAL_COLOR, by_rows, money_axis, month_axis, owner_scale, row_labels
 
 
 def fan_chart(forecast: Forecast, *, height: int = 360) -> alt.LayerChart:
@@ -24,10 +24,10 @@ def fan_chart(forecast: Forecast, *, height: int = 360) -> alt.LayerChart:
                alt.Tooltip("p10:Q", title="P10", format=",.0f"),
                alt.Tooltip("p50:Q", title="Median", format=",.0f"),
                alt.Tooltip("p90:Q", title="P90", format=",.0f")]
-    return (fan_layers(data, x, tooltip) + goal_line(forecast.scenario.goal)).properties(
-        height=height, width="container",
-        title=alt.TitleParams("Cumulative revenue", subtitle="median, P25–P75 and P10–P90 bands",
-                              anchor="start"))
+    return alt.layer(*fan_layers(x, tooltip), *goal_line(forecast.scenario.goal), data=data,
+                     height=height, width="container",
+                     title=alt.TitleParams("Cumulative revenue", subtitle="median, P25–P75 and P10–P90 bands",
+                                           anchor="start"))
 
 
 def revenue_histogram(forecast: Forecast, *, height: int = 360) -> alt.LayerChart:
@@ -36,7 +36,7 @@ def revenue_histogram(forecast: Forecast, *, height: int = 360) -> alt.LayerChar
     total = sum(counts) or 1
     data = pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "share": [c / total for c in counts]})
     data["hit"] = data["lo"] >= forecast.scenario.goal
-    bars = alt.Chart(data).mark_bar(opacity=0.85).encode(
+    bars = alt.Chart().mark_bar(opacity=0.85).encode(
         x=alt.X("lo:Q", bin="binned", axis=money_axis("Revenue in the period")), x2=alt.X2("hi:Q"),
         y=alt.Y("share:Q", axis=alt.Axis(title="Share of simulated years", format="%")),
         color=alt.Color("hit:N", scale=alt.Scale(domain=[False, True], range=["#94a3b8", BAND_COLOR]),
@@ -45,10 +45,10 @@ def revenue_histogram(forecast: Forecast, *, height: int = 360) -> alt.LayerChar
         tooltip=[alt.Tooltip("lo:Q", title="From", format=",.0f"),
                  alt.Tooltip("hi:Q", title="To", format=",.0f"),
                  alt.Tooltip("share:Q", title="Share", format=".1%")])
-    goal = alt.Chart(pd.DataFrame({"goal": [forecast.scenario.goal]})).mark_rule(
+    goal = alt.Chart(alt.InlineData(values=[{"goal": forecast.scenario.goal}])).mark_rule(
         color=GOAL_COLOR, strokeDash=[6, 4], strokeWidth=2).encode(x=alt.X("goal:Q"))
-    return (bars + goal).properties(height=height, width="container",
-                                    title=alt.TitleParams("Revenue over all simulated years", anchor="start"))
+    return alt.layer(bars, goal, data=data, height=height, width="container",
+                     title=alt.TitleParams("Revenue over all simulated years", anchor="start"))
 
 
 def stage_volumes(forecast: Forecast, *, height: int | None = None) -> alt.LayerChart:
@@ -58,19 +58,18 @@ def stage_volumes(forecast: Forecast, *, height: int | None = None) -> alt.Layer
                          for s in forecast.stages])
     order = list(data["stage"])
     y = alt.Y("stage:N", sort=order, title=None, axis=row_labels())
-    bars = alt.Chart(data).mark_bar().encode(
+    bars = alt.Chart().mark_bar().encode(
         y=y, x=alt.X("mean:Q", scale=alt.Scale(type="log", domainMin=1, domainMax=_label_room(data["p90"])),
                      title="Expected volume in the period (log scale)"),
         x2=alt.X2Datum(1),
         color=alt.Color("owner:N", scale=owner_scale(data["owner"]), legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("mean:Q", title="Expected", format=",.0f"),
                  alt.Tooltip("p10:Q", title="P10", format=",.0f"), alt.Tooltip("p90:Q", title="P90", format=",.0f")])
-    ranges = alt.Chart(data).mark_rule(color="#0f172a").encode(y=y, x=alt.X("p10:Q"), x2=alt.X2("p90:Q"))
-    labels = alt.Chart(data).mark_text(align="left", dx=8, color="#0f172a").encode(
+    ranges = alt.Chart().mark_rule(color="#0f172a").encode(y=y, x=alt.X("p10:Q"), x2=alt.X2("p90:Q"))
+    labels = alt.Chart().mark_text(align="left", dx=8, color="#0f172a").encode(
         y=y, x=alt.X("p90:Q"), text=alt.Text("mean:Q", format=",.0f"))
-    return sized_by_rows((bars + ranges + labels).properties(
-        width="container", title=alt.TitleParams("Expected volume per stage (line: P10–P90)", anchor="start")),
-        height=height)
+    return alt.layer(bars, ranges, labels, data=data, width="container", **by_rows(height=height),
+                     title=alt.TitleParams("Expected volume per stage (line: P10–P90)", anchor="start"))
 
 
 def _label_room(highest) -> float:
@@ -84,7 +83,7 @@ def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, *, height: int
                           "swing": r.swing * 100} for r in rows])
     order = list(data["input"]) if len(data) else []
     y = alt.Y("input:N", sort=order, title=None, axis=row_labels())
-    bars = alt.Chart(data).mark_bar(height={"band": 0.7}).encode(
+    bars = alt.Chart().mark_bar(height={"band": 0.7}).encode(
         y=y, x=alt.X("low:Q", title="P(hit the goal) with the input at its P10 … P90",
                      axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         x2=alt.X2("high:Q"),
@@ -94,17 +93,15 @@ def tornado(rows: tuple[SensitivityRow, ...], base_p_goal: float, *, height: int
                  alt.Tooltip("low:Q", title="At P10", format=".1%"),
                  alt.Tooltip("high:Q", title="At P90", format=".1%"),
                  alt.Tooltip("swing:Q", title="Swing (points)", format="+.1f")])
-    base = alt.Chart(pd.DataFrame({"p": [base_p_goal]})).mark_rule(color="#0f172a", strokeDash=[4, 3]).encode(x=alt.X("p:Q"))
+    base = alt.Chart(alt.InlineData(values=[{"p": base_p_goal}])).mark_rule(color="#0f172a", strokeDash=[4, 3]).encode(x=alt.X("p:Q"))
     # The swing after its bar; inside the bar, in white, when the bar reaches the right edge.
-    outside = alt.Chart(data).transform_filter("datum.high <= 0.9").mark_text(align="left", dx=4, fontSize=11)
-    inside = alt.Chart(data).transform_filter("datum.high > 0.9").mark_text(
+    outside = alt.Chart().transform_filter("datum.high <= 0.9").mark_text(align="left", dx=4, fontSize=11)
+    inside = alt.Chart().transform_filter("datum.high > 0.9").mark_text(
         align="right", dx=-4, fontSize=11, color="white")
-    labels = (outside.encode(y=y, x=alt.X("high:Q"), text=alt.Text("swing:Q", format="+.0f"))
-              + inside.encode(y=y, x=alt.X("high:Q"), text=alt.Text("swing:Q", format="+.0f")))
-    return sized_by_rows((bars + base + labels).properties(
-        width="container",
-        title=alt.TitleParams("Which assumption moves P(goal) most (probability points)", anchor="start")),
-        height=height)
+    labels = [outside.encode(y=y, x=alt.X("high:Q"), text=alt.Text("swing:Q", format="+.0f")),
+              inside.encode(y=y, x=alt.X("high:Q"), text=alt.Text("swing:Q", format="+.0f"))]
+    return alt.layer(bars, base, *labels, data=data, width="container", **by_rows(height=height),
+                     title=alt.TitleParams("Which assumption moves P(goal) most (probability points)", anchor="start"))
 
 
 def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -> alt.Chart:
@@ -121,7 +118,8 @@ def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -
     data["shown"] = data["volume"].clip(lower=1.0)
     order = [s.name for s in expected_value.stages]
     series = ["Current plan (expected)", "Expected-value plan", conf]
-    chart = alt.Chart(data).mark_bar().encode(
+    chart = alt.Chart(data, width="container", **by_rows(step=14, height=height),
+                      title=alt.TitleParams("The funnel: plan vs what the goal needs", anchor="start")).mark_bar().encode(
         y=alt.Y("stage:N", sort=order, title=None, axis=row_labels()),
         yOffset=alt.YOffset("series:N", sort=series),
         x=alt.X("shown:Q", scale=alt.Scale(type="log", domainMin=1), title="Volume in the period (log scale)"),
@@ -132,5 +130,4 @@ def funnel(targets: Targets, forecast: Forecast, *, height: int | None = None) -
         tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("series:N", title=""),
                  alt.Tooltip("volume:Q", title="Volume", format=",.0f")],
     )
-    return sized_by_rows(chart.properties(width="container", title=alt.TitleParams(
-        "The funnel: plan vs what the goal needs", anchor="start")), step=14, height=height)
+    return chart

@@ -28,22 +28,22 @@ def cohort_rates(fit: HistoryFit, stage: StageFit, *, height: int = 280) -> alt.
     data = pd.DataFrame(rows, columns=["month", "rate", "naive", "exposure", "successes", "entered"])
     months = list(data["month"]) or [fit.first]
     x = alt.X("month:O", title=None, sort=months, axis=month_axis(months[0]))
-    band = alt.Chart(pd.DataFrame({"lo": [lo], "hi": [hi], "mean": [belief.mean]}))
+    band = alt.Chart(alt.InlineData(values=[{"lo": lo, "hi": hi, "mean": belief.mean}]))
     area = band.mark_rect(opacity=0.18, color=BAND_COLOR).encode(y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"))
     mean = band.mark_rule(color=BAND_COLOR).encode(y=alt.Y("mean:Q"))
     tooltip = [alt.Tooltip("month:O", title="Cohort"), alt.Tooltip("successes:Q", title="Converted", format=",.0f"),
                alt.Tooltip("exposure:Q", title="Exposed (lag-aware)", format=",.1f"),
                alt.Tooltip("entered:Q", title="Entered", format=",.0f"),
                alt.Tooltip("rate:Q", title="Rate", format=".1%"), alt.Tooltip("naive:Q", title="Naive", format=".1%")]
-    dots = alt.Chart(data).mark_circle(color=ACTUAL_COLOR, opacity=0.85).encode(
+    dots = alt.Chart().mark_circle(color=ACTUAL_COLOR, opacity=0.85).encode(
         x=x, y=alt.Y("rate:Q", title=f"Conversion into {stage.name}", axis=alt.Axis(format="%")),
         size=alt.Size("exposure:Q", legend=None), tooltip=tooltip)
-    naive = alt.Chart(data).mark_point(color="#94a3b8", shape="circle").encode(x=x, y=alt.Y("naive:Q"), tooltip=tooltip)
-    return (area + mean + naive + dots).properties(
-        height=height, width="container", padding={"top": 14, "left": 5, "right": 5, "bottom": 5},
-        title=alt.TitleParams(f"{stage.name}: each cohort's rate and the fitted belief",
-                              subtitle="dots: converted / exposed (size: exposure); grey: naive (no lag correction); "
-                                       "band: fitted P10–P90", anchor="start"))
+    naive = alt.Chart().mark_point(color="#94a3b8", shape="circle").encode(x=x, y=alt.Y("naive:Q"), tooltip=tooltip)
+    return alt.layer(area, mean, naive, dots, data=data,
+                     height=height, width="container", padding={"top": 14, "left": 5, "right": 5, "bottom": 5},
+                     title=alt.TitleParams(f"{stage.name}: each cohort's rate and the fitted belief",
+                                           subtitle="dots: converted / exposed (size: exposure); grey: naive (no lag "
+                                                    "correction); band: fitted P10–P90", anchor="start"))
 
 
 def lag_histogram(stage: StageFit, *, height: int = 200) -> alt.LayerChart:
@@ -56,12 +56,12 @@ def lag_histogram(stage: StageFit, *, height: int = 200) -> alt.LayerChart:
     data = pd.DataFrame({"months": np.arange(months), "seen": seen,
                          "fitted": list(stage.lag) + [0.0] * (months - len(stage.lag))})
     x = alt.X("months:O", title="Months from the previous stage", axis=alt.Axis(labelAngle=0))
-    bars = alt.Chart(data).mark_bar(color="#cbd5e1").encode(
+    bars = alt.Chart().mark_bar(color="#cbd5e1").encode(
         x=x, y=alt.Y("seen:Q", title="Share", axis=alt.Axis(format="%")),
         tooltip=[alt.Tooltip("months:O", title="Lag"), alt.Tooltip("seen:Q", title="Seen", format=".1%"),
                  alt.Tooltip("fitted:Q", title="Fitted", format=".1%")])
-    dots = alt.Chart(data).mark_point(color=BAND_COLOR, filled=True, size=70).encode(x=x, y=alt.Y("fitted:Q"))
-    return (bars + dots).properties(height=height, width="container", title=alt.TitleParams(
+    dots = alt.Chart().mark_point(color=BAND_COLOR, filled=True, size=70).encode(x=x, y=alt.Y("fitted:Q"))
+    return alt.layer(bars, dots, data=data, height=height, width="container", title=alt.TitleParams(
         f"Lag into {stage.name}", subtitle="bars: conversions seen; blue: fitted (each lag from the cohorts old "
                                            "enough to show it)", anchor="start"))
 
@@ -82,7 +82,7 @@ def deal_values(fit: HistoryFit, *, height: int = 220, bins: int = 30) -> alt.La
     x = alt.X("lo:Q", title="Won amount (log scale)", scale=alt.Scale(type="log"), axis=alt.Axis(format="~s"))
     bars = alt.Chart(hist).mark_rect(color="#cbd5e1").encode(x=x, x2=alt.X2("hi:Q"), y=alt.Y("share:Q", title="Density of ln amount"))
     line = alt.Chart(curve).mark_line(color=BAND_COLOR).encode(x=alt.X("amount:Q"), y=alt.Y("density:Q"))
-    return (bars + line).properties(height=height, width="container", title=alt.TitleParams(
+    return alt.layer(bars, line, height=height, width="container", title=alt.TitleParams(
         f"Deal value: median {d.median:,.0f}, P90 {d.p90:,.0f}",
         subtitle=f"{d.n:,} won amounts (their own median {d.empirical_median:,.0f}, P90 {d.empirical_p90:,.0f}); "
                  f"blue: the fitted lognormal", anchor="start"))
@@ -103,16 +103,15 @@ def top_of_funnel(fit: HistoryFit, *, height: int = 240) -> alt.LayerChart:
     x = alt.X("month:O", title=None, sort=domain, scale=alt.Scale(domain=domain), axis=month_axis(domain[0]))
     colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=["actual", "fitted", "plan"],
                                                               range=[ACTUAL_COLOR, BAND_COLOR, "#7c3aed"]))
-    lines = alt.Chart(data).mark_line(point=True).encode(
+    season = "with twelve monthly factors, " if t.seasonal is not None else ""
+    return alt.Chart(data, height=height, width="container", title=alt.TitleParams(
+        f"{fit.scenario.stages[0].name}: history, trend and plan",
+        subtitle=f"growth {t.growth:+.2%} a month, {season}noise {t.noise_cv:.0%} (log-linear fit over "
+                 f"{t.months_used} months)", anchor="start")).mark_line(point=True).encode(
         x=x, y=alt.Y("volume:Q", title=fit.scenario.stages[0].name), color=colour,
         strokeDash=alt.StrokeDashValue([4, 3], condition={"test": "datum.kind == 'actual'", "value": [1, 0]}),
         tooltip=[alt.Tooltip("month:O", title="Month"), alt.Tooltip("kind:N", title="Series"),
                  alt.Tooltip("volume:Q", title="Volume", format=",.0f")])
-    season = "with twelve monthly factors, " if t.seasonal is not None else ""
-    return lines.properties(height=height, width="container", title=alt.TitleParams(
-        f"{fit.scenario.stages[0].name}: history, trend and plan",
-        subtitle=f"growth {t.growth:+.2%} a month, {season}noise {t.noise_cv:.0%} (log-linear fit over "
-                 f"{t.months_used} months)", anchor="start"))
 
 
 def backtest_revenue(result: Backtest, *, height: int = 260) -> alt.LayerChart:
@@ -130,13 +129,13 @@ def backtest_revenue(result: Backtest, *, height: int = 260) -> alt.LayerChart:
                alt.Tooltip("p10:Q", title="P10", format=",.0f"), alt.Tooltip("p50:Q", title="P50", format=",.0f"),
                alt.Tooltip("p90:Q", title="P90", format=",.0f"), alt.Tooltip("actual:Q", title="Actual", format=",.0f"),
                alt.Tooltip("p_goal:Q", title="P(goal)", format=".0%")]
-    band = alt.Chart(data).mark_bar(opacity=0.25, color=BAND_COLOR, size=14).encode(
+    band = alt.Chart().mark_bar(opacity=0.25, color=BAND_COLOR, size=14).encode(
         x=x, y=alt.Y("p10:Q", title="Revenue over the origin's months", axis=alt.Axis(format="~s")), y2=alt.Y2("p90:Q"),
         tooltip=tooltip)
-    median = alt.Chart(data).mark_tick(color=BAND_COLOR, thickness=2, size=14).encode(x=x, y=alt.Y("p50:Q"))
+    median = alt.Chart().mark_tick(color=BAND_COLOR, thickness=2, size=14).encode(x=x, y=alt.Y("p50:Q"))
     status = alt.Scale(domain=["below", "inside", "above"],
                        range=[STATUS_COLORS["below"], STATUS_COLORS["inside"], STATUS_COLORS["above"]])
-    actual = alt.Chart(data).mark_point(filled=True, size=70).encode(
+    actual = alt.Chart().mark_point(filled=True, size=70).encode(
         x=x, y=alt.Y("actual:Q"), color=alt.Color("status:N", title="Actual", scale=status), tooltip=tooltip)
-    return (band + median + actual).properties(height=height, width="container", title=alt.TitleParams(
+    return alt.layer(band, median, actual, data=data, height=height, width="container", title=alt.TitleParams(
         "Backtest: each origin's forecast against what happened", subtitle=result.sentence(), anchor="start"))

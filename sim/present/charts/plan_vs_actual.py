@@ -9,7 +9,7 @@ import pandas as pd
 from ...data.variance import PlanComparison
 from ...model.bands import ABOVE, BELOW, INSIDE
 from .fan import actual_line, fan_layers, goal_line
-from .style import BAND_COLOR, month_axis, row_labels, sized_by_rows, status_scale
+from .style import BAND_COLOR, by_rows, month_axis, row_labels, status_scale
 
 
 def plan_vs_actual_fan(comparison: PlanComparison, *, height: int = 360) -> alt.LayerChart:
@@ -25,12 +25,11 @@ def plan_vs_actual_fan(comparison: PlanComparison, *, height: int = 360) -> alt.
                alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
                alt.Tooltip("p90:Q", title="Plan P90", format=",.0f")]
     actual = actual_line(data.dropna(subset=["actual"]), alt.X("month:O"), tooltip)
-    return (fan_layers(data, x, tooltip, faint=True) + actual
-            + goal_line(comparison.plan.scenario.goal)).properties(
-        height=height, width="container",
-        title=alt.TitleParams("Cumulative revenue: actual vs plan",
-                              subtitle="black: actual; plan median (dashed), P25–P75 and P10–P90 bands",
-                              anchor="start"))
+    return alt.layer(*fan_layers(x, tooltip, faint=True), actual, *goal_line(comparison.plan.scenario.goal),
+                     data=data, height=height, width="container",
+                     title=alt.TitleParams("Cumulative revenue: actual vs plan",
+                                           subtitle="black: actual; plan median (dashed), P25–P75 and P10–P90 bands",
+                                           anchor="start"))
 
 
 def variance_heatmap(comparison: PlanComparison, *, height: int | None = None) -> alt.LayerChart:
@@ -60,7 +59,7 @@ def variance_heatmap(comparison: PlanComparison, *, height: int | None = None) -
                alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
                alt.Tooltip("p90:Q", title="Plan P90", format=",.0f"),
                alt.Tooltip("pct_text:N", title="Variance"), alt.Tooltip("status:N", title="Band")]
-    cells = alt.Chart(data).mark_rect().encode(
+    cells = alt.Chart().mark_rect().encode(
         x=x, y=y,
         color=alt.Color("pct:Q", scale=alt.Scale(scheme="redblue", domain=[-2, 2]),
                         legend=alt.Legend(title="Where in the plan's band (−1: its P10, +1: its P90)",
@@ -68,15 +67,14 @@ def variance_heatmap(comparison: PlanComparison, *, height: int | None = None) -
         stroke=alt.StrokeValue(None, condition={"test": "datum.outside", "value": "#0f172a"}),
         strokeWidth=alt.StrokeWidthValue(0, condition={"test": "datum.outside", "value": 2}),
         tooltip=tooltip)
-    text = alt.Chart(data).mark_text(fontSize=11).encode(
+    text = alt.Chart().mark_text(fontSize=11).encode(
         x=x, y=y, text=alt.Text("pct_text:N"),
         color=alt.ColorValue("#0f172a", condition={"test": "abs(datum.pct) > 1.2", "value": "white"}),
         tooltip=tooltip)
-    return sized_by_rows((cells + text).properties(
-        width="container",
-        title=alt.TitleParams("Actual vs plan median, by stage and month",
-                              subtitle="text: difference from the median; outlined ▲/▼: outside the P10–P90 band",
-                              anchor="start")), height=height)
+    return alt.layer(cells, text, data=data, width="container", **by_rows(height=height),
+                     title=alt.TitleParams("Actual vs plan median, by stage and month",
+                                           subtitle="text: difference from the median; outlined ▲/▼: outside the "
+                                                    "P10–P90 band", anchor="start"))
 
 
 def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, *, height: int = 300) -> alt.LayerChart:
@@ -88,9 +86,9 @@ def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, *, height
                            for r in comparison.stages if r.stage == stage],
                           columns=["month", "actual", "status", "p50"])
     x = alt.X("month:O", title=None, axis=month_axis(plan["month"].iloc[0]))
-    band = alt.Chart(plan).mark_area(opacity=0.2, color=BAND_COLOR).encode(
+    band = alt.Chart().mark_area(opacity=0.2, color=BAND_COLOR).encode(
         x=x, y=alt.Y("p10:Q", title="per month", scale=alt.Scale(zero=False)), y2=alt.Y2("p90:Q"))
-    median = alt.Chart(plan).mark_line(color=BAND_COLOR, strokeDash=[4, 3]).encode(
+    median = alt.Chart().mark_line(color=BAND_COLOR, strokeDash=[4, 3]).encode(
         x=x, y=alt.Y("p50:Q"), tooltip=[alt.Tooltip("month:O"), alt.Tooltip("p10:Q", title="Plan P10", format=",.0f"),
                                   alt.Tooltip("p50:Q", title="Plan median", format=",.0f"),
                                   alt.Tooltip("p90:Q", title="Plan P90", format=",.0f")])
@@ -100,7 +98,6 @@ def stage_vs_plan(comparison: PlanComparison, bands: list, stage: str, *, height
                         legend=alt.Legend(title="Actual", orient="bottom")),
         tooltip=[alt.Tooltip("month:O"), alt.Tooltip("actual:Q", title="Actual", format=",.0f"),
                  alt.Tooltip("p50:Q", title="Plan median", format=",.0f"), alt.Tooltip("status:N", title="Band")])
-    return (band + median + dots).properties(
-        height=height, width="container",
-        title=alt.TitleParams(f"{stage}: actual per month against the plan",
-                              subtitle="plan median (dashed) and P10–P90 band", anchor="start"))
+    return alt.layer(band, median, dots, data=plan, height=height, width="container",
+                     title=alt.TitleParams(f"{stage}: actual per month against the plan",
+                                           subtitle="plan median (dashed) and P10–P90 band", anchor="start"))

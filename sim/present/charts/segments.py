@@ -30,7 +30,8 @@ def segment_bars(split: SegmentBreakdown, stage: str, *, height: int = 220) -> a
     data["segment_rank"] = [order.index(g) for g in data["segment"]]   # computed here: no user text in an expression
     money = stage == REVENUE
     first = data["month"].min() if not data.empty else "2000-01"
-    chart = alt.Chart(data).mark_bar().encode(
+    return alt.Chart(data, width="container", **plot_height(height), title=alt.TitleParams(
+        f"{'Revenue' if money else stage} by segment, per month", anchor="start")).mark_bar().encode(
         x=alt.X("month:O", title=None, axis=month_axis(first)),
         y=alt.Y("value:Q", title="revenue" if money else "per month", stack="zero"),
         color=alt.Color("segment:N", sort=order, scale=alt.Scale(scheme="tableau10"),
@@ -39,5 +40,3 @@ def segment_bars(split: SegmentBreakdown, stage: str, *, height: int = 220) -> a
         tooltip=[alt.Tooltip("month:O", title="Month"), alt.Tooltip("segment:N", title="Segment"),
                  alt.Tooltip("value:Q", title="Revenue" if money else stage, format=",.0f")],
     )
-    return plot_height(chart.properties(width="container", title=alt.TitleParams(
-        f"{'Revenue' if money else stage} by segment, per month", anchor="start")), height)

@@ -38,20 +38,21 @@ def row_labels(**kw) -> alt.Axis:
     return alt.Axis(labelExpr=wrap, labelLimit=LABEL_LIMIT, **kw)
 
 
-def sized_by_rows(chart, step: int = ROW_STEP, height: int | None = None):
-    """``chart`` with one ``step`` of height per row (per sub-row for grouped bars), its title,
-    axes and legend added on top (a "fit" height would squeeze the rows of a chart with a
-    legend and few stages, and crowd those of a chart with many); a fixed ``height`` if given."""
+def by_rows(step: int = ROW_STEP, height: int | None = None) -> dict:
+    """The size of a chart with one ``step`` of height per row (per sub-row for grouped bars),
+    its title, axes and legend added on top (a "fit" height would squeeze the rows of a chart
+    with a legend and few stages, and crowd those of a chart with many); a fixed ``height`` if
+    given. Properties to build the chart with (``alt.layer(..., **by_rows())``)."""
     if height is not None:
-        return chart.properties(height=height)
-    return chart.properties(height=alt.Step(step), autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+        return {"height": height}
+    return {"height": alt.Step(step), "autosize": alt.AutoSizeParams(type="fit-x", contains="padding")}
 
 
-def plot_height(chart, height: int):
-    """``chart`` whose plot (not counting its title, axes and legend) is ``height`` pixels high:
-    for a chart whose legend grows with the data (segments, stages), which a "fit" height
-    would take from the plot."""
-    return chart.properties(height=height, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+def plot_height(height: int) -> dict:
+    """The size of a chart whose plot (not counting its title, axes and legend) is ``height``
+    pixels high: for a chart whose legend grows with the data (segments, stages), which a "fit"
+    height would take from the plot. Properties to build the chart with."""
+    return {"height": height, "autosize": alt.AutoSizeParams(type="fit-x", contains="padding")}
 
 
 def money_axis(title: str) -> alt.Axis:
