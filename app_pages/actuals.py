@@ -194,7 +194,7 @@ with compare_tab:
                 st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config={
                     "variance_pct": st.column_config.NumberColumn("variance %", format="percent")})
             st.download_button("Download the comparison (CSV)", spreadsheet_csv(table), icon=":material/download:",
-                               file_name="plan-vs-actual.csv", mime="text/csv", key="actuals-download-compare")
+                               file_name="plan-vs-actual.csv", mime="text/csv", key="actuals-download-compare", on_click="ignore")
 
 with data_tab:
     if actuals.empty:
@@ -217,7 +217,7 @@ with data_tab:
                    + (f" Months before {first} come from the records' earlier dates (e.g. deals already "
                       "open when the plan started)." if early else ""))
         st.download_button("Download the actuals (CSV)", spreadsheet_csv(table), icon=":material/download:",
-                           file_name="actuals.csv", mime="text/csv", key="actuals-download-data")
+                           file_name="actuals.csv", mime="text/csv", key="actuals-download-data", on_click="ignore")
         if not split.empty:
             st.markdown("#### By segment")
             measures = list(dict.fromkeys(s for _, s, _, _ in split.counts)) + ["revenue"]

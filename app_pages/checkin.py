@@ -171,7 +171,7 @@ if check.reset is not None:
                          for s in new.stages for m, v, o in zip(check.months_left, s.monthly, old[s.name])])
     with st.container(horizontal=True, vertical_alignment="center"):
         st.download_button("Download the reset SLA (CSV)", spreadsheet_csv(long), file_name="reset-sla.csv",
-                           mime="text/csv", icon=":material/download:", key="checkin-download")
+                           mime="text/csv", icon=":material/download:", key="checkin-download", on_click="ignore")
         if not access.can_edit():
             st.caption("Read-only access: only editors can save the reset as a plan of record.")
         else:

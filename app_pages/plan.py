@@ -102,4 +102,4 @@ with results:
         st.caption(SIDE_TITLES[side])
         st.dataframe(table, width="stretch", height="content")
     st.download_button("Download the SLA table (CSV)", data=partial(compute.sla_file, token, confidence, targets, forecast),
-                       file_name="sla.csv", mime="text/csv", key="sla-csv", icon=":material/download:")
+                       file_name="sla.csv", mime="text/csv", key="sla-csv", icon=":material/download:", on_click="ignore")

@@ -114,7 +114,7 @@ with files:
                        file_name=names.json_file_name(scenario.name), mime="application/json",
                        key="scenarios-download", icon=":material/download:",
                        help=f"“{esc(scenario.name)}” as a scenario file: upload it here or use it with the "
-                            "command line.")
+                            "command line.", on_click="ignore")
 
 # -- side by side -------------------------------------------------------------------------------
 st.divider()

@@ -73,14 +73,14 @@ with right:
     d1.download_button("SLA table", data=partial(compute.sla_file, token, confidence, targets, forecast),
                        file_name=download_name(scenario, "-sla.csv"),
                        mime="text/csv", key="summary-sla-csv", icon=":material/download:", width="stretch",
-                       help="The SLA month by month, one row per stage and month (CSV).")
+                       help="The SLA month by month, one row per stage and month (CSV).", on_click="ignore")
     d2.download_button("Scenario", data=scenario.to_json, file_name=download_name(scenario, ".json"),
                        mime="application/json", key="summary-scenario-json", icon=":material/download:",
-                       width="stretch", help="Every input of this scenario (JSON): load it on the Scenarios page.")
+                       width="stretch", help="Every input of this scenario (JSON): load it on the Scenarios page.", on_click="ignore")
     d3.download_button("Report", data=partial(report_file, forecast, targets, token, share_url),
                        file_name=download_name(scenario, "-report.html"), mime="text/html",
                        key="summary-report", icon=":material/download:", width="stretch", type="primary",
-                       help="This summary on one printable page (HTML that opens anywhere, offline).")
+                       help="This summary on one printable page (HTML that opens anywhere, offline).", on_click="ignore")
 
 agreement_form.summary_part(scenario)
 

@@ -69,6 +69,12 @@ def open_app(page, url: str, expect_text: str | None = None, timeout: float = TI
     settle(page, timeout)
 
 
+def script_runs(page) -> int:
+    """How many script runs this page has finished since the counter was installed (the first
+    call installs it and answers 0)."""
+    return page.evaluate(_RUN_COUNTER)
+
+
 @contextmanager
 def rerun_after(page, timeout: float = TIMEOUT_MS):
     """``with rerun_after(page): <interact>`` waits for the rerun it causes to finish."""

@@ -12,7 +12,7 @@ from sim.model.scenario_io import load_scenario, scenario_from_json, scenario_fr
 from sim.present.sla import sla_csv
 from ui.compute import SEARCH_TRIALS
 
-from .driver import ARTIFACTS, click_maybe_rerun, exceptions, full_screenshot, open_app, query_param, rerun_after, wait_quiet
+from .driver import ARTIFACTS, click_maybe_rerun, exceptions, full_screenshot, open_app, query_param, rerun_after, script_runs, wait_quiet
 from .server import ROOT
 
 SHOTS = ARTIFACTS / "screenshots"
@@ -74,7 +74,9 @@ def test_an_agreement_written_on_the_plan_page_reads_as_one_on_the_summary_and_t
         assert expected in text, expected
     full_screenshot(page, SHOTS / "agreement-summary.png")
 
-    # ... and so does the report, with lines to sign
+    # ... and so does the report, with lines to sign. A download does not rerun the page (a rerun
+    # would give each button a new deferred file while the click's own request is on its way).
+    runs = script_runs(page)
     with page.expect_download(timeout=120_000) as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="Report").click()
     report = download.value.path().read_text(encoding="utf-8")
@@ -94,6 +96,7 @@ def test_an_agreement_written_on_the_plan_page_reads_as_one_on_the_summary_and_t
         page.get_by_test_id("stDownloadButton").filter(has_text="Scenario").click()
     assert download.value.suggested_filename.endswith(".json")
     assert scenario_from_json(download.value.path().read_bytes()) == scenario
+    assert script_runs(page) == runs
     assert exceptions(page) == []
 
     path = tmp_path / "report.html"
