@@ -10,7 +10,7 @@ from sim.model.beliefs import RateBelief
 from sim.model.scenario_io import scenario_from_url_token
 
 from ..app.apptest import export_funnel
-from .driver import ARTIFACTS, exceptions, full_screenshot, open_app, open_plan_tab, query_param, rerun_after
+from .driver import ARTIFACTS, exceptions, full_screenshot, open_app, open_plan_tab, query_param, rerun_after, script_runs
 
 SHOTS = ARTIFACTS / "screenshots"
 BOX = "Engaged opportunities → Won deals"
@@ -19,10 +19,6 @@ BOX = "Engaged opportunities → Won deals"
 def stage_box(page):
     return (page.get_by_test_id("stVerticalBlock").filter(has_text=BOX)
             .filter(has=page.get_by_test_id("stRadio")).last)
-
-
-def runs(page) -> int:
-    return page.evaluate("() => window.__stRuns")
 
 
 def open_funnel(page, server):
@@ -37,13 +33,13 @@ def test_n_of_m_takes_one_entry_and_one_rerun(server, page):
     box = stage_box(page)
     full_screenshot(page, SHOTS / "beliefs-counts-before.png")
     with rerun_after(page):
-        before = runs(page)
+        before = script_runs(page)
         converted = box.get_by_label("Converted (N)")
         converted.fill("4238")          # a number field: digits (Chromium refuses "4,238" in one)
         tried = box.get_by_label("Tried (M)")
         tried.fill("6711")
         tried.press("Enter")
-    assert runs(page) == before + 1
+    assert script_runs(page) == before + 1
     rate = scenario_from_url_token(query_param(page, "s")).stages[1].rate
     assert rate == RateBelief.from_counts(4238, 6711)
     assert "63.15%" in box.inner_text()
@@ -57,11 +53,11 @@ def test_a_rate_typed_as_a_number_takes_one_entry_and_one_rerun(server, page):
     with rerun_after(page):
         box.get_by_test_id("stRadio").get_by_text("Fixed", exact=True).click()
     with rerun_after(page):
-        before = runs(page)
+        before = script_runs(page)
         field = box.get_by_label("Rate (%)")
         field.fill("63.15")
         field.press("Enter")
-    assert runs(page) == before + 1
+    assert script_runs(page) == before + 1
     rate = scenario_from_url_token(query_param(page, "s")).stages[1].rate
     assert rate.fixed_value == pytest.approx(0.6315, abs=1e-12)
     full_screenshot(page, SHOTS / "beliefs-fixed-typed.png")
