@@ -1,4 +1,4 @@
-"""The server's settings (.streamlit/config.toml) that the pages rely on."""
+"""The server's settings (.streamlit/config.toml) and the conventions of the pages that go with them."""
 
 import ast
 import tomllib
@@ -30,3 +30,22 @@ def test_no_page_writes_a_bare_expression(script):
 def test_the_check_finds_a_bare_expression():
     rewritten = ast.unparse(magic.add_magic("import streamlit as st\nx = 1\nx\n", "page.py"))
     assert sum("transparent_write(" in line for line in rewritten.splitlines()) == 1
+
+
+def _download_buttons(path: Path) -> list[ast.Call]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "download_button"]
+
+
+def test_no_download_reruns_its_page():
+    """Streamlit reruns the page on a download's click unless told not to; that run gives each
+    deferred download a new file id while the click's own request for the old one may still be
+    on its way. Every download button of the app says ``on_click="ignore"``."""
+    calls = {path.relative_to(ROOT).as_posix(): _download_buttons(path)
+             for path in [*SCRIPTS, *sorted((ROOT / "ui").glob("*.py"))]}
+    assert sum(len(c) for c in calls.values()) >= 8
+    rerunning = [f"{name}:{call.lineno}" for name, found in calls.items() for call in found
+                 if not any(k.arg == "on_click" and isinstance(k.value, ast.Constant) and k.value.value == "ignore"
+                            for k in call.keywords)]
+    assert rerunning == []
