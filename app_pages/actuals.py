@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sim.data.demo_content import demo_imports, demo_state, remove_demo
+from sim.data.demo_content import remove_demo
 from sim.data.history import undo_import
 from sim.data.ingest import ImportOptions, import_csv
 from sim.data.plans import save_plan
@@ -103,7 +103,7 @@ def do_undo(import_id: int) -> None:
 
 overview = stores.overview()
 version, plans, history = overview.version, list(overview.plans), list(overview.history)
-demo = stores.read_or_stop(demo_state)
+demo = overview.demo
 split = stores.segments(version, scenario.stage_names)
 segment = None
 # One container above the tabs, whatever it holds: the tabs keep their place (and the tab the
@@ -281,7 +281,7 @@ with history_tab:
                 st.button("Yes, remove the demo", key="actuals-remove-demo", on_click=do_remove_demo, type="primary")
     if not history:
         st.info("No imports yet.")
-    demo_ids = stores.read_or_stop(demo_imports) if demo.present else frozenset()
+    demo_ids = overview.demo_imports
     for h in history:
         with st.container(border=True):
             top, action = st.columns([6, 1], vertical_alignment="center")

@@ -57,8 +57,9 @@ growth = cols[1].number_input("Goal growth over the last twelve months (%)", min
                               value=0.0, step=5.0, key="history-growth")
 plan_months = cols[2].number_input("Plan months", min_value=1, max_value=36, value=12, key="history-months")
 
-result = history_fit.fit(version, stages, segment, state.token(), window[0], window[1], weight or None,
-                         growth / 100.0, int(plan_months))
+fit_args = (version, stages, segment, state.token(), window[0], window[1], weight or None, growth / 100.0,
+            int(plan_months))
+result = history_fit.fit(*fit_args)
 if isinstance(result, tuple):
     st.error("**The history cannot give a plan yet**\n\n" + "\n".join(f"- {esc(p)}" for p in result),
              icon=":material/error:")
@@ -91,26 +92,27 @@ if ss.pop("history-used", False):
     st.switch_page("app_pages/plan.py", query_params={state.SCENARIO_PARAM: state.token(),
                                                       state.CONFIDENCE_PARAM: f"{state.confidence():g}"})
 
+fit_key = (stores.path(), *fit_args)      # what the fit's charts are made of, for charts drawn once per fit
 rates_tab, lags_tab, deal_tab, top_tab, backtest_tab = st.tabs(
     ["Rates", "Lags", "Deal value", fitted.stages[0].name, "Backtest"])
 with rates_tab:
     for fit in result.stages[1:]:
         if fit.cohort_months:
-            chart_specs.draw(charts.cohort_rates(result, fit))
+            chart_specs.show("history-rates", (fit_key, fit.name), lambda fit=fit: charts.cohort_rates(result, fit))
 with lags_tab:
     shown = [fit for fit in result.stages[1:] if fit.lag_fit is not None]
     for fit in shown:
-        chart_specs.draw(charts.lag_histogram(fit))
+        chart_specs.show("history-lags", (fit_key, fit.name), lambda fit=fit: charts.lag_histogram(fit))
     if not shown:
         st.info("No lag was fitted from records (monthly counts alone barely identify a lag).", icon=":material/info:")
 with deal_tab:
     if result.deal is not None:
-        chart_specs.draw(charts.deal_values(result))
+        chart_specs.show("history-deal", fit_key, lambda: charts.deal_values(result))
     else:
         st.info("Too few won amounts in the window: the deal value is kept.", icon=":material/info:")
 with top_tab:
     if result.top is not None:
-        chart_specs.draw(charts.top_of_funnel(result))
+        chart_specs.show("history-top", fit_key, lambda: charts.top_of_funnel(result))
     else:
         st.info("Too few months of volume in the window: the top of the funnel is kept.", icon=":material/info:")
 with backtest_tab:
@@ -122,14 +124,15 @@ with backtest_tab:
     origins = cols[2].number_input("Origins", min_value=1, max_value=36, value=12, key="bt-origins")
     if st.toggle("Run the backtest", key="bt-run", help="A fit and a simulation per origin: a few seconds"):
         with st.spinner("Backtesting…"):
-            test = history_fit.run_backtest(version, stages, segment, state.token(), int(horizon), int(fit_months),
-                                            int(origins), growth / 100.0)
+            test_args = (version, stages, segment, state.token(), int(horizon), int(fit_months), int(origins),
+                         growth / 100.0)
+            test = history_fit.run_backtest(*test_args)
         if isinstance(test, tuple):
             st.error("\n".join(f"- {esc(p)}" for p in test), icon=":material/error:")
         else:
             st.markdown(f"**{esc(test.sentence())}**")
             if test.origins:
-                chart_specs.draw(charts.backtest_revenue(test))
+                chart_specs.show("history-backtest", (stores.path(), *test_args), lambda: charts.backtest_revenue(test))
                 cover = test.coverage_stages()
                 st.caption(f"Coverage of the P10–P90 bands: revenue {test.coverage_revenue:.0%}; "
                            + ", ".join(f"{esc(n)} {v:.0%}" for n, v in cover.items())

@@ -176,8 +176,9 @@ st.dataframe(volumes, width="stretch",
                  c: (st.column_config.NumberColumn(format="%.2f") if c == side_by_side.SCALE_COLUMN else money)
                  for c in volumes.columns if c != side_by_side.NOTE_COLUMN}})
 
+shown = tuple((name, tokens[name]) for name in forecasts)      # the charts' scenarios, in order
 left, right = st.columns(2, gap="large")
 with left:
-    chart_specs.draw(charts.side_by_side_p_goal(forecasts))
+    chart_specs.show("side-by-side-p-goal", shown, lambda: charts.side_by_side_p_goal(forecasts))
 with right:
-    chart_specs.draw(charts.side_by_side_distributions(forecasts))
+    chart_specs.show("side-by-side-distributions", shown, lambda: charts.side_by_side_distributions(forecasts))

@@ -9,8 +9,9 @@ copy of the spec is then a copy of bytes, and Streamlit converts nothing for it)
 bounded cache under a key that says what determines it (the chart's name, the scenario's token,
 its other inputs; for charts of stored data, the database file, its data version and the read's
 arguments) and draws the cached spec with
-``st.vega_lite_chart`` (the same element ``st.altair_chart`` makes). :func:`draw` draws a
-chart built for this run only (one session's uploads and fits, seldom seen twice).
+``st.vega_lite_chart`` (the same element ``st.altair_chart`` makes). Every chart of the app is
+drawn this way, including the history fit's (keyed by the fit's arguments: each widget change
+of that page reran every chart, about 100 ms) and the side-by-side scenarios'.
 
 The app turns charts into specs without Altair's schema validation (``to_dict(validate=False)``):
 validation was about 40% of a chart's build (50 ms of the fan chart's 130 ms), paid on every new
@@ -35,11 +36,6 @@ def show(name: str, key: Hashable, build: Callable) -> None:
     """Draw the chart ``build()`` (an Altair chart) full width; ``(name, key)`` must determine
     it completely (e.g. ``("fan", (token, 320))``): the spec is built once per key."""
     st.vega_lite_chart(spec=_spec(name, key, build), width="stretch")
-
-
-def draw(chart) -> None:
-    """Draw the Altair ``chart`` full width (built for this run only)."""
-    st.vega_lite_chart(spec=chart.to_dict(validate=False), width="stretch")
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

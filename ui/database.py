@@ -7,7 +7,8 @@ clear breaks it: any client may send ``clear_cache`` over the WebSocket, without
 which empties ``st.cache_resource`` and ``st.cache_data`` (Streamlit 1.67 has no setting that
 turns this off); the connection was never there. What is cached is results, keyed by the
 database's data version (an import, an undo or a saved plan changes it): with a million
-imported records the views take about half a second to compute.
+imported records the views take about half a second to compute. The version itself is read
+again only when the database's files changed (:func:`_data_version`).
 
 A database the app creates is seeded with the demo's actuals and plan of record unless
 ``FUNNEL_DEMO_DATA=0`` (once per process, before the first read or write).
@@ -22,11 +23,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import streamlit as st
 
 from sim.data.actuals import SegmentBreakdown, data_version, load_actuals, segment_breakdown
+from sim.data.demo_content import DemoState, demo_imports, demo_state
 from sim.data.demo_data import seed_demo
 from sim.data.handoff_actuals import HandoffReport, measure_stored_handoffs
 from sim.data.history import ImportRecord, import_history, known_stages
@@ -37,7 +40,7 @@ from sim.data.ingest.workbook import SheetText, read_sheet, workbook_kind
 from sim.data.location import default_db_path
 from sim.data.plan_checkin import CheckInInputs, load_checkin_inputs, run_checkin
 from sim.data.plans import SavedPlan, list_plans, load_plan, stored_bands, unreadable_plans
-from sim.data.store import Store
+from sim.data.store import Store, file_state
 from sim.data.variance import PlanComparison, compare_plan
 from sim.errors import ImportRejected, PlannerError, StoreBusy, StoreError
 from sim.model.checkin import CheckIn
@@ -55,6 +58,10 @@ UNAVAILABLE = ("The actuals database cannot be opened right now. The planning pa
 _log = logging.getLogger("funnel.database")
 _prepared: set[str] = set()
 _prepare_lock = threading.Lock()
+#: Seconds after its last write that a file's times are not trusted to tell the next write
+#: apart: file systems that keep them coarsely (to the second) would give both the same.
+SETTLED = 2.0
+_versions: dict[str, tuple[tuple, tuple]] = {}   # database -> (its file state, its data version)
 
 
 def path() -> str:
@@ -82,6 +89,23 @@ def _reading(db: str, read, *args, **kwargs):
         return read(store, *args, **kwargs)
 
 
+def _data_version(db: str) -> tuple:
+    """The database's data version, read from the database only when its files changed since
+    it was last read (:func:`~sim.data.store.file_state`); else the one read then. Each page
+    run of Actuals, Check-in and From history asks for it: an open costs 25-45 ms of CPU, a
+    ``stat`` of the two files a few microseconds."""
+    _prepare(db)
+    state = file_state(db)         # before the read: a write in between makes the next run read again
+    known = _versions.get(db)
+    if known is not None and known[0] == state:
+        return known[1]
+    version = _reading(db, data_version)
+    settled = time.time_ns() - int(SETTLED * 1e9)
+    if all(times is None or max(times[2:]) < settled for times in state):
+        _versions[db] = (state, version)
+    return version
+
+
 def _for_viewers(exc: StoreError) -> str:
     """What the page says instead of ``exc`` (which names the server's path); the log has it."""
     _log.warning("actuals database: %s", exc)
@@ -106,6 +130,8 @@ def write(action, *args, **kwargs):
             return action(store, *args, **kwargs)
     except StoreError as exc:
         raise PlannerError(_for_viewers(exc)) from None
+    finally:
+        _versions.pop(db, None)    # whatever its file times say, read the version again
 
 
 # -- reads, cached by the data version -----------------------------------------------------------
@@ -113,28 +139,31 @@ def write(action, *args, **kwargs):
 @dataclass(frozen=True)
 class Overview:
     """What the Actuals and Check-in pages list: the data version (the key of every cached
-    read), the saved plans (newest first), the import history, the stages known and what
-    cannot be read (plans saved under rules this version has tightened)."""
+    read), the saved plans (newest first), the import history, the stages known, what cannot
+    be read (plans saved under rules this version has tightened), how much of the demo is
+    there and the ids of its imports."""
 
     version: tuple
     plans: tuple[SavedPlan, ...]
     history: tuple[ImportRecord, ...]
     stages: tuple[str, ...]
     unreadable: tuple[str, ...]
+    demo: DemoState
+    demo_imports: frozenset[int]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _overview(db: str, version: tuple) -> Overview:
     def read(store):
         return Overview(version, tuple(list_plans(store)), tuple(import_history(store)), known_stages(store),
-                        tuple(unreadable_plans(store)))
+                        tuple(unreadable_plans(store)), demo_state(store), demo_imports(store))
     return _reading(db, read)
 
 
 def overview() -> Overview:
     """The :class:`Overview` (or a message and the page stops)."""
-    version = read_or_stop(data_version)
-    return _guarded(_overview, path(), version)
+    db = path()
+    return _guarded(_overview, db, _guarded(_data_version, db))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

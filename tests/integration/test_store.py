@@ -12,7 +12,7 @@ import threading
 import duckdb
 import pytest
 
-from sim.data.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError
+from sim.data.store import MIGRATIONS, SCHEMA_VERSION, STAGING_DIR, Store, StoreError, file_state
 from sim.errors import StoreBusy
 
 from ..conftest import ROOT, holding_process
@@ -305,6 +305,26 @@ def test_a_reader_changes_nothing_on_disk_and_cannot_write(db_path):
             reader.cursor().execute("INSERT INTO stages VALUES ('x', 'X', 1, NULL)")
     assert (db_path.read_bytes(), db_path.stat().st_mtime_ns) == before
     assert not db_path.with_name(db_path.name + ".wal").exists()
+
+
+def test_the_file_state_changes_with_every_write_and_only_then(db_path):
+    """The app trusts an unchanged :func:`file_state` to mean unchanged data (and skips the
+    open that reads the data version): reads and a writer's open that writes nothing leave it
+    as it was; each write, even one right after another of the same size, changes it."""
+    Store(db_path).close()
+    before = file_state(db_path)
+    with Store(db_path, read_only=True) as reader:
+        reader.cursor().execute("SELECT count(*) FROM imports").fetchall()
+    Store(db_path).close()
+    assert file_state(db_path) == before
+    seen = [before]
+    for name in ("a", "b"):
+        with Store(db_path) as writer, writer.transaction() as cur:
+            cur.execute("INSERT INTO stages VALUES (?, ?, 1, NULL)", [name, name.upper()])
+        seen.append(file_state(db_path))
+    assert len(set(seen)) == 3, seen
+    db_path.unlink()
+    assert file_state(db_path) == (None, None)
 
 
 def test_a_reader_of_a_missing_database_gets_a_new_empty_one(db_path):
