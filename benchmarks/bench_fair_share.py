@@ -117,9 +117,10 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps({"repeats": rows, "median": summary}, indent=2))
         return 0
+    # The budget is read on the whole page (first answer, search, SLA tables), the stricter of the two.
     print(f"median ratio loaded/idle: probability on the wire ×{summary['ratio_numbers']:.2f}, whole page "
-          f"×{summary['ratio_done']:.2f} (budget ×{BUDGET_RATIO:g}: "
-          f"{'met' if summary['ratio_numbers'] <= BUDGET_RATIO else 'not met'}); server CPU in 3 s after the "
+          f"×{summary['ratio_done']:.2f} (budget ×{BUDGET_RATIO:g} on the whole page: "
+          f"{'met' if summary['ratio_done'] <= BUDGET_RATIO else 'not met'}); server CPU in 3 s after the "
           f"heavy session closed: {summary['cpu_after_close_s']:.2f} s (a run going on: ~6 s)")
     return 0
 
