@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -193,7 +195,7 @@ with compare_tab:
             with st.expander("The numbers: stage by month"):
                 st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config={
                     "variance_pct": st.column_config.NumberColumn("variance %", format="percent")})
-            st.download_button("Download the comparison (CSV)", spreadsheet_csv(table), icon=":material/download:",
+            st.download_button("Download the comparison (CSV)", partial(spreadsheet_csv, table), icon=":material/download:",
                                file_name="plan-vs-actual.csv", mime="text/csv", key="actuals-download-compare", on_click="ignore")
 
 with data_tab:
@@ -216,7 +218,7 @@ with data_tab:
                    "reached the stage in that month (each record once). Empty: no actual."
                    + (f" Months before {first} come from the records' earlier dates (e.g. deals already "
                       "open when the plan started)." if early else ""))
-        st.download_button("Download the actuals (CSV)", spreadsheet_csv(table), icon=":material/download:",
+        st.download_button("Download the actuals (CSV)", partial(spreadsheet_csv, table), icon=":material/download:",
                            file_name="actuals.csv", mime="text/csv", key="actuals-download-data", on_click="ignore")
         if not split.empty:
             st.markdown("#### By segment")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -170,7 +172,7 @@ if check.reset is not None:
                           "plan": round(o, 1), "confidence": check.confidence}
                          for s in new.stages for m, v, o in zip(check.months_left, s.monthly, old[s.name])])
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.download_button("Download the reset SLA (CSV)", spreadsheet_csv(long), file_name="reset-sla.csv",
+        st.download_button("Download the reset SLA (CSV)", partial(spreadsheet_csv, long), file_name="reset-sla.csv",
                            mime="text/csv", icon=":material/download:", key="checkin-download", on_click="ignore")
         if not access.can_edit():
             st.caption("Read-only access: only editors can save the reset as a plan of record.")

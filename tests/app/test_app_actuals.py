@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from sim.data.demo_data import DEMO_PLAN_NAME
 from sim.data.ingest import import_csv
 from sim.data.store import Store
+from sim.present import spreadsheet
 from ui import database as stores
 
 from ..conftest import ROOT, holding_process, plain
@@ -411,6 +412,23 @@ def test_a_page_run_opens_the_database_only_when_its_files_changed(db, monkeypat
     assert_fine(at)
     assert history_label(at) == "History (4)"
     assert opened.count(True) >= 2, opened
+
+
+@pytest.mark.parametrize("page, labels", [
+    ("app_pages/actuals.py", {"Download the comparison (CSV)", "Download the actuals (CSV)"}),
+    ("app_pages/checkin.py", {"Download the reset SLA (CSV)"})])
+def test_the_csv_downloads_are_made_when_clicked_not_in_every_run(db, monkeypatch, page, labels):
+    """Like the SLA files: a run only registers the download (the file is made if it is
+    clicked: tests/integration/test_hostile_inputs.py makes and checks each one)."""
+    made = []
+    real = spreadsheet.spreadsheet_csv
+    monkeypatch.setattr(spreadsheet, "spreadsheet_csv", lambda table: made.append(len(table)) or real(table))
+    at = open_app(page, small_demo())
+    assert_fine(at)
+    at.run()
+    assert_fine(at)
+    assert labels <= {b.label for b in at.get("download_button")}
+    assert made == []
 
 
 @pytest.mark.parametrize("page", ["app_pages/actuals.py", "app_pages/checkin.py"])
