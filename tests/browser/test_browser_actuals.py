@@ -8,12 +8,14 @@ Screenshots go to test-artifacts/screenshots/actuals-*.png.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
 
 from .conftest import running_server
-from .driver import ARTIFACTS, PHONE, exceptions, full_screenshot, open_app, rerun_after
+from .driver import ARTIFACTS, PHONE, exceptions, full_screenshot, open_app, rerun_after, script_runs
 
 SHOTS = ARTIFACTS / "screenshots"
 LOGS = ARTIFACTS / "logs"
@@ -99,6 +101,29 @@ def test_phone_width(server, new_page):
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     full_screenshot(page, SHOTS / "actuals-phone.png")
     assert overflow <= 0, f"the actuals page is {overflow}px wider than a 390px phone screen"
+
+
+def test_the_csv_downloads_are_made_when_clicked(server, page):
+    """The comparison and the actuals tables download as CSV files made on the click (deferred),
+    without a rerun of the page."""
+    open_actuals(page, server)
+    runs = script_runs(page)
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download the comparison (CSV)").click()
+    assert download.value.suggested_filename == "plan-vs-actual.csv"
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    assert {"stage", "month", "p50", "actual", "status"} <= set(rows[0]), rows[0]
+    assert {r["stage"] for r in rows} >= {"Leads", "Customers"}
+    open_tab(page, "Actuals")
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download the actuals (CSV)").click()
+    assert download.value.suggested_filename == "actuals.csv"
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    months = [r["month"] for r in rows]
+    assert [f"2027-{m:02d}" for m in range(1, 7)] == [m for m in months if m.startswith("2027")]
+    assert {"Visits", "Leads", "Customers", "revenue"} <= set(rows[0])
+    assert script_runs(page) == runs
+    assert_no_exception(page)
 
 
 def test_import_rejects_a_bad_file_then_imports_a_good_one(server, page):
