@@ -39,7 +39,8 @@ open-pipeline count, a rate belief or the baseline rises, and P(goal) never decr
 (nor increases when the goal rises). A cohort's streams are addressed by its column (month t,
 or T + stage j), so a new open pipeline moves nobody else. The work is done in chunks of
 ``BLOCK`` trials, the unit of positional addressing, on a pool of two threads that all runs
-share in turn (:mod:`sim.model.fair_pool`): the numbers depend on the seed and the trial count
+share in turn, plus two express threads for light runs while a heavy run's long chunks hold
+the others (:mod:`sim.model.fair_pool`): the numbers depend on the seed and the trial count
 only, not on the threads or the order.
 
 **Exact sums.** Revenue is summed in float64; with a fixed deal it is the whole number of
@@ -63,6 +64,7 @@ from .positional_random import BLOCK, RandomSource, uniforms_at
 from .rate_quantile_table import quantile_table
 from .run_cancellation import stop_check
 from .scenario import Scenario
+from .work_budget import LONG_JOB_SECONDS, estimate_run
 
 #: Trials per chunk of work: the positional block (the numpy streams of the outputs-only
 #: draws are per block, so the two must stay equal).
@@ -78,7 +80,7 @@ def _executor() -> FairPool:
     arrives while another is going gets the next free worker, not a place behind all its chunks."""
     global _pool
     if _pool is None:
-        _pool = FairPool(_WORKERS, name="sim")
+        _pool = FairPool(_WORKERS, name="sim", express=_WORKERS)
     return _pool
 
 
@@ -178,6 +180,7 @@ class _Model:
         self.in_shares = np.array([c.in_share for c in self.cohorts], dtype=np.float64)
         deal = sc.deal
         self.values = ValueSums(deal.median, 0.0 if deal.is_fixed else deal.sigma)
+        self.long_jobs = estimate_run(sc, trials=BLOCK).cpu_seconds > LONG_JOB_SECONDS
 
     @cached_property
     def month_lookup(self) -> list[CdfLookup]:
@@ -495,11 +498,19 @@ def _chunks(trials: int):
     return [(s, min(CHUNK, trials - s)) for s in range(0, trials, CHUNK)]
 
 
-def run_parallel(jobs, *, progress=None, check=None):
+def _detail_jobs_long(sc: Scenario, detail_trials: int) -> bool:
+    """Whether a job of the stage-detail sample (a chunk of up to CHUNK trials) is long."""
+    trials = min(detail_trials, CHUNK)
+    return trials > 0 and estimate_run(sc, trials=0, detail_trials=trials,
+                                       months_detail=False).cpu_seconds > LONG_JOB_SECONDS
+
+
+def run_parallel(jobs, *, progress=None, check=None, long_jobs: bool = False):
     """Run callables, on the shared pool when there are several; results in order.
     ``progress(fraction)`` is called in the calling thread as jobs finish; ``check()`` before
     each job starts (it may raise to stop the run; jobs not started are dropped). Runs of
-    different callers (e.g. web sessions) share the workers in turn (:mod:`sim.model.fair_pool`).
+    different callers (e.g. web sessions) share the workers in turn (:mod:`sim.model.fair_pool`);
+    ``long_jobs``: some job may take longer than LONG_JOB_SECONDS.
 
     Do not call from inside a job (the pool is bounded: nested waits could deadlock)."""
     if len(jobs) == 1:
@@ -509,7 +520,7 @@ def run_parallel(jobs, *, progress=None, check=None):
         if progress:
             progress(1.0)
         return result
-    return _executor().map(jobs, check=check, progress=progress)
+    return _executor().map(jobs, check=check, progress=progress, long_jobs=long_jobs)
 
 
 def _resolve(scenario: Scenario, trials, seed):
@@ -556,7 +567,8 @@ def draw(scenario: Scenario, *, trials: int | None = None, seed=None, detail_tri
     # The stage-by-stage chunks cost most per trial: start them first.
     jobs = [detail_job(s, n) for s, n in (_chunks(detail_trials) if detail_trials else [])]
     jobs += [revenue_job(s, n) for s, n in _chunks(trials)]
-    run_parallel(jobs, progress=progress, check=stop_check(should_stop))
+    long_jobs = model.long_jobs or _detail_jobs_long(scenario, detail_trials)
+    run_parallel(jobs, progress=progress, check=stop_check(should_stop), long_jobs=long_jobs)
     return Draws(RevenueDraws(customers, monthly, revenue, pipeline, top_volume), arrivals, late)
 
 
@@ -579,10 +591,11 @@ def period_revenues(scenarios, *, trials: int, seed=None, progress=None, should_
     each scenario's own), as one batch of chunks on the pool: the workers stay busy across the
     runs (a run of a few chunks alone leaves one idle at its end). The numbers are those of
     separate calls."""
-    jobs, outs = [], []
+    jobs, outs, long_jobs = [], [], False
     for scenario in scenarios:
         n, source = _resolve(scenario, trials, seed)
         model = _Model(scenario)
+        long_jobs = long_jobs or model.long_jobs
         out = np.empty(n)
         outs.append(out)
 
@@ -592,7 +605,7 @@ def period_revenues(scenarios, *, trials: int, seed=None, progress=None, should_
             return run
 
         jobs += [job(model, source, out, s, size) for s, size in _chunks(n)]
-    run_parallel(jobs, progress=progress, check=stop_check(should_stop))
+    run_parallel(jobs, progress=progress, check=stop_check(should_stop), long_jobs=long_jobs)
     return outs
 
 
@@ -617,12 +630,13 @@ def period_revenue_of(scenario: Scenario, trials: np.ndarray, *, seed=None, shou
             def run(lo=lo, hi=hi, start=c * CHUNK, rows=rows):
                 out[lo:hi] = _revenue_chunk(model, source, start, CHUNK, outputs=False, rows=rows)
             jobs.append(run)
-    run_parallel(jobs, check=stop_check(should_stop))
+    run_parallel(jobs, check=stop_check(should_stop), long_jobs=model.long_jobs)
     return out
 
 
 def draw_stage_arrivals(scenario: Scenario, *, trials: int | None = None, seed=None):
     """Stage-by-stage sample only: (trials, K, T) arrivals and (trials,) late customers."""
     trials, source = _resolve(scenario, trials, seed)
-    parts = run_parallel([(lambda s=s, n=n: _stage_chunk(scenario, source, s, n)) for s, n in _chunks(trials)])
+    parts = run_parallel([(lambda s=s, n=n: _stage_chunk(scenario, source, s, n)) for s, n in _chunks(trials)],
+                         long_jobs=_detail_jobs_long(scenario, trials))
     return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])

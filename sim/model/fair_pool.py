@@ -13,6 +13,16 @@ jobs. ``check()`` is called before each job starts (it may raise, e.g.
 :class:`~sim.model.run_cancellation.RunCancelled`); the first job to raise ends the run: its
 jobs not yet started are dropped, and the caller gets the exception.
 
+**Express workers.** A worker that has started a job cannot be interrupted, and one job of a
+heavy run may take a second or more (a block of a worst-case link). So a light run that
+arrives while long jobs hold every worker would wait for one of them to end. A run says
+whether its jobs are long (``map(..., long_jobs=True)``, from the engine's estimate of a
+block). Besides the ``workers`` regular workers, ``express`` workers take jobs of runs whose
+jobs are short only, and only while some regular worker is in a long job: then the light run
+starts at once and the operating system shares the cores between it and the heavy run. A
+light run alone (or with other light runs) uses the regular workers only, never more threads
+than ``workers``.
+
 Threads are started when first needed (daemon threads: a command-line run exits without
 waiting for them). The scheduling never changes any number: every job computes the same
 result on any worker and in any order (the engine's chunks are positional).
@@ -26,9 +36,9 @@ from collections import deque
 
 
 class _Run:
-    __slots__ = ("queue", "results", "finished", "attained", "error", "order", "check")
+    __slots__ = ("queue", "results", "finished", "attained", "error", "order", "check", "long_jobs")
 
-    def __init__(self, jobs, order: int, check):
+    def __init__(self, jobs, order: int, check, long_jobs: bool = False):
         self.queue = deque(enumerate(jobs))
         self.results = [None] * len(jobs)
         self.finished = [False] * len(jobs)
@@ -36,30 +46,35 @@ class _Run:
         self.error: BaseException | None = None
         self.order = order
         self.check = check
+        self.long_jobs = long_jobs
 
 
 class FairPool:
-    """``workers`` threads serving the queued runs, least attained service first."""
+    """``workers`` threads serving the queued runs, least attained service first, and
+    ``express`` threads serving runs of short jobs while long jobs hold regular workers."""
 
-    def __init__(self, workers: int, name: str = "sim"):
+    def __init__(self, workers: int, name: str = "sim", express: int = 0):
         self.workers = max(1, int(workers))
+        self.express = max(0, int(express))
         self.name = name
         self._cond = threading.Condition()
         self._waiting: list[_Run] = []      # runs with jobs not yet started
-        self._threads: list[threading.Thread] = []
+        self._threads: list[tuple[threading.Thread, bool]] = []    # (thread, is express)
         self._order = 0
+        self._in_long_jobs = 0              # regular workers now in a job of a long run
 
-    def map(self, jobs, *, check=None, progress=None) -> list:
+    def map(self, jobs, *, check=None, progress=None, long_jobs: bool = False) -> list:
         """Run the callables ``jobs`` on the workers; their results, in order.
         ``progress(fraction)`` is called in the calling thread as the results come in (in
-        order); ``check()`` before each job starts."""
+        order); ``check()`` before each job starts. ``long_jobs``: the jobs may each take long
+        (express workers leave them to the regular ones)."""
         jobs = list(jobs)
         if not jobs:
             return []
         with self._cond:
             self._start_threads()
             self._order += 1
-            run = _Run(jobs, self._order, check)
+            run = _Run(jobs, self._order, check, long_jobs)
             self._waiting.append(run)
             self._cond.notify_all()
             try:
@@ -85,27 +100,42 @@ class FairPool:
             self._waiting.remove(run)
 
     def _start_threads(self) -> None:
-        self._threads = [t for t in self._threads if t.is_alive()]
-        while len(self._threads) < self.workers:
-            thread = threading.Thread(target=self._work, name=f"{self.name}_{len(self._threads)}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._threads = [(t, express) for t, express in self._threads if t.is_alive()]
+        for express, wanted in ((False, self.workers), (True, self.express)):
+            while sum(1 for _, e in self._threads if e == express) < wanted:
+                name = f"{self.name}_{'express_' if express else ''}{len(self._threads)}"
+                thread = threading.Thread(target=self._work, args=(express,), name=name, daemon=True)
+                thread.start()
+                self._threads.append((thread, express))
 
-    def _next(self) -> tuple[_Run, int, object]:
-        """The next job: of the waiting run with the least attained service (the caller holds
-        the lock and has checked that some run is waiting)."""
-        run = min(self._waiting, key=lambda r: (r.attained, r.order))
+    def _next(self, express: bool) -> tuple[_Run, int, object] | None:
+        """The next job for a worker (the caller holds the lock): of the waiting run with the
+        least attained service; for an express worker, of a run of short jobs and only while a
+        regular worker is in a long job. None: nothing for this worker now."""
+        if express:
+            if not self._in_long_jobs:
+                return None
+            runs = [r for r in self._waiting if not r.long_jobs]
+        else:
+            runs = self._waiting
+        if not runs:
+            return None
+        run = min(runs, key=lambda r: (r.attained, r.order))
         index, job = run.queue.popleft()
         if not run.queue:
             self._waiting.remove(run)
         return run, index, job
 
-    def _work(self) -> None:
+    def _work(self, express: bool = False) -> None:
         while True:
             with self._cond:
-                while not self._waiting:
+                while (picked := self._next(express)) is None:
                     self._cond.wait()
-                run, index, job = self._next()
+                run, index, job = picked
+                in_long_job = run.long_jobs and not express
+                if in_long_job:
+                    self._in_long_jobs += 1
+                    self._cond.notify_all()      # an express worker may now serve a waiting light run
             started = time.perf_counter()
             error = None
             try:
@@ -116,6 +146,8 @@ class FairPool:
                 error = exc
             elapsed = time.perf_counter() - started
             with self._cond:
+                if in_long_job:
+                    self._in_long_jobs -= 1
                 run.attained += elapsed
                 if error is not None:
                     if run.error is None:

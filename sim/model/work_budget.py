@@ -41,6 +41,10 @@ _NS_VALUE_SUM = 500        # per value sum (exact top values + bulk)
 _NS_DETAIL_CELL = 120      # per detail trial, stage, month and lag entry
 _CHUNK = BLOCK
 _WORKERS = 2
+#: A run whose chunks are estimated above this (CPU-seconds) has long jobs: the engine's pool
+#: gives them to its regular workers only, and serves light runs beside them on express
+#: workers (:mod:`sim.model.fair_pool`), so a light run may have twice as many chunks in flight.
+LONG_JOB_SECONDS = 0.5
 #: Measured CPU time of 8 scenarios (demo, 100x and 10^7 visits, recurring, 5,000 deals, skewed,
 #: 36 months, the worst case) was 0.5 to 1.2 times the sum above: counted 1.3 times.
 _SAFETY = 1.3
@@ -111,10 +115,12 @@ def estimate_run(scenario, *, trials: int | None = None, detail_trials: int = 0,
     lag_entries = sum(len(s.lag) for s in scenario.stages[1:])
     cpu += _SAFETY * detail_trials * K * (T + lag_entries) * _NS_DETAIL_CELL * 1e-9
     cohorts = len(_cohorts(scenario))
+    chunk_cpu = _SAFETY * _CHUNK * per_trial * 1e-9
+    chunks_in_flight = _WORKERS if chunk_cpu > LONG_JOB_SECONDS else 2 * _WORKERS
     # Memory: kept per trial (customers and monthly revenue per month, totals), the chunks in
     # flight (a few arrays per cohort and month), the stage detail, the value-sum tables.
     kept = trials * (8 * (T + 1) + 8 * T + 32) if months_detail else trials * 8
-    in_flight = _WORKERS * _CHUNK * 8 * (12 * cohorts + 10 * T + 16 * K)
+    in_flight = chunks_in_flight * _CHUNK * 8 * (12 * cohorts + 10 * T + 16 * K)
     detail = detail_trials * K * T * 8 * 3
     tables = 16 * 2 ** 20 + K * 140_000
     summary = _WORKERS * trials * 8 * 2 if months_detail else 0

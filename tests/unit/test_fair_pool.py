@@ -10,6 +10,9 @@ import pytest
 from sim.model import engine
 from sim.model.fair_pool import FairPool
 from sim.model.run_cancellation import RunCancelled, stop_check
+from sim.model.validation import scenario_from_dict
+from sim.model.work_budget import estimate_run
+from tests.conftest import worst_case_link
 
 
 def wait_until(condition, what: str, limit: float = 30.0) -> None:
@@ -66,6 +69,54 @@ def test_a_run_arriving_behind_a_heavy_one_is_served_at_the_next_free_worker():
     # First in, first out would give heavy0 ... heavy5, light0, light1.
     assert order == ["heavy0", "light0", "light1", "heavy1", "heavy2", "heavy3", "heavy4", "heavy5"]
 
+
+
+def test_a_light_run_starts_on_the_express_worker_while_long_jobs_hold_every_regular_one():
+    pool = FairPool(2, express=1)
+    release, holding, light_threads = threading.Event(), [], []
+
+    def long_job():
+        holding.append(threading.current_thread().name)
+        release.wait(30)
+        return threading.current_thread().name
+
+    heavy_thread, heavy_out = in_thread(lambda: pool.map([long_job for _ in range(4)], long_jobs=True))
+    wait_until(lambda: len(holding) == 2, "both regular workers in a long job")
+    light = pool.map([(lambda: light_threads.append(threading.current_thread().name) or 1) for _ in range(3)])
+    # Served (here, synchronously) while both long jobs are still going.
+    assert light == [1, 1, 1] and len(holding) == 2 and not release.is_set()
+    assert set(light_threads) == {"sim_express_2"}
+    release.set()
+    heavy_thread.join(30)
+    assert "error" not in heavy_out
+    assert not any("express" in name for name in heavy_out["value"])   # long jobs: regular workers only
+
+
+def test_the_express_worker_stays_idle_without_long_jobs():
+    pool = FairPool(2, express=1)
+    names, both_in, release = [], threading.Barrier(2, timeout=30), threading.Event()
+
+    def job(i):
+        def run():
+            names.append(threading.current_thread().name)
+            if i < 2:            # the two regular workers busy with short jobs at once
+                both_in.wait()
+                release.wait(30)
+            return i
+        return run
+
+    first, first_out = in_thread(lambda: pool.map([job(i) for i in range(4)]))
+    wait_until(lambda: len(names) == 2, "both regular workers busy")
+    second, second_out = in_thread(lambda: pool.map([job(10 + i) for i in range(3)]))
+    wait_until(lambda: len(pool._waiting) == 2, "the second light run queued")
+    with pool._cond:
+        assert pool._next(express=True) is None      # nothing for the express worker
+    assert len(names) == 2
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert first_out["value"] == [0, 1, 2, 3] and second_out["value"] == [10, 11, 12]
+    assert len(names) == 7 and not any("express" in name for name in names)
 
 def test_two_runs_with_work_share_the_workers():
     pool = FairPool(1)
@@ -138,3 +189,22 @@ def test_check_is_called_before_every_job():
 
     assert pool.map([(lambda i=i: i) for i in range(7)], check=counted) == list(range(7))
     assert len(calls) == 7
+
+
+def test_runs_of_a_worst_case_link_say_their_jobs_are_long_and_the_demos_do_not(demo, monkeypatch):
+    said = []
+
+    class Recording(FairPool):
+        def map(self, jobs, *, long_jobs=False, **kw):
+            said.append(long_jobs)
+            return super().map(jobs, long_jobs=long_jobs, **kw)
+
+    monkeypatch.setattr(engine, "_pool", Recording(2, express=1))
+    worst = scenario_from_dict(worst_case_link(trials=100))
+    two_blocks = [3, engine.CHUNK + 1]                 # a few trials, in two chunks: two jobs
+    engine.period_revenue_of(worst, two_blocks)
+    engine.period_revenue_of(demo, two_blocks)
+    assert said == [True, False]
+    # What decides: the work budget's estimate of one chunk against LONG_JOB_SECONDS.
+    assert estimate_run(worst, trials=engine.CHUNK).cpu_seconds > engine.LONG_JOB_SECONDS
+    assert estimate_run(demo, trials=engine.CHUNK).cpu_seconds < engine.LONG_JOB_SECONDS
