@@ -58,6 +58,10 @@ class FairPool:
         self.express = max(0, int(express))
         self.name = name
         self._cond = threading.Condition()
+        # The express workers wait apart (on the same lock), woken only when there may be work
+        # for them: waking them at every job's end would make them contend for the GIL with the
+        # workers and the sessions' script threads for nothing.
+        self._express_cond = threading.Condition(self._cond)
         self._waiting: list[_Run] = []      # runs with jobs not yet started
         self._threads: list[tuple[threading.Thread, bool]] = []    # (thread, is express)
         self._order = 0
@@ -77,6 +81,7 @@ class FairPool:
             run = _Run(jobs, self._order, check, long_jobs)
             self._waiting.append(run)
             self._cond.notify_all()
+            self._wake_express()
             try:
                 for i in range(len(jobs)):
                     while not run.finished[i] and run.error is None:
@@ -108,6 +113,11 @@ class FairPool:
                 thread.start()
                 self._threads.append((thread, express))
 
+    def _wake_express(self) -> None:
+        """Wake an express worker if one may have a job now (the caller holds the lock)."""
+        if self.express and self._in_long_jobs and any(not r.long_jobs for r in self._waiting):
+            self._express_cond.notify_all()
+
     def _next(self, express: bool) -> tuple[_Run, int, object] | None:
         """The next job for a worker (the caller holds the lock): of the waiting run with the
         least attained service; for an express worker, of a run of short jobs and only while a
@@ -129,13 +139,14 @@ class FairPool:
     def _work(self, express: bool = False) -> None:
         while True:
             with self._cond:
+                waiting_on = self._express_cond if express else self._cond
                 while (picked := self._next(express)) is None:
-                    self._cond.wait()
+                    waiting_on.wait()
                 run, index, job = picked
                 in_long_job = run.long_jobs and not express
                 if in_long_job:
                     self._in_long_jobs += 1
-                    self._cond.notify_all()      # an express worker may now serve a waiting light run
+                    self._wake_express()         # a light run may be waiting
             started = time.perf_counter()
             error = None
             try:
@@ -157,3 +168,4 @@ class FairPool:
                     run.results[index] = result
                     run.finished[index] = True
                 self._cond.notify_all()
+                self._wake_express()
