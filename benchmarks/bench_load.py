@@ -390,7 +390,7 @@ def main(argv=None) -> int:
           f"process): {report['simulation_cpu_per_journey_s']} s")
     print(f"wave durations (s): {report['waves_s']}; server CPU per wave (s): {report['server_cpu_s']}")
     rss = report["rss_mib"]
-    flat = len(rss) >= 3 and abs(rss[-1] - rss[-2]) <= 0.05 * rss[-2]
+    flat = len(rss) >= 3 and rss[-1] <= 1.05 * rss[-2]      # flat: the last wave adds at most 5% (a fall is memory given back)
     print(f"server memory (MiB): after warm-up, then after each wave: {rss} (budget: <= 600 after the waves "
           f"and flat over the last two: {'met' if rss and max(rss) <= 600 and flat else 'not met'})")
     for key in ("first_load_s", "slider_to_updated_result_s", "slider_to_run_done_s"):
