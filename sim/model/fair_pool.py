@@ -113,21 +113,23 @@ class FairPool:
                 thread.start()
                 self._threads.append((thread, express))
 
+    def _express_runs(self) -> list[_Run]:
+        """The waiting runs an express worker may serve (the caller holds the lock): those of
+        short jobs, and only while a regular worker is in a long job."""
+        if not self._in_long_jobs:
+            return []
+        return [r for r in self._waiting if not r.long_jobs]
+
     def _wake_express(self) -> None:
-        """Wake an express worker if one may have a job now (the caller holds the lock)."""
-        if self.express and self._in_long_jobs and any(not r.long_jobs for r in self._waiting):
+        """Wake the express workers if one may have a job now (the caller holds the lock)."""
+        if self.express and self._express_runs():
             self._express_cond.notify_all()
 
     def _next(self, express: bool) -> tuple[_Run, int, object] | None:
         """The next job for a worker (the caller holds the lock): of the waiting run with the
-        least attained service; for an express worker, of a run of short jobs and only while a
-        regular worker is in a long job. None: nothing for this worker now."""
-        if express:
-            if not self._in_long_jobs:
-                return None
-            runs = [r for r in self._waiting if not r.long_jobs]
-        else:
-            runs = self._waiting
+        least attained service, among :meth:`_express_runs` for an express worker. None:
+        nothing for this worker now."""
+        runs = self._express_runs() if express else self._waiting
         if not runs:
             return None
         run = min(runs, key=lambda r: (r.attained, r.order))

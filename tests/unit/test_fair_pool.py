@@ -70,7 +70,6 @@ def test_a_run_arriving_behind_a_heavy_one_is_served_at_the_next_free_worker():
     assert order == ["heavy0", "light0", "light1", "heavy1", "heavy2", "heavy3", "heavy4", "heavy5"]
 
 
-
 def test_a_light_run_starts_on_the_express_worker_while_long_jobs_hold_every_regular_one():
     pool = FairPool(2, express=1)
     release, holding, light_threads = threading.Event(), [], []
@@ -117,6 +116,7 @@ def test_the_express_worker_stays_idle_without_long_jobs():
     second.join(30)
     assert first_out["value"] == [0, 1, 2, 3] and second_out["value"] == [10, 11, 12]
     assert len(names) == 7 and not any("express" in name for name in names)
+
 
 def test_two_runs_with_work_share_the_workers():
     pool = FairPool(1)
