@@ -180,7 +180,7 @@ class _Model:
         self.in_shares = np.array([c.in_share for c in self.cohorts], dtype=np.float64)
         deal = sc.deal
         self.values = ValueSums(deal.median, 0.0 if deal.is_fixed else deal.sigma)
-        self.long_jobs = estimate_run(sc, trials=BLOCK).cpu_seconds > LONG_JOB_SECONDS
+        self.long_jobs = estimate_run(sc).long_chunks
 
     @cached_property
     def month_lookup(self) -> list[CdfLookup]:

@@ -52,15 +52,26 @@ _SAFETY = 1.3
 
 @dataclass(frozen=True)
 class RunCost:
-    """Estimated cost of one run: CPU-seconds on the development machine and peak bytes."""
+    """Estimated cost of one run: CPU-seconds on the development machine and peak bytes, and
+    the CPU-seconds of one chunk of the run's trials."""
 
     trials: int
     cpu_seconds: float
     peak_bytes: int
+    chunk_seconds: float = 0.0
 
     @property
     def within_budget(self) -> bool:
         return self.cpu_seconds <= WORK_BUDGET_SECONDS and self.peak_bytes <= MEMORY_BUDGET_BYTES
+
+    @property
+    def long_chunks(self) -> bool:
+        """Whether the run's chunks are long (:data:`LONG_JOB_SECONDS`)."""
+        return _is_long(self.chunk_seconds)
+
+
+def _is_long(chunk_seconds: float) -> bool:
+    return chunk_seconds > LONG_JOB_SECONDS
 
 
 class WorkBudgetExceeded(ScenarioError):
@@ -115,8 +126,8 @@ def estimate_run(scenario, *, trials: int | None = None, detail_trials: int = 0,
     lag_entries = sum(len(s.lag) for s in scenario.stages[1:])
     cpu += _SAFETY * detail_trials * K * (T + lag_entries) * _NS_DETAIL_CELL * 1e-9
     cohorts = len(_cohorts(scenario))
-    chunk_cpu = _SAFETY * _CHUNK * per_trial * 1e-9
-    chunks_in_flight = _WORKERS if chunk_cpu > LONG_JOB_SECONDS else 2 * _WORKERS
+    chunk_seconds = _SAFETY * _CHUNK * per_trial * 1e-9
+    chunks_in_flight = _WORKERS if _is_long(chunk_seconds) else 2 * _WORKERS
     # Memory: kept per trial (customers and monthly revenue per month, totals), the chunks in
     # flight (a few arrays per cohort and month), the stage detail, the value-sum tables.
     kept = trials * (8 * (T + 1) + 8 * T + 32) if months_detail else trials * 8
@@ -125,7 +136,7 @@ def estimate_run(scenario, *, trials: int | None = None, detail_trials: int = 0,
     tables = 16 * 2 ** 20 + K * 140_000
     summary = _WORKERS * trials * 8 * 2 if months_detail else 0
     peak = kept + in_flight + detail + tables + summary
-    return RunCost(trials, cpu, int(peak))
+    return RunCost(trials, cpu, int(peak), chunk_seconds)
 
 
 def max_trials_within_budget(scenario, *, detail_trials: int = 0, months_detail: bool = True,
