@@ -49,7 +49,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.browser.driver import PROBABILITY, open_app, open_plan_tab, probability_text, rerun_after, settle
+from tests.browser.driver import PROBABILITY, new_session_page, open_app, open_plan_tab, probability_text, rerun_after, settle
 from tests.browser.server import CHROMIUM, StreamlitServer, launch_chromium
 
 TIMEOUT_MS = 120_000
@@ -167,10 +167,8 @@ def main(argv=None) -> int:
     with StreamlitServer(log_path=log) as srv, sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1200})
-            context.add_init_script(_PROBE)
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
+            page = new_session_page(browser, {"width": 1400, "height": 1200}, TIMEOUT_MS)
+            page.context.add_init_script(_PROBE)
             t0 = time.perf_counter()
             open_app(page, srv.url, expect_text=PROBABILITY, timeout=TIMEOUT_MS)
             first_load = time.perf_counter() - t0

@@ -4,8 +4,9 @@ guards in place before the first request.
 A plain ``streamlit run app.py`` works too, but runs nothing of the app's until a session runs
 the script: until then the upload bounds (:mod:`ui.uploads`), the log redaction
 (:mod:`ui.server_log`) and the notice of links too long (:mod:`ui.long_links`) are not there.
-This starts the same server, in this process, after installing them and limiting malloc to
-two arenas before any thread starts (:mod:`ui.malloc_arenas`). Options are those of ``streamlit
+This starts the same server, in this process, after installing them, limiting malloc to two
+arenas before any thread starts (:mod:`ui.malloc_arenas`) and setting ``kill -USR1`` to dump
+every thread's stack into the log (:mod:`ui.thread_dumps`). Options are those of ``streamlit
 run`` (e.g. ``--server.port 8501``).
 """
 
@@ -14,13 +15,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ui import malloc_arenas, server_log, state, uploads
+from ui import malloc_arenas, server_log, state, thread_dumps, uploads
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 def main(argv: list[str]) -> int:
     malloc_arenas.install()     # before any thread of the server
+    thread_dumps.install()
     uploads.install()
     server_log.install()
     state.install_guards()

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .driver import ARTIFACTS, DESKTOP
+from .driver import ARTIFACTS, DESKTOP, new_session_page
 from .server import CHROMIUM, ROOT, StreamlitServer, launch_chromium
 
 LOGS = ARTIFACTS / "logs"
@@ -41,13 +41,15 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """On a failure: attach the server log's tail and save a screenshot of the page."""
+    """On a failure: attach the server log's tail, its threads' stacks (where was it?) and
+    save a screenshot of the page."""
     report = yield
     if report.failed and report.when in ("setup", "call"):
         for name in ("fresh_server", "server"):
             srv = item.funcargs.get(name) if hasattr(item, "funcargs") else None
             if isinstance(srv, StreamlitServer):
                 report.sections.append((f"streamlit server log ({srv.log_path}), last lines", srv.log_tail(80)))
+                report.sections.append(("streamlit server threads at the failure", srv.thread_dump()))
         page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
         if page is not None:
             try:
@@ -104,13 +106,11 @@ def browser(playwright_instance):
 @pytest.fixture
 def page(browser):
     """A new browser context (a new Streamlit session) with a tall desktop viewport."""
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(60_000)
-    pg = context.new_page()
+    pg = new_session_page(browser, DESKTOP)
     try:
         yield pg
     finally:
-        context.close()
+        pg.context.close()
 
 
 @pytest.fixture
@@ -119,10 +119,9 @@ def new_page(browser):
     contexts = []
 
     def make(viewport=DESKTOP):
-        context = browser.new_context(viewport=viewport)
-        context.set_default_timeout(60_000)
-        contexts.append(context)
-        return context.new_page()
+        pg = new_session_page(browser, viewport)
+        contexts.append(pg.context)
+        return pg
 
     yield make
     for context in contexts:

@@ -5,8 +5,10 @@ condition in the page, with an explicit timeout.
 
 Why not just wait for `data-test-script-state='notRunning'`: right after a key press or a click
 the attribute still says `notRunning` (the rerun has not started yet). So an interaction is
-wrapped in :func:`rerun_after`, which counts completed script runs with a MutationObserver
-and waits for one more, then for the page to settle (no skeletons or spinners left).
+wrapped in :func:`rerun_after`, which counts the script runs the server says are finished (in
+the app's WebSocket messages: :data:`RUN_WATCH`, in every page made by
+:func:`new_session_page`) and waits for one more, then for the page to settle (no skeletons or
+spinners left).
 """
 
 from __future__ import annotations
@@ -30,23 +32,79 @@ _SETTLED = """() => {
     && !document.querySelector("[data-testid='stSkeleton'], [data-testid='stSpinner']");
 }"""
 
-_RUN_COUNTER = """() => {
-  const app = document.querySelector("[data-testid='stApp']");
-  if (!app) return -1;
-  if (window.__stRunsApp !== app) {
-    window.__stRunsApp = app;
-    window.__stRuns = 0;
-    window.__stLastChange = performance.now();
-    new MutationObserver((records) => {
-      // Every state the attribute went through (a fast run may flip it twice in one batch).
-      window.__stLastChange = performance.now();
-      const states = records.map(r => r.oldValue).concat([app.getAttribute('data-test-script-state')]);
-      for (let i = 1; i < states.length; i++)
-        if (states[i] === 'notRunning' && states[i - 1] !== 'notRunning') window.__stRuns += 1;
-    }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
+#: The page's count of finished script runs, read from the app's own WebSocket messages.
+#: Installed in every page before it loads (:func:`new_session_page`: a context's init
+#: script), because the run state attribute of the page is not enough: a run that is quick
+#: (cached) on a busy machine can go from `notRunning` to `running` and back within one render,
+#: so the attribute never changes and a counter of its changes misses the run (6 of 100 page
+#: links clicked under load did; the tests then waited 60 s and failed). The server says every run's end in
+#: a ForwardMsg whose field 6 (`script_finished`) is a status: 0 finished, 1 compile error,
+#: 2 ended early for a rerun (not a finished run: the rerun follows), 3 a fragment's run
+#: finished. The count goes up two frames after the message came in (the app has handled it and
+#: drawn by then); ``window.__stLastChange`` is when a run last started or finished.
+RUN_WATCH = r"""(() => {
+  if (window.__stRunWatch) return;
+  window.__stRunWatch = true;
+  window.__stRuns = 0;
+  window.__stLastChange = performance.now();
+  const NEW_SESSION = 4, SCRIPT_FINISHED = 6, ENDED_FOR_RERUN = 2;
+  // The top-level fields of a protobuf message: number -> varint value (true for other types).
+  function fields(bytes) {
+    const seen = new Map();
+    let i = 0;
+    const varint = () => {
+      let value = 0, shift = 0, b;
+      do { b = bytes[i++]; value += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80 && i < bytes.length);
+      return value;
+    };
+    while (i < bytes.length) {
+      const key = varint(), number = Math.floor(key / 8), wire = key % 8;
+      if (wire === 0) seen.set(number, varint());
+      else if (wire === 2) { const length = varint(); i += length; seen.set(number, true); }
+      else if (wire === 1) { i += 8; seen.set(number, true); }
+      else if (wire === 5) { i += 4; seen.set(number, true); }
+      else break;             // not a message we can read: ignore the rest
+    }
+    return seen;
   }
-  return window.__stRuns;
-}"""
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        if (!(event.data instanceof ArrayBuffer)) return;
+        const msg = fields(new Uint8Array(event.data));
+        if (msg.has(NEW_SESSION)) window.__stLastChange = performance.now();
+        const status = msg.get(SCRIPT_FINISHED);
+        if (typeof status !== 'number') return;
+        window.__stLastChange = performance.now();
+        if (status === ENDED_FOR_RERUN) return;
+        setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(() => {
+          window.__stRuns += 1;
+          window.__stLastChange = performance.now();
+        })), 0);
+      });
+    }
+  };
+})();"""
+
+_RUN_COUNTER = "() => window.__stRunWatch ? window.__stRuns : -1"
+
+
+def new_session_page(browser, viewport=DESKTOP, timeout: float = TIMEOUT_MS):
+    """A page in a new browser context (a new Streamlit session) that counts the app's script
+    runs (:data:`RUN_WATCH`); its context is ``page.context`` (close it when done)."""
+    context = browser.new_context(viewport=viewport)
+    context.add_init_script(RUN_WATCH)
+    context.set_default_timeout(timeout)
+    return context.new_page()
+
+
+def _runs(page) -> int:
+    count = page.evaluate(_RUN_COUNTER)
+    if count < 0:
+        raise RuntimeError("this page does not count script runs: make it with driver.new_session_page")
+    return count
 
 
 def settle(page, timeout: float = TIMEOUT_MS) -> None:
@@ -70,15 +128,14 @@ def open_app(page, url: str, expect_text: str | None = None, timeout: float = TI
 
 
 def script_runs(page) -> int:
-    """How many script runs this page has finished since the counter was installed (the first
-    call installs it and answers 0)."""
-    return page.evaluate(_RUN_COUNTER)
+    """How many script runs of this page's session have finished since it was loaded."""
+    return _runs(page)
 
 
 @contextmanager
 def rerun_after(page, timeout: float = TIMEOUT_MS):
     """``with rerun_after(page): <interact>`` waits for the rerun it causes to finish."""
-    before = page.evaluate(_RUN_COUNTER)
+    before = _runs(page)
     yield
     page.wait_for_function(f"() => window.__stRuns > {before}", timeout=timeout)
     settle(page, timeout)
@@ -97,7 +154,7 @@ def click_maybe_rerun(page, target, grace_ms: int = 1500, timeout: float = TIMEO
     """Click a tab or an expander's summary; when the click reruns the app (the Plan page's
     input tabs and its agreement part run only while open), wait for that run to finish (a run
     from the caches can be too quick to be seen: then the page is settled after ``grace_ms``)."""
-    before = page.evaluate(_RUN_COUNTER)
+    before = _runs(page)
     target.click()
     try:
         page.wait_for_function(f"() => window.__stRuns > {before}", timeout=grace_ms)

@@ -8,6 +8,7 @@ output goes to a log file (a pipe nobody reads can fill up and block the server)
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--no-first-run"]
 #: The app is idle (no script run in progress): wait for this after every interaction.
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+#: The signal that makes the app write its threads' stacks into its log (ui.thread_dumps).
+DUMP_SIGNAL = getattr(signal, "SIGUSR1", None)
 #: Default timeout of every wait, in milliseconds.
 TIMEOUT_MS = 60_000
 
@@ -110,6 +113,39 @@ class StreamlitServer:
         except OSError:
             return "(no server log)"
         return "\n".join(text.splitlines()[-lines:])
+
+    def thread_dump(self, wait: float = 3.0) -> str:
+        """The stack of every thread of the server now (``ui.thread_dumps``: SIGUSR1 makes it
+        write them into its log), read from the log; a note when there is none."""
+        if self.proc is None or self.proc.poll() is not None or DUMP_SIGNAL is None:
+            return "(the server is not running)"
+        if not self._catches(DUMP_SIGNAL):       # its default action would end the server
+            return "(no dump: the server does not catch SIGUSR1 yet: no page has run)"
+        try:
+            start = self.log_path.stat().st_size
+        except OSError:
+            return "(no server log)"
+        os.kill(self.proc.pid, DUMP_SIGNAL)
+        deadline, size = time.monotonic() + wait, start
+        while time.monotonic() < deadline:       # until the dump has stopped growing
+            time.sleep(0.3)
+            grown = self.log_path.stat().st_size
+            if grown > start and grown == size:
+                break
+            size = grown
+        with open(self.log_path, "rb") as log:
+            log.seek(start)
+            text = log.read().decode("utf-8", errors="replace")
+        return text or "(no dump: the app never ran ui.thread_dumps.install)"
+
+    def _catches(self, signum: int) -> bool:
+        """Whether the server has a handler for ``signum`` (Linux: its SigCgt mask)."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return False
+        caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+        return bool(int(caught, 16) >> (signum - 1) & 1)
 
     def __enter__(self) -> StreamlitServer:
         return self.start()
