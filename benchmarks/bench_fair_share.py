@@ -1,6 +1,6 @@
 """Benchmark (not a test): do two visitors get their numbers while a heavy link runs?
 
-    .venv/bin/python benchmarks/bench_fair_share.py            # 3 repeats
+    .venv/bin/python benchmarks/bench_fair_share.py            # 5 repeats
     .venv/bin/python benchmarks/bench_fair_share.py --repeat 5 --json
 
 Starts the app (`python -m ui.serve`, a temporary database) and talks to it as browsers do,
@@ -19,7 +19,8 @@ their idle time.
 - *closed*: the heavy session closes while its run goes on; the server's CPU in the 3 s after
   is read from /proc (a run that went on would use ~2 cores: 6 CPU-seconds).
 
-Prints each repeat and the ratio loaded / idle (the worse of the two sessions). Exits 0.
+Prints each repeat and the ratio loaded / idle (the worse of the two sessions), then the median
+and the worst of the repeats: the budget is met when no repeat is over it. Exits 0.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def two_sessions(url: str, tokens: list[str]) -> list[dict]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     demo = load_scenario(REPO_ROOT / "data" / "scenarios" / "demo.json")
@@ -114,14 +115,20 @@ def main(argv=None) -> int:
                           f"{cpu_after_close:.2f} s")
     summary = {key: statistics.median(r[key] for r in rows) for key in ("ratio_numbers", "ratio_done")}
     summary["cpu_after_close_s"] = statistics.median(r["server_cpu_s_in_3s_after_heavy_closed"] for r in rows)
+    # A median hides a tail (one visitor in three waiting ×8 is not fair): the worst repeat and
+    # how many went over the budget are reported with it, and the budget is met only by all.
+    worst = {key: max(r[key] for r in rows) for key in ("ratio_numbers", "ratio_done")}
+    over = sum(1 for r in rows if r["ratio_done"] > BUDGET_RATIO)
     if args.json:
-        print(json.dumps({"repeats": rows, "median": summary}, indent=2))
+        print(json.dumps({"repeats": rows, "median": summary, "worst": worst,
+                          "repeats_over_budget": over}, indent=2))
         return 0
     # The budget is read on the whole page (first answer, search, SLA tables), the stricter of the two.
-    print(f"median ratio loaded/idle: probability on the wire ×{summary['ratio_numbers']:.2f}, whole page "
-          f"×{summary['ratio_done']:.2f} (budget ×{BUDGET_RATIO:g} on the whole page: "
-          f"{'met' if summary['ratio_done'] <= BUDGET_RATIO else 'not met'}); server CPU in 3 s after the "
-          f"heavy session closed: {summary['cpu_after_close_s']:.2f} s (a run going on: ~6 s)")
+    print(f"ratio loaded/idle, median (worst) of {len(rows)}: probability on the wire ×{summary['ratio_numbers']:.2f} "
+          f"(×{worst['ratio_numbers']:.2f}), whole page ×{summary['ratio_done']:.2f} (×{worst['ratio_done']:.2f}); "
+          f"budget ×{BUDGET_RATIO:g} on the whole page: over it in {over} of {len(rows)} repeats, "
+          f"{'met' if over == 0 else 'not met'}; server CPU in 3 s after the heavy session closed: median "
+          f"{summary['cpu_after_close_s']:.2f} s (a run going on: ~6 s)")
     return 0
 
 

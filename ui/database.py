@@ -101,7 +101,7 @@ def _data_version(db: str) -> tuple:
         return known[1]
     version = _reading(db, data_version)
     settled = time.time_ns() - int(SETTLED * 1e9)
-    if all(times is None or max(times[2:]) < settled for times in state):
+    if all(stamp is None or stamp.last_change_ns < settled for stamp in state):
         _versions[db] = (state, version)
     return version
 

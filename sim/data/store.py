@@ -32,6 +32,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -497,9 +498,22 @@ def _killed_at_creation(path: Path) -> bool:
         return False
 
 
-def file_state(path: str | Path) -> tuple:
-    """What the file system says of a database file and of its write-ahead log: inode, size,
-    modification and change times (None for a file that is not there). Every write changes it
+class FileStamp(NamedTuple):
+    """What the file system says of one file (times in nanoseconds since the epoch)."""
+    inode: int
+    size: int
+    modified_ns: int
+    changed_ns: int
+
+    @property
+    def last_change_ns(self) -> int:
+        """The later of its modification and change times."""
+        return max(self.modified_ns, self.changed_ns)
+
+
+def file_state(path: str | Path) -> tuple[FileStamp | None, FileStamp | None]:
+    """What the file system says of a database file and of its write-ahead log (a
+    :class:`FileStamp` each; None for a file that is not there). Every write changes it
     (a transaction ends in the log or, checkpointed, in the file); reading, and a writer's open
     that writes nothing, leave it as it was. So it tells, with a ``stat`` per file, whether the
     data may have changed since it was last read: an open costs 25-45 ms of CPU, most of it
@@ -511,7 +525,7 @@ def file_state(path: str | Path) -> tuple:
         except FileNotFoundError:
             found.append(None)
         else:
-            found.append((stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
+            found.append(FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
     return tuple(found)
 
 

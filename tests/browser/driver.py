@@ -152,13 +152,13 @@ def open_plan_tab(page, name: str, timeout: float = TIMEOUT_MS) -> None:
 
 def click_maybe_rerun(page, target, grace_ms: int = 1500, timeout: float = TIMEOUT_MS) -> None:
     """Click a tab or an expander's summary; when the click reruns the app (the Plan page's
-    input tabs and its agreement part run only while open), wait for that run to finish (a run
-    from the caches can be too quick to be seen: then the page is settled after ``grace_ms``)."""
+    input tabs and its agreement part run only while open), wait for that run to finish; when
+    no run has finished within ``grace_ms``, the click caused none: the page is settled."""
     before = _runs(page)
     target.click()
     try:
         page.wait_for_function(f"() => window.__stRuns > {before}", timeout=grace_ms)
-    except Exception:  # noqa: BLE001 - Playwright's timeout: no run seen (none, or too quick)
+    except Exception:  # noqa: BLE001 - Playwright's timeout: no run finished
         pass
     settle(page, timeout)
 
