@@ -8,7 +8,6 @@ output goes to a log file (a pipe nobody reads can fill up and block the server)
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ui.thread_dumps import DUMP_SIGNAL  # makes the app write its threads' stacks into its log
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -25,8 +26,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--no-first-run"]
 #: The app is idle (no script run in progress): wait for this after every interaction.
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-#: The signal that makes the app write its threads' stacks into its log (ui.thread_dumps).
-DUMP_SIGNAL = getattr(signal, "SIGUSR1", None)
 #: Default timeout of every wait, in milliseconds.
 TIMEOUT_MS = 60_000
 
