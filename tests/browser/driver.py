@@ -37,10 +37,10 @@ _SETTLED = """() => {
 #: script), because the run state attribute of the page is not enough: a run that is quick
 #: (cached) on a busy machine can go from `notRunning` to `running` and back within one render,
 #: so the attribute never changes and a counter of its changes misses the run (6 of 100 page
-#: links clicked under load did; the tests then waited 60 s and failed). The server says every run's end in
-#: a ForwardMsg whose field 6 (`script_finished`) is a status: 0 finished, 1 compile error,
-#: 2 ended early for a rerun (not a finished run: the rerun follows), 3 a fragment's run
-#: finished. The count goes up two frames after the message came in (the app has handled it and
+#: links clicked under load did; the tests then waited 60 s and failed). The server says every
+#: run's end in a ForwardMsg whose field 6 (`script_finished`) is a status: 0 finished, 1
+#: compile error, 2 ended early for a rerun (not a finished run: the rerun follows), 3 a
+#: fragment's run finished. The count goes up two frames after the message came in (the app has handled it and
 #: drawn by then); ``window.__stLastChange`` is when a run last started or finished.
 RUN_WATCH = r"""(() => {
   if (window.__stRunWatch) return;
@@ -100,13 +100,6 @@ def new_session_page(browser, viewport=DESKTOP, timeout: float = TIMEOUT_MS):
     return context.new_page()
 
 
-def _runs(page) -> int:
-    count = page.evaluate(_RUN_COUNTER)
-    if count < 0:
-        raise RuntimeError("this page does not count script runs: make it with driver.new_session_page")
-    return count
-
-
 def settle(page, timeout: float = TIMEOUT_MS) -> None:
     """Wait until no script run is in progress and nothing is still loading."""
     page.wait_for_function(_SETTLED, timeout=timeout)
@@ -129,13 +122,16 @@ def open_app(page, url: str, expect_text: str | None = None, timeout: float = TI
 
 def script_runs(page) -> int:
     """How many script runs of this page's session have finished since it was loaded."""
-    return _runs(page)
+    count = page.evaluate(_RUN_COUNTER)
+    if count < 0:
+        raise RuntimeError("this page does not count script runs: make it with driver.new_session_page")
+    return count
 
 
 @contextmanager
 def rerun_after(page, timeout: float = TIMEOUT_MS):
     """``with rerun_after(page): <interact>`` waits for the rerun it causes to finish."""
-    before = _runs(page)
+    before = script_runs(page)
     yield
     page.wait_for_function(f"() => window.__stRuns > {before}", timeout=timeout)
     settle(page, timeout)
@@ -154,7 +150,7 @@ def click_maybe_rerun(page, target, grace_ms: int = 1500, timeout: float = TIMEO
     """Click a tab or an expander's summary; when the click reruns the app (the Plan page's
     input tabs and its agreement part run only while open), wait for that run to finish; when
     no run has finished within ``grace_ms``, the click caused none: the page is settled."""
-    before = _runs(page)
+    before = script_runs(page)
     target.click()
     try:
         page.wait_for_function(f"() => window.__stRuns > {before}", timeout=grace_ms)
