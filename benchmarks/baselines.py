@@ -156,7 +156,7 @@ def p_goal(sc: Scenario, revenue: np.ndarray) -> float:
     return float(np.mean(revenue + sc.baseline_revenue >= sc.goal))
 
 
-def floor_draws(sc: Scenario, trials: int, seed: int) -> None:
+def floor_draws(sc: Scenario, trials: int, seed: int, *, one_thread: bool = False) -> None:
     """The floor: exactly the random numbers the engine's model needs for ``sc`` and
     ``trials``, from numpy's native samplers, and nothing else, in the engine's chunks of
     trials on the engine's thread pool (``sim.model.engine.run_parallel``):
@@ -174,6 +174,8 @@ def floor_draws(sc: Scenario, trials: int, seed: int) -> None:
     * for one-time deals, the split of each bulk over the months: one Gamma draw per month.
 
     Counts come from the floor's own binomial draws. Returns nothing: it is timed, not used.
+    ``one_thread``: the same chunks one after the other in this thread (how the work scales on
+    the pool).
     """
     from sim.model.deal_value_sums import EXACT_TOP
     from sim.model.engine import INDIVIDUAL, _chunks, _Model, run_parallel
@@ -229,4 +231,9 @@ def floor_draws(sc: Scenario, trials: int, seed: int) -> None:
                 rng.standard_gamma(np.maximum(total[total > EXACT_TOP] / T, 1e-3), (T, int((total > EXACT_TOP).sum())))
         value_sums(rng, late)
 
-    run_parallel([(lambda s=s, n=n: chunk(s, n)) for s, n in _chunks(trials)])
+    jobs = [(lambda s=s, n=n: chunk(s, n)) for s, n in _chunks(trials)]
+    if one_thread:
+        for job in jobs:
+            job()
+    else:
+        run_parallel(jobs)

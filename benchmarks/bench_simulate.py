@@ -16,6 +16,8 @@ shared and noisy, so compare ratios measured in the same run):
    threads) and the two baselines of the same model (a per-trial Python loop, extrapolated
    from a few thousand trials, and a straightforward numpy version at 100k trials), whose
    P(goal) must agree with the library's within a few standard errors.
+   How the work scales on the pool's two threads: the engine's revenue chunks and the floor's,
+   at 100k trials, one after the other in one thread and on the pool (information, no budget).
 3. The demo with 100 times its volume, at 100k trials, against the demo.
 4. The confidence search ``required_volumes(sc, 0.8, trials=100_000)``.
 5. The two-stage funnel of about 5,000 won deals a year (``data/scenarios/two-stage-5000-deals.json``):
@@ -151,6 +153,31 @@ def machine_facts() -> dict:
             "platform": platform.platform()}
 
 
+def pool_scaling(sc, trials: int, repeats: int) -> dict:
+    """Median wall times of the engine's revenue chunks (what ``simulate`` draws, without the
+    stage detail and the summary) and of the floor, for ``trials`` trials, one chunk after the
+    other in this thread and on the engine's pool, alternating; and the speed-ups."""
+    from sim.model.engine import _chunks, _Model, _revenue_chunk, run_parallel
+    from sim.model.positional_random import RandomSource
+
+    model, source = _Model(sc), RandomSource.from_seed(sc.seed)
+    jobs = [(lambda s=s, n=n: _revenue_chunk(model, source, s, n, outputs=True)) for s, n in _chunks(trials)]
+    ways = {"engine_one_thread_s": lambda: [job() for job in jobs],
+            "engine_pool_s": lambda: run_parallel(jobs),
+            "floor_one_thread_s": lambda: floor_draws(sc, trials, sc.seed, one_thread=True),
+            "floor_pool_s": lambda: floor_draws(sc, trials, sc.seed)}
+    times = {key: [] for key in ways}
+    for _ in range(repeats):
+        for key, way in ways.items():
+            start = time.perf_counter()
+            way()
+            times[key].append(time.perf_counter() - start)
+    out = {key: statistics.median(v) for key, v in times.items()}
+    out["engine_speedup"] = out["engine_one_thread_s"] / out["engine_pool_s"]
+    out["floor_speedup"] = out["floor_one_thread_s"] / out["floor_pool_s"]
+    return out
+
+
 def run(args, log) -> dict:
     quick = args.quick
     demo = load_scenario(DEMO)
@@ -175,6 +202,11 @@ def run(args, log) -> dict:
     floor, _ = time_runs(lambda: floor_draws(demo, 100_000, demo.seed), repeats)
     report["floor_100k"] = floor
     log(f"floor (numpy's samplers, same draws, same threads), 100k: median {floor['median_s'] * 1e3:.1f} ms")
+    scaling = pool_scaling(demo, 100_000, repeats)
+    report["pool_scaling_100k"] = scaling
+    log(f"on the pool's threads against one thread, 100k: engine's chunks {scaling['engine_one_thread_s'] * 1e3:.0f} -> "
+        f"{scaling['engine_pool_s'] * 1e3:.0f} ms (x{scaling['engine_speedup']:.2f}), floor "
+        f"{scaling['floor_one_thread_s'] * 1e3:.0f} -> {scaling['floor_pool_s'] * 1e3:.0f} ms (x{scaling['floor_speedup']:.2f})")
     straight, revenue = time_runs(lambda: straightforward_numpy(demo, 100_000, make_rng(demo.seed + 2)), 1 if quick else 3)
     straight["agreement"] = agreement(p100, 100_000, p_goal(demo, revenue), revenue.size)
     report["straightforward_numpy_100k"] = straight
