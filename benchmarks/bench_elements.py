@@ -22,8 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.bench_load import CHROMIUM, viewers_cpu
-from tests.browser.server import StreamlitServer
+from benchmarks.bench_load import CHROMIUM, app_viewers_cpu
 
 LINES = 45
 #: Each page shows the text bench_load's viewers wait for.
@@ -38,14 +37,9 @@ PAGES = {
 
 
 async def per_viewer(app: str, groups: int = 3, viewers: int = 10) -> float:
-    from playwright.async_api import async_playwright
-    out = {"link_open": [], "errors": [], "exceptions": 0}
-    with StreamlitServer(app=app) as srv:
-        async with async_playwright() as p:
-            await viewers_cpu(p, srv.proc.pid, srv.url, 1, out)       # imports, first run: not counted
-            used = [await viewers_cpu(p, srv.proc.pid, srv.url, viewers, out) for _ in range(groups)]
-    if out["errors"]:
-        raise RuntimeError(out["errors"][0])
+    used, errors = await app_viewers_cpu(app, [viewers] * groups)
+    if errors:
+        raise RuntimeError(errors[0])
     return statistics.median(used) / viewers
 
 

@@ -258,13 +258,21 @@ def simulation_cpu(demo, changes: int) -> float:
 async def one_line_page(sessions: int) -> dict:
     """Streamlit's own floor: the server CPU of one viewer, then of SESSIONS at once, opening a
     page of one line (``benchmarks/one_line_app.py``) on a server of its own, the same way."""
+    used, errors = await app_viewers_cpu(str(Path(__file__).with_name("one_line_app.py")), [1, sessions])
+    return {**viewers_figures(used[0], used[1], sessions), "errors": errors}
+
+
+async def app_viewers_cpu(app: str, groups: list[int]) -> tuple[list[float], list[str]]:
+    """The server CPU seconds of each group of viewers (``groups``: how many browsers open the
+    page at once, one group after the other) of the page ``app`` on a server of its own, after
+    one viewer not counted (imports, the first run); and the errors seen."""
     from playwright.async_api import async_playwright
     out = {"link_open": [], "errors": [], "exceptions": 0}
-    with StreamlitServer(app=str(Path(__file__).with_name("one_line_app.py"))) as srv:
+    with StreamlitServer(app=app) as srv:
         async with async_playwright() as p:
             await viewers_cpu(p, srv.proc.pid, srv.url, 1, out)     # imports and first run: not counted
-            used = {n: await viewers_cpu(p, srv.proc.pid, srv.url, n, out) for n in (1, sessions)}
-    return {**viewers_figures(used[1], used[sessions], sessions), "errors": out["errors"]}
+            used = [await viewers_cpu(p, srv.proc.pid, srv.url, n, out) for n in groups]
+    return used, out["errors"]
 
 
 async def viewers_cpu(playwright, pid: int, link: str, n: int, out: dict) -> float:
