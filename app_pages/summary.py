@@ -56,9 +56,8 @@ with right:
     with callout:
         _CALLOUTS[answer.tone](f"**{answer.label}.** {answer.detail} {escape_markdown(sla_verdict(forecast, targets))}")
     st.markdown(f"**The SLA at {confidence:.0%} confidence**: what each side commits to, so that the "
-                f"goal is hit in {confidence:.0%} of simulated years")
-    for sentence in sla_sentences(scenario, targets).values():
-        st.markdown(f"- {escape_markdown(sentence)}")
+                f"goal is hit in {confidence:.0%} of simulated years\n\n"       # one element: each costs every viewer
+                + "\n".join(f"- {escape_markdown(sentence)}" for sentence in sla_sentences(scenario, targets).values()))
     if not targets.reachable:
         st.warning(f"{confidence:.0%} confidence is out of reach: even {scale_text(targets.at_confidence.scale)} times "
                    f"the top-of-funnel plan gives only {targets.at_confidence.p_goal:.0%}.")

@@ -3,11 +3,11 @@
     .venv/bin/python benchmarks/bench_elements.py
 
 Three pages, each on a server of its own, each opened by ten browsers at once (started
-beforehand; Streamlit's static files from disk, as ``bench_load.py`` does) three times after a
-first viewer: one element (``one_line_app.py``), 45 markdown elements, and the same 45 lines in
-one element. Prints the server's CPU per viewer (from /proc, median of the three groups) and,
-from the difference, what one element costs: the part of a viewer's cost that a page with fewer
-elements saves. Exits 0 whatever the figures.
+beforehand; through nginx with the README's configuration when it is installed, as
+``bench_load.py`` does) three times after a first viewer: one element (``one_line_app.py``),
+45 markdown elements, and the same 45 lines in one element. Prints the server's CPU per viewer
+(from /proc, median of the three groups) and, from the difference, what one element costs: the
+part of a viewer's cost that a page with fewer elements saves. Exits 0 whatever the figures.
 """
 
 from __future__ import annotations

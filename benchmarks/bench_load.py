@@ -20,9 +20,13 @@ sessions together and each:
 3. opens the Forecast, Actuals and Check-in pages and times each until its run finished;
 4. closes (the session goes away, as when an executive closes the tab).
 
-Streamlit's static files (about 100 requests, 10 MB per new browser: ~0.35 s of the server's
-CPU each) are served from disk by the browsers themselves, as the reverse proxy of the README
-serves them in front of the app; ``--static-from-server`` lets the app server serve them too.
+The browsers reach the app through nginx with the README's own configuration
+(``tests/browser/proxy.py``; Debian's ``nginx`` package, which ``make test`` installs): it
+serves Streamlit's static files (about 100 requests, 10 MB per new browser: ~0.35 s of the
+server's CPU each), the pages' HTML, the icon and the page-address probes from disk, as hosted.
+Without nginx (or with ``--no-nginx``) the browsers serve the static files to themselves from
+disk and the app server answers the rest; ``--static-from-server`` lets the app server serve
+everything (no proxy at all).
 It reports the server's own figures separately, read from /proc for the server process (CPU
 time is the server's whatever the browsers take): CPU per wave and per session journey (budget
 2.5 s; and, measured in this process before the server starts, how much of it the simulations
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -53,6 +58,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from sim import load_scenario
+from tests.browser.proxy import NGINX, ReverseProxy
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, IDLE, StreamlitServer
 
 TIMEOUT_MS = 180_000
@@ -130,8 +136,25 @@ async def from_proxy(route) -> None:
         await route.continue_()
 
 
-#: Set by --static-from-server: the app server also serves Streamlit's static files.
-STATIC_BY_PROXY = True
+#: What stands in front of the app server: "nginx" (the README's configuration), "browser" (no
+#: proxy; the browsers serve Streamlit's static files to themselves, from disk) or "none" (the
+#: app server serves everything: --static-from-server).
+FRONT = "nginx" if NGINX.exists() else "browser"
+
+
+FRONTS = {"nginx": "through nginx with the README's configuration: static files, page HTML, icon and probes from disk",
+          "browser": "no nginx: Streamlit's static files from disk by the browsers, the rest from the app server",
+          "none": "no proxy: everything from the app server"}
+
+
+@contextlib.contextmanager
+def front(app_url: str):
+    """The URL the browsers open: nginx's in front of ``app_url`` (FRONT "nginx"), else the app's."""
+    if FRONT != "nginx":
+        yield app_url
+        return
+    with ReverseProxy(app_url) as proxy:
+        yield proxy.url
 
 
 async def launch(playwright, n: int) -> list:
@@ -142,7 +165,7 @@ async def launch(playwright, n: int) -> list:
     async def one():
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-        if STATIC_BY_PROXY:
+        if FRONT == "browser":
             await context.route("**/static/**", from_proxy)
         page = await context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
@@ -268,10 +291,10 @@ async def app_viewers_cpu(app: str, groups: list[int]) -> tuple[list[float], lis
     one viewer not counted (imports, the first run); and the errors seen."""
     from playwright.async_api import async_playwright
     out = {"link_open": [], "errors": [], "exceptions": 0}
-    with StreamlitServer(app=app) as srv:
+    with StreamlitServer(app=app) as srv, front(srv.url) as url:
         async with async_playwright() as p:
-            await viewers_cpu(p, srv.proc.pid, srv.url, 1, out)     # imports and first run: not counted
-            used = [await viewers_cpu(p, srv.proc.pid, srv.url, n, out) for n in groups]
+            await viewers_cpu(p, srv.proc.pid, url, 1, out)     # imports and first run: not counted
+            used = [await viewers_cpu(p, srv.proc.pid, url, n, out) for n in groups]
     return used, out["errors"]
 
 
@@ -302,26 +325,27 @@ async def run(args) -> dict:
     from playwright.async_api import async_playwright
     demo = load_scenario(REPO_ROOT / "data" / "scenarios" / "demo.json")
     report = {"sessions": args.sessions, "waves": args.waves, "changes": args.changes, "rss_mib": [], "waves_s": [],
-              "server_cpu_s": [], "server_cpu_per_journey_s": [], "static_by_proxy": STATIC_BY_PROXY}
+              "server_cpu_s": [], "server_cpu_per_journey_s": [], "front": FRONT}
     out = {"first_load": [], "updated": [], "run_done": [], "pages": {}, "errors": [], "exceptions": 0,
            "unchanged": 0, "link_open": []}
     report["simulation_cpu_per_journey_s"] = round(simulation_cpu(demo, args.changes), 2)
     with tempfile.TemporaryDirectory() as tmp:
         log = REPO_ROOT / "test-artifacts" / "logs" / "bench-load.log"
-        with StreamlitServer(log_path=log, serve=True, env={"FUNNEL_DB": str(Path(tmp) / "funnel.duckdb")}) as srv:
+        with (StreamlitServer(log_path=log, serve=True, env={"FUNNEL_DB": str(Path(tmp) / "funnel.duckdb")}) as srv,
+              front(srv.url) as url):
             pid = srv.proc.pid
             async with async_playwright() as p:
                 # One session first, so that the database exists and the imports are warm.
                 warm = {k: ([] if isinstance(v, list) else {} if isinstance(v, dict) else 0) for k, v in out.items()}
                 browsers = await launch(p, 1)
-                await session(browsers[0][1], srv.url, demo.to_url_token(), 1, warm)
+                await session(browsers[0][1], url, demo.to_url_token(), 1, warm)
                 await close_all(browsers)
                 report["rss_mib"].append(round(rss_mib(pid), 1))
 
                 # Many viewers of one link: one executive alone, then ten at once (new links each,
                 # so neither is served from the other's cache). Server CPU only.
                 if args.shared_link:
-                    shared = {n: await viewers_cpu(p, pid, f"{srv.url}/summary?s="
+                    shared = {n: await viewers_cpu(p, pid, f"{url}/summary?s="
                                                    f"{replace(demo, seed=seed).to_url_token()}&q=0.8", n, out)
                               for n, seed in ((1, 900), (args.sessions, 901))}
                     report["shared_link_server_cpu_s"] = {**viewers_figures(shared[1], shared[args.sessions],
@@ -334,7 +358,7 @@ async def run(args) -> dict:
                     await asyncio.sleep(1.0)
                     cpu0 = server_cpu(pid)
                     t0 = time.perf_counter()
-                    await asyncio.gather(*(session(page, srv.url, t, args.changes, out)
+                    await asyncio.gather(*(session(page, url, t, args.changes, out)
                                            for (_, page), t in zip(browsers, tokens)))
                     report["waves_s"].append(round(time.perf_counter() - t0, 1))
                     used = server_cpu(pid) - cpu0
@@ -366,12 +390,14 @@ def main(argv=None) -> int:
                     help="skip the many-viewers-of-one-link phase")
     ap.add_argument("--changes", type=int, default=3)
     ap.add_argument("--pause", type=float, default=5.0, help="seconds after a wave before reading memory")
+    ap.add_argument("--no-nginx", action="store_true",
+                    help="no nginx in front: the browsers serve Streamlit's static files to themselves, the app the rest")
     ap.add_argument("--static-from-server", action="store_true",
-                    help="let the app server serve Streamlit's static files too (default: from disk, as a proxy does)")
+                    help="no proxy at all: the app server serves everything, Streamlit's static files too")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    global STATIC_BY_PROXY
-    STATIC_BY_PROXY = not args.static_from_server
+    global FRONT
+    FRONT = "none" if args.static_from_server else "browser" if args.no_nginx or not NGINX.exists() else "nginx"
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} is missing: install Debian's chromium package", file=sys.stderr)
         return 0
@@ -381,7 +407,7 @@ def main(argv=None) -> int:
         return 0
     print(f"Load test: {args.sessions} sessions at once × {args.waves} waves, {args.changes} slider changes each, "
           f"then Forecast, Actuals and Check-in (browsers started before each wave; server figures from /proc; "
-          f"Streamlit's static files {'from the app server' if args.static_from_server else 'from disk, as a proxy serves them'})")
+          f"{FRONTS[FRONT]})")
     if "shared_link_server_cpu_s" in report:
         shared = report["shared_link_server_cpu_s"]
         print(f"one Summary link: server CPU for 1 viewer {shared['one']} s, for {args.sessions} at once "

@@ -221,19 +221,14 @@ def summary_part(scenario: Scenario, today: date | None = None) -> None:
     else:
         st.info(esc(sentence), icon=":material/event:")
     left, right = st.columns(2, gap="large")
-    with left:
-        st.markdown("**Handoff rules**")
-        if agreement.handoffs:
-            st.markdown("\n".join(f"- **{esc(h.from_stage)} → {esc(h.to_stage)}**: {esc(rule_sentence(scenario, h))}"
-                                  for h in agreement.handoffs))
-        else:
-            st.caption("No handoff rule yet.")
-        st.markdown("**Terms**")
-        st.markdown("\n".join(f"- {esc(line)}" for line in terms_lines(scenario, agreement)))
-    with right:
-        st.markdown("**Definitions: what qualifies a record for each stage**")
-        st.markdown("\n".join(f"- **{esc(s.name)}** ({s.owner}): {esc(agreement.definition(s.name) or '—')}"
-                               for s in scenario.stages))
+    # Each heading with its list in one element: every element costs each viewer of a shared link.
+    rules = ("\n".join(f"- **{esc(h.from_stage)} → {esc(h.to_stage)}**: {esc(rule_sentence(scenario, h))}"
+                       for h in agreement.handoffs) if agreement.handoffs else ":gray[No handoff rule yet.]")
+    left.markdown(f"**Handoff rules**\n\n{rules}\n\n**Terms**\n\n"
+                  + "\n".join(f"- {esc(line)}" for line in terms_lines(scenario, agreement)))
+    right.markdown("**Definitions: what qualifies a record for each stage**\n\n"
+                   + "\n".join(f"- **{esc(s.name)}** ({s.owner}): {esc(agreement.definition(s.name) or '—')}"
+                                for s in scenario.stages))
 
 
 # -- the Check-in page --------------------------------------------------------------------------
