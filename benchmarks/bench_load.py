@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/bench_load.py --sessions 20 --waves 2 --changes 3 --json
 
 Starts the app (`python -m ui.serve`) on a free loopback port with a temporary database (seeded
-with the demo's actuals). First, many viewers of one link: one browser opens the Summary page
-of a shared link, then SESSIONS browsers open another link at once; the server's CPU for each
-(budget: ten cost at most 1.5× one), and the same for a page of one line
+with the demo's actuals). After one session (the warm-up), the idle server's CPU over 15 s. First,
+many viewers of one link: one browser opens the Summary page of a shared link, then SESSIONS
+browsers open another link at once; the server's CPU for each (budget: ten cost at most 1.5× one), and the same for a page of one line
 (``benchmarks/one_line_app.py``, a server of its own): what Streamlit itself costs per viewer.
 Then it runs WAVES waves. In each wave, SESSIONS headless Chromium browsers, started before the
 wave (so that starting them does not compete with the server during the wave), open their
@@ -62,6 +62,8 @@ from tests.browser.proxy import NGINX, ReverseProxy
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, IDLE, StreamlitServer
 
 TIMEOUT_MS = 180_000
+#: Seconds of an idle server measured after the warm-up (its polling, its timers).
+IDLE_SECONDS = 15.0
 PROBABILITY = "Chance of hitting the goal"
 _METRIC_JS = """(label) => {
   const m = Array.from(document.querySelectorAll("[data-testid='stMetric']")).find(e => e.innerText.includes(label));
@@ -341,6 +343,10 @@ async def run(args) -> dict:
                 await session(browsers[0][1], url, demo.to_url_token(), 1, warm)
                 await close_all(browsers)
                 report["rss_mib"].append(round(rss_mib(pid), 1))
+                # The server's CPU with no session at all: paid during every measurement below.
+                cpu0 = server_cpu(pid)
+                await asyncio.sleep(IDLE_SECONDS)
+                report["idle_server_cpu_ms_per_s"] = round((server_cpu(pid) - cpu0) / IDLE_SECONDS * 1e3, 1)
 
                 # Many viewers of one link: one executive alone, then ten at once (new links each,
                 # so neither is served from the other's cache). Server CPU only.
@@ -417,6 +423,7 @@ def main(argv=None) -> int:
         print(f"  each viewer after the first: {shared['per_extra_viewer'] * 1e3:.0f} ms of server CPU (a one-line "
               f"Streamlit page, the same way: {floor['per_extra_viewer'] * 1e3:.0f} ms; the budget leaves "
               f"{shared['one'] / 2 / (args.sessions - 1) * 1e3:.0f} ms)")
+    print(f"idle server (no session, after the warm-up): {report['idle_server_cpu_ms_per_s']} ms of CPU a second")
     per = report["server_cpu_per_journey_s"]
     print(f"server CPU per session journey (s), per wave: {per} (budget 2.5 s: "
           f"{'met' if per and statistics.median(per) <= 2.5 else 'not met'} at the median)")
