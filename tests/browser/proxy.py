@@ -49,7 +49,9 @@ def readme_config(port: int, upstream: str, streamlit_dir: Path, work: Path) -> 
     body = server.replace("listen 443 ssl;", f"listen 127.0.0.1:{port};").replace(README_UPSTREAM, upstream)
     body = body[:body.rindex("}")] + locations.replace(README_STREAMLIT, str(streamlit_dir)) + "}\n"
     temp = " ".join(f"{kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return (f"worker_processes 1;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'};\n"
+    # As root, nginx's workers would run as nobody, who may not reach a checkout under /root.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return (f"{user}worker_processes 1;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'};\n"
             f"events {{ worker_connections 1024; }}\n"
             f"http {{\n    include /etc/nginx/mime.types;\n    access_log {work / 'access.log'};\n    {temp}\n"
             f"{body}}}\n")
@@ -64,7 +66,6 @@ class ReverseProxy:
         self.url = f"http://127.0.0.1:{self.port}"
         self.upstream = upstream
         self.work = Path(tempfile.mkdtemp(prefix="nginx-"))
-        self.work.chmod(0o777)            # nginx's workers (user nobody, when run as root) write here
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20.0) -> ReverseProxy:
