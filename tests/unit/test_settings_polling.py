@@ -68,5 +68,6 @@ def test_a_changed_setting_is_still_picked_up(watcher_type, monkeypatch, tmp_pat
 @pytest.mark.parametrize("kind", ["auto", "poll", "watchdog"])
 def test_development_watching_is_left_as_streamlit_has_it(watcher_type, kind):
     watcher_type(kind)
+    polling_path_watcher._POLLING_PERIOD_SECS = 0.2        # Streamlit's own (the fixture restores what was)
     assert not settings_polling.install()
     assert polling_path_watcher._POLLING_PERIOD_SECS == 0.2
