@@ -6,8 +6,8 @@
 Starts the app (`python -m ui.serve`) on a free loopback port with a temporary database (seeded
 with the demo's actuals). After one session (the warm-up), the idle server's CPU over 15 s. First,
 many viewers of one link: one browser opens the Summary page of a shared link, then SESSIONS
-browsers open another link at once; the server's CPU for each (budget: ten cost at most 1.5× one), and the same for a page of one line
-(``benchmarks/one_line_app.py``, a server of its own): what Streamlit itself costs per viewer.
+browsers open another link at once; the server's CPU for each (budget: ten cost at most 1.5×
+one), and the same for a page of one line (``benchmarks/one_line_app.py``, a server of its own): what Streamlit itself costs per viewer.
 Then it runs WAVES waves. In each wave, SESSIONS headless Chromium browsers, started before the
 wave (so that starting them does not compete with the server during the wave), open their
 sessions together and each:
@@ -142,8 +142,6 @@ async def from_proxy(route) -> None:
 #: proxy; the browsers serve Streamlit's static files to themselves, from disk) or "none" (the
 #: app server serves everything: --static-from-server).
 FRONT = "nginx" if NGINX.exists() else "browser"
-
-
 FRONTS = {"nginx": "through nginx with the README's configuration: static files, page HTML, icon and probes from disk",
           "browser": "no nginx: Streamlit's static files from disk by the browsers, the rest from the app server",
           "none": "no proxy: everything from the app server"}
