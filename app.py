@@ -8,9 +8,10 @@ multipage mode). The simulation is in sim/.
 import streamlit as st
 
 from sim.present.markdown import escape_markdown
-from ui import access, malloc_arenas, server_log, settings_polling, state, thread_dumps, uploads, widget_guard
+from ui import access, idle_memory_release, malloc_arenas, server_log, settings_polling, state, thread_dumps, uploads, widget_guard
 
 malloc_arenas.install()          # two malloc arenas (idem; once per process)
+idle_memory_release.install()    # freed memory given back when the server is idle (idem)
 thread_dumps.install()           # kill -USR1 <pid>: every thread's stack into the log (idem)
 server_log.install()             # no session ids in the log (python -m ui.serve does it at start)
 settings_polling.install()       # settings files looked at every 5 s, not 0.2 s (idem)

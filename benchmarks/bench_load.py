@@ -31,8 +31,10 @@ It reports the server's own figures separately, read from /proc for the server p
 time is the server's whatever the browsers take): CPU per wave and per session journey (budget
 2.5 s; and, measured in this process before the server starts, how much of it the simulations
 themselves take: the same journey's first answers, forecasts, searches and sensitivity without
-Streamlit), and resident memory (VmRSS) after the warm-up and after each wave (budget: at most
-600 MiB after five waves, flat over the last two; every cache is bounded). Then the times seen
+Streamlit), and resident memory (VmRSS) after the warm-up and after each wave, read once the
+server has been idle long enough to give freed memory back (``ui.idle_memory_release``: 30 s;
+``--pause``) (budget: at most 600 MiB after five waves, flat over the last two; every cache is
+bounded). Then the times seen
 in the browsers (p50/p95/max to an updated result and of the page opens: on a 2-core machine
 the ten browsers take most of the CPU, so these measure the machine more than the app), and
 the errors (timeouts, Streamlit exception boxes). Exits 0 whatever the figures.
@@ -60,10 +62,14 @@ if str(REPO_ROOT) not in sys.path:
 from sim import load_scenario
 from tests.browser.proxy import NGINX, ReverseProxy
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, IDLE, StreamlitServer
+from ui import idle_memory_release
 
 TIMEOUT_MS = 180_000
 #: Seconds of an idle server measured after the warm-up (its polling, its timers).
 IDLE_SECONDS = 15.0
+#: Seconds after a wave before reading the server's memory: an idle server gives freed memory
+#: back after half a minute of idle looks (``ui.idle_memory_release``), seen at the next look.
+RELEASE_AFTER_SECONDS = idle_memory_release.IDLE_SECONDS + 2 * idle_memory_release.PERIOD_SECONDS
 PROBABILITY = "Chance of hitting the goal"
 _METRIC_JS = """(label) => {
   const m = Array.from(document.querySelectorAll("[data-testid='stMetric']")).find(e => e.innerText.includes(label));
@@ -393,7 +399,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-shared-link", dest="shared_link", action="store_false",
                     help="skip the many-viewers-of-one-link phase")
     ap.add_argument("--changes", type=int, default=3)
-    ap.add_argument("--pause", type=float, default=5.0, help="seconds after a wave before reading memory")
+    ap.add_argument("--pause", type=float, default=RELEASE_AFTER_SECONDS,
+                    help="seconds after a wave before reading memory (default: long enough for an idle "
+                         "server to give freed memory back)")
     ap.add_argument("--no-nginx", action="store_true",
                     help="no nginx in front: the browsers serve Streamlit's static files to themselves, the app the rest")
     ap.add_argument("--static-from-server", action="store_true",

@@ -15,7 +15,8 @@ nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+
+from ui.c_library import c_function
 
 #: glibc's ``M_ARENA_MAX`` parameter of ``mallopt``.
 M_ARENA_MAX = -8
@@ -35,13 +36,5 @@ def install() -> bool:
 
 
 def _limit_arenas() -> bool:
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return mallopt(M_ARENA_MAX, ARENAS) == 1
+    mallopt = c_function("mallopt", [ctypes.c_int, ctypes.c_int])
+    return mallopt is not None and mallopt(M_ARENA_MAX, ARENAS) == 1
