@@ -119,7 +119,12 @@ def _pearson_quantiles(g: np.ndarray) -> np.ndarray:
     x = np.interp(np.arcsinh(g), asinh_g, np.arange(asinh_g.size))
     i = np.clip(np.floor(x).astype(np.int64), 0, asinh_g.size - 2)
     f = (x - i)[..., None]
-    return table[i] * (1.0 - f) + table[i + 1] * f
+    out = table[i]                  # in place: the same numbers, fewer temporaries of the table's size
+    out *= 1.0 - f
+    upper = table[i + 1]
+    upper *= f
+    out += upper
+    return out
 
 
 def truncated_moments(sigma: float, z):
@@ -146,9 +151,14 @@ def bulk_table(sigma: float):
         skew = np.where(var > 0, third / (np.sqrt(var) * var), 0.0)
     skew = np.clip(np.nan_to_num(skew, nan=0.0), -30.0, 3e4)
     c = _C_GRID[:, None]
-    q = _pearson_quantiles(skew[None, :] / np.sqrt(c))                 # (C, ZT, ZB)
-    relative = np.maximum(1.0 + (cv[None, :, None] / np.sqrt(c)[..., None]) * q, 1e-12)
-    table = np.log(c)[..., None] + lam[None, :, None] + np.log(relative)
+    # log(c) + lam + log(max(1 + cv/sqrt(c) * q, 1e-12)), worked in place in one (C, ZT, ZB)
+    # array (each temporary of that size costs its page faults when first made).
+    table = _pearson_quantiles(skew[None, :] / np.sqrt(c))             # q: (C, ZT, ZB)
+    table *= cv[None, :, None] / np.sqrt(c)[..., None]
+    table += 1.0
+    np.maximum(table, 1e-12, out=table)
+    np.log(table, out=table)
+    table += np.log(c)[..., None] + lam[None, :, None]
     for axis in range(3):
         np.maximum.accumulate(table, axis=axis, out=table)
     table.setflags(write=False)

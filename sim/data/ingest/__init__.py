@@ -32,11 +32,30 @@ database stays exactly as it was; otherwise everything is written in one transac
 import history and undo are in :mod:`sim.data.history`.
 """
 
-from .batch import import_csv
-from .import_preview import ImportPreview, preview_import
-from .layout import preview, read_header
-from .options import FORMATS, MAX_IMPORT_BYTES, ImportOptions
-from .writing import ImportResult
+from __future__ import annotations
 
-__all__ = ["FORMATS", "MAX_IMPORT_BYTES", "ImportOptions", "ImportPreview", "ImportResult", "import_csv", "preview",
-           "preview_import", "read_header"]
+from typing import TYPE_CHECKING
+
+from ...lazy_exports import lazy_exports
+
+#: Public name -> the module that defines it, loaded on first use: the command line's parser
+#: needs ``FORMATS`` only, not DuckDB's reader, the workbook reader and the checks (about 0.1 s).
+_EXPORTS = {
+    "import_csv": "sim.data.ingest.batch", "ImportPreview": "sim.data.ingest.import_preview",
+    "preview_import": "sim.data.ingest.import_preview", "preview": "sim.data.ingest.layout",
+    "read_header": "sim.data.ingest.layout", "FORMATS": "sim.data.ingest.options",
+    "MAX_IMPORT_BYTES": "sim.data.ingest.options", "ImportOptions": "sim.data.ingest.options",
+    "ImportResult": "sim.data.ingest.writing",
+}
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
+
+
+if TYPE_CHECKING:       # for type checkers and editors: the same names, eagerly
+    from .batch import import_csv
+    from .import_preview import ImportPreview, preview_import
+    from .layout import preview, read_header
+    from .options import FORMATS, MAX_IMPORT_BYTES, ImportOptions
+    from .writing import ImportResult
