@@ -7,8 +7,8 @@ shared by all sessions: ten people opening one link compute it once (Streamlit l
 others wait for that computation, then read it).
 
 Each public function runs as its session's one run (:mod:`ui.session_runs`): a newer input
-or a closed session stops it between chunks of trials (the ``_should_stop`` hook, left out
-of the cache key: it does not change the numbers).
+or a closed session stops it before its next chunk of trials or step of a chunk (the
+``_should_stop`` hook, left out of the cache key: it does not change the numbers).
 """
 
 from __future__ import annotations

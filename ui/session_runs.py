@@ -3,8 +3,9 @@
 - **A newer input or a closed session cancels it.** Streamlit marks a script run that is to be
   replaced (a widget changed: with ``runner.fastReruns``, the default, the old run is told to
   stop and a new one starts at once) or ended (the browser went away): :func:`superseded` reads
-  that mark, and the run's ``should_stop`` hook (checked by the engine between chunks of
-  trials, on any thread) stops the run there with ``RunCancelled``. The script is then handed
+  that mark, and the run's ``should_stop`` hook (checked by the engine before each chunk of
+  trials and between the steps of a chunk, on any thread) stops the run there with
+  ``RunCancelled``. The script is then handed
   back to Streamlit, which reruns it with the new input or ends it.
 - **One simulation at a time per session.** :func:`owned` runs a computation under the
   session's own lock: the new run of a session waits until its previous run (just cancelled)

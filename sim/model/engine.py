@@ -62,7 +62,7 @@ from .deal_value_sums import ValueSums
 from .fair_pool import FairPool
 from .positional_random import BLOCK, RandomSource, uniforms_at
 from .rate_quantile_table import quantile_table
-from .run_cancellation import stop_check
+from .run_cancellation import never_stop, stop_check
 from .scenario import Scenario
 from .work_budget import LONG_JOB_SECONDS, estimate_run
 
@@ -254,14 +254,15 @@ def _cohort_uniforms(source, purpose, start, n, model, rows=None):
 
 
 def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won: np.ndarray,
-                    coupled: bool) -> np.ndarray:
+                    coupled: bool, check=never_stop) -> np.ndarray:
     """(n, T) customers closing in each month, from each cohort's customers within the period
     ``won`` (n, C). When ``coupled`` (recurring deals, where the months enter the revenue),
     the first INDIVIDUAL customers of a cohort each get their month from their own uniform and
     the rest are split by conditional binomials over the months (exact inversion from
     positional uniforms: adding a customer to a cohort never moves another, the counts per
     month rise with it). Otherwise a cohort of at most INDIVIDUAL customers is placed one by
-    one and a larger one by numpy's multinomial."""
+    one and a larger one by numpy's multinomial. ``check()`` is called between delays (it may
+    raise to stop the run)."""
     n, T = won.shape[0], model.T
     C = won.shape[1]
     out = np.zeros(n * T, dtype=np.int64)
@@ -319,6 +320,7 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
     last = model.months_of[cohort] - 1
     tail = np.ones(rest.size)
     for d in range(model.D):
+        check()
         share = model.pmf[cohort, d]
         live = d <= last
         if not live.any():
@@ -331,11 +333,14 @@ def _split_by_month(model: _Model, source: RandomSource, trials: np.ndarray, won
     return out.reshape(n, T)
 
 
-def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outputs: bool, rows=None):
+def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outputs: bool, rows=None,
+                   check=never_stop):
     """The revenue sample for trials ``start .. start+n``. Without ``outputs``: the period's
     revenue (n,) only (what P(goal) needs), or with ``rows`` (increasing positions in the
     chunk) that of those trials only, the same numbers; with ``outputs``: customers (n, T+1),
-    monthly revenue (n, T), revenue (n,), pipeline value (n,), top volume (n,)."""
+    monthly revenue (n, T), revenue (n,), pipeline value (n,), top volume (n,). ``check()`` is
+    called between the chunk's steps (it may raise to stop the run: a chunk of a heavy
+    scenario takes seconds)."""
     T = model.T
     if rows is not None and outputs:
         raise ValueError("rows: the period's revenue only")
@@ -344,11 +349,13 @@ def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outp
     u_in = _cohort_uniforms(source, pr.COHORT_IN, start, n, model, rows)
     n = trials.size
     won = binomial_quantile(u_in, size, q_in)                              # (n, C) int64
+    check()
     recurring = model.scenario.deal.recurring
     values = model.values
     fixed = values.sigma == 0.0
     if recurring or outputs:
-        by_month = _split_by_month(model, source, trials, won, coupled=recurring)   # (n, T)
+        by_month = _split_by_month(model, source, trials, won, coupled=recurring, check=check)   # (n, T)
+        check()
     if recurring:
         weights = model.weights
         if fixed:
@@ -369,6 +376,7 @@ def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outp
         revenue, tops, bulk, shape = values.sums(total, states, details=True)
         monthly = _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) if not fixed \
             else by_month * values.median
+    check()
     # After the period (an output, not part of P(goal)): the rest of each cohort, with the
     # conditional probability, by numpy's binomial.
     left = (size - won).astype(np.int64)
@@ -456,10 +464,11 @@ def _split_by_lag(converted: np.ndarray, lag, rng: np.random.Generator, T: int):
     return arrivals, late
 
 
-def _stage_chunk(sc: Scenario, source: RandomSource, start: int, n: int):
+def _stage_chunk(sc: Scenario, source: RandomSource, start: int, n: int, check=never_stop):
     """(n, K, T) arrivals in every stage and month, plus the customers that this period's
     activity and start pipeline bring after the period (units arriving in a stage after the
-    period keep converting through the later stages)."""
+    period keep converting through the later stages). ``check()`` is called before each stage
+    (it may raise to stop the run)."""
     K, T = len(sc.stages), sc.months
     children = source.block_generator(pr.DETAIL, start // BLOCK).spawn(K + 2)
     rate_rngs, volume_rng, funnel_rng = children[:K], children[K], children[K + 1]
@@ -475,6 +484,7 @@ def _stage_chunk(sc: Scenario, source: RandomSource, start: int, n: int):
     pipeline = sc.pipeline_counts()
     late = np.zeros(n, dtype=np.int64)           # units arriving in stage k-1 after the period
     for k in range(1, K):
+        check()
         entering = arrivals[:, k - 1].copy()
         own_lag = sc.pipeline_lag(k - 1) != sc.stages[k].lag
         if not own_lag:
@@ -537,11 +547,12 @@ def draw(scenario: Scenario, *, trials: int | None = None, seed=None, detail_tri
 
     ``seed``: an int or a ``numpy.random.Generator`` (default: the scenario's seed).
     ``progress(fraction)`` is called as chunks finish; ``should_stop`` (a callable or a
-    ``threading.Event``) is checked between chunks and ends the run with
+    ``threading.Event``) is checked before each chunk and between a chunk's steps, and ends the run with
     :class:`~sim.model.run_cancellation.RunCancelled`."""
     trials, source = _resolve(scenario, trials, seed)
     detail_trials = min(max(int(detail_trials), 0), trials)
     model = _Model(scenario)
+    check = stop_check(should_stop)
     T, K = scenario.months, len(scenario.stages)
     customers = np.empty((T + 1, trials), dtype=np.int64)
     monthly = np.empty((T, trials), dtype=np.float64)
@@ -553,7 +564,7 @@ def draw(scenario: Scenario, *, trials: int | None = None, seed=None, detail_tri
 
     def revenue_job(start, size):
         def job():
-            c, m, r, p, v = _revenue_chunk(model, source, start, size, outputs=True)
+            c, m, r, p, v = _revenue_chunk(model, source, start, size, outputs=True, check=check)
             customers[:, start:start + size], monthly[:, start:start + size] = c.T, m.T
             revenue[start:start + size], pipeline[start:start + size] = r, p
             top_volume[start:start + size] = v
@@ -561,14 +572,14 @@ def draw(scenario: Scenario, *, trials: int | None = None, seed=None, detail_tri
 
     def detail_job(start, size):
         def job():
-            arrivals[start:start + size], late[start:start + size] = _stage_chunk(scenario, source, start, size)
+            arrivals[start:start + size], late[start:start + size] = _stage_chunk(scenario, source, start, size, check)
         return job
 
     # The stage-by-stage chunks cost most per trial: start them first.
     jobs = [detail_job(s, n) for s, n in (_chunks(detail_trials) if detail_trials else [])]
     jobs += [revenue_job(s, n) for s, n in _chunks(trials)]
     long_jobs = model.long_jobs or _detail_jobs_long(scenario, detail_trials)
-    run_parallel(jobs, progress=progress, check=stop_check(should_stop), long_jobs=long_jobs)
+    run_parallel(jobs, progress=progress, check=check, long_jobs=long_jobs)
     return Draws(RevenueDraws(customers, monthly, revenue, pipeline, top_volume), arrivals, late)
 
 
@@ -592,6 +603,7 @@ def period_revenues(scenarios, *, trials: int, seed=None, progress=None, should_
     runs (a run of a few chunks alone leaves one idle at its end). The numbers are those of
     separate calls."""
     jobs, outs, long_jobs = [], [], False
+    check = stop_check(should_stop)
     for scenario in scenarios:
         n, source = _resolve(scenario, trials, seed)
         model = _Model(scenario)
@@ -601,11 +613,11 @@ def period_revenues(scenarios, *, trials: int, seed=None, progress=None, should_
 
         def job(model, source, out, start, size):
             def run():
-                out[start:start + size] = _revenue_chunk(model, source, start, size, outputs=False)
+                out[start:start + size] = _revenue_chunk(model, source, start, size, outputs=False, check=check)
             return run
 
         jobs += [job(model, source, out, s, size) for s, size in _chunks(n)]
-    run_parallel(jobs, progress=progress, check=stop_check(should_stop), long_jobs=long_jobs)
+    run_parallel(jobs, progress=progress, check=check, long_jobs=long_jobs)
     return outs
 
 
@@ -621,6 +633,7 @@ def period_revenue_of(scenario: Scenario, trials: np.ndarray, *, seed=None, shou
         raise ValueError("trials: increasing indices from 0")
     _, source = _resolve(scenario, int(trials[-1]) + 1, seed)
     model = _Model(scenario)
+    check = stop_check(should_stop)
     bounds = np.searchsorted(trials, np.arange(0, int(trials[-1]) + 1 + CHUNK, CHUNK))
     jobs = []
     for c, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
@@ -628,9 +641,9 @@ def period_revenue_of(scenario: Scenario, trials: np.ndarray, *, seed=None, shou
             rows = trials[lo:hi] - c * CHUNK
 
             def run(lo=lo, hi=hi, start=c * CHUNK, rows=rows):
-                out[lo:hi] = _revenue_chunk(model, source, start, CHUNK, outputs=False, rows=rows)
+                out[lo:hi] = _revenue_chunk(model, source, start, CHUNK, outputs=False, rows=rows, check=check)
             jobs.append(run)
-    run_parallel(jobs, check=stop_check(should_stop), long_jobs=model.long_jobs)
+    run_parallel(jobs, check=check, long_jobs=model.long_jobs)
     return out
 
 

@@ -13,8 +13,9 @@ jobs. ``check()`` is called before each job starts (it may raise, e.g.
 :class:`~sim.model.run_cancellation.RunCancelled`); the first job to raise ends the run: its
 jobs not yet started are dropped, and the caller gets the exception.
 
-**Express workers.** A worker that has started a job cannot be interrupted, and one job of a
-heavy run may take a second or more (a block of a worst-case link). So a light run that
+**Express workers.** A worker that has started a job keeps it until it ends (or its own
+cancellation check stops it), and one job of a heavy run may take a second or more (a block
+of a worst-case link). So a light run that
 arrives while long jobs hold every worker would wait for one of them to end. A run says
 whether its jobs are long (``map(..., long_jobs=True)``, from the engine's estimate of a
 block). Besides the ``workers`` regular workers, ``express`` workers take jobs of runs whose

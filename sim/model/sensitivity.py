@@ -135,7 +135,7 @@ def sensitivity(scenario: Scenario, *, trials: int | None = None, seed=None, pro
     ``min(scenario.trials, DEFAULT_SENSITIVITY_TRIALS)``, with the same ``seed``: an int or a
     ``numpy.random.Generator`` from which one int seed is drawn). ``progress(fraction)`` is
     called as the runs' chunks finish (all runs go to the pool as one batch); ``should_stop`` is
-    checked between chunks of trials."""
+    checked before each chunk of trials and between a chunk's steps."""
     trials = min(scenario.trials, DEFAULT_SENSITIVITY_TRIALS) if trials is None else int(trials)
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(0, 2 ** 53))

@@ -221,7 +221,7 @@ def required_volumes(scenario: Scenario, confidence: float = DEFAULT_CONFIDENCE,
     expected-value plan needs no new volume) falls short, ``reachable`` is False and the plan
     at that cap is reported: the search never goes beyond it, and the engine's memory does not
     grow with the scale. ``progress(fraction)`` is called as the search advances;
-    ``should_stop`` is checked between chunks of trials.
+    ``should_stop`` is checked before each chunk of trials and between a chunk's steps.
     """
     if not 0.0 < confidence < 1.0:
         raise ScenarioError(f"confidence must be between 0 and 1 (got {confidence})")

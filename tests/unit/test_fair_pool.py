@@ -177,6 +177,30 @@ def test_a_stopped_run_stops_between_chunks_and_the_pool_goes_on(demo):
     assert engine.period_revenue(demo, trials=3 * engine.CHUNK).size == 3 * engine.CHUNK
 
 
+def test_a_stopped_run_stops_inside_a_long_chunk():
+    """A chunk of a heavy link takes seconds: the run's check is also read between the chunk's
+    steps (here: one chunk of recurring deals over 36 months, a step per delay), so a closed
+    session or a newer input stops it there, not at the chunk's end."""
+    worst = scenario_from_dict(worst_case_link(trials=1_000))
+    looks = []
+
+    def stop_at_the_second_look():
+        looks.append(1)
+        return len(looks) >= 2
+
+    with pytest.raises(RunCancelled):
+        engine.period_revenue(worst, should_stop=stop_at_the_second_look)
+    assert len(looks) == 2          # the look before the chunk let it start; the next one, inside it, stopped it
+    looks.clear()
+    revenue = engine.period_revenue(worst, should_stop=lambda: looks.append(1) is None and False)
+    assert revenue.size == 1_000 and len(looks) > 30     # a run not stopped looks at every delay
+    # With the monthly outputs and the stage detail (two jobs on the pool, each looking inside).
+    looks.clear()
+    with pytest.raises(RunCancelled):
+        engine.draw(worst, detail_trials=1_000, should_stop=lambda: looks.append(1) is None and len(looks) > 4)
+    assert engine.period_revenue(worst, trials=10).size == 10      # the pool goes on
+
+
 def test_check_is_called_before_every_job():
     pool = FairPool(2)
     calls = []
