@@ -1,0 +1,105 @@
+"""The web server's main loop wakes once a second, not ten times (ui.server_tick), does uvicorn's
+once-a-second work at every wake-up, and still stops when asked."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import uvicorn
+
+from ui import serve, server_tick
+
+
+@pytest.fixture
+def uvicorn_restored(monkeypatch):
+    """Whatever a test installs, uvicorn's own main loop is back afterwards."""
+    monkeypatch.setattr(uvicorn.Server, "main_loop", uvicorn.Server.main_loop)
+
+
+class RecordingServer:
+    """What ``main_loop`` asks of a uvicorn server: ``on_tick(counter)`` -> whether to stop."""
+
+    def __init__(self, ticks_before_exit: int):
+        self.counters: list[int] = []
+        self.ticks_before_exit = ticks_before_exit
+
+    async def on_tick(self, counter: int) -> bool:
+        self.counters.append(counter)
+        return len(self.counters) > self.ticks_before_exit
+
+
+def test_the_loop_sleeps_a_second_between_ticks_and_each_tick_is_a_once_a_second_one(monkeypatch):
+    slept = []
+    real_sleep = asyncio.sleep
+
+    async def recorded_sleep(seconds, *args, **kwargs):
+        slept.append(seconds)
+        await real_sleep(0)
+    monkeypatch.setattr(asyncio, "sleep", recorded_sleep)
+    server = RecordingServer(ticks_before_exit=4)
+    asyncio.run(server_tick.main_loop(server))
+    assert slept == [server_tick.TICK_SECONDS] * 4 and server_tick.TICK_SECONDS == 1.0
+    # uvicorn refreshes its Date header (and its notify callback) when counter % 10 == 0.
+    assert server.counters == [0, 10, 20, 30, 40]
+
+
+def test_the_counter_wraps_as_uvicorn_s_does(monkeypatch):
+    async def no_sleep(seconds, *args, **kwargs):
+        return None
+    monkeypatch.setattr(asyncio, "sleep", no_sleep)
+    server = RecordingServer(ticks_before_exit=86_401)
+    asyncio.run(server_tick.main_loop(server))
+    assert max(server.counters) < 864_000 and server.counters[-1] == 10
+    assert all(c % 10 == 0 for c in server.counters)
+
+
+async def hello(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain"), (b"content-length", b"5")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+def test_a_real_uvicorn_server_ticks_once_a_second_answers_and_stops_when_asked(uvicorn_restored):
+    assert server_tick.install() and not server_tick.install()       # installed once
+    ticks = []
+
+    async def run():
+        server = uvicorn.Server(uvicorn.Config(hello, host="127.0.0.1", port=0, lifespan="off", log_level="error"))
+        original = server.on_tick
+
+        async def counted(counter):
+            ticks.append(counter)
+            return await original(counter)
+        server.on_tick = counted
+        task = asyncio.create_task(server.serve())
+        for _ in range(1000):                 # a deadlock guard, not a timing
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = await reader.read()
+        writer.close()
+        await asyncio.sleep(1.5)
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
+        return answer
+
+    answer = asyncio.run(run())
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"hello") and b"date:" in answer.lower()
+    # uvicorn's own tick would have woken about fifteen times in 1.5 s; a tick never comes
+    # before its second is over (a slow machine only makes fewer).
+    assert 1 <= len(ticks) <= 4 and all(c % 10 == 0 for c in ticks)
+
+
+def test_python_m_ui_serve_installs_it_before_the_server_starts(uvicorn_restored, monkeypatch):
+    from streamlit.web import cli
+    for module in ("malloc_arenas", "idle_memory_release", "thread_dumps", "uploads", "server_log"):
+        monkeypatch.setattr(getattr(serve, module), "install", lambda: None)
+    monkeypatch.setattr(serve.state, "install_guards", lambda: None)
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(uvicorn.Server.main_loop is server_tick.main_loop) or 0)
+    monkeypatch.setattr("sys.argv", ["serve"])
+    assert serve.main([]) == 0 and seen == [True]
+
