@@ -4,6 +4,7 @@ once-a-second work at every wake-up, and still stops when asked."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 import uvicorn
@@ -15,6 +16,25 @@ from ui import serve, server_tick
 def uvicorn_restored(monkeypatch):
     """Whatever a test installs, uvicorn's own main loop is back afterwards."""
     monkeypatch.setattr(uvicorn.Server, "main_loop", uvicorn.Server.main_loop)
+
+
+def run_in_a_thread_of_its_own(coroutine):
+    """``asyncio.run(coroutine)`` on a new thread: the test process's main thread may already
+    run an event loop (Playwright's, when the browser tests ran before)."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            out["error"] = exc
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the loop did not end"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
 
 
 class RecordingServer:
@@ -38,7 +58,7 @@ def test_the_loop_sleeps_a_second_between_ticks_and_each_tick_is_a_once_a_second
         await real_sleep(0)
     monkeypatch.setattr(asyncio, "sleep", recorded_sleep)
     server = RecordingServer(ticks_before_exit=4)
-    asyncio.run(server_tick.main_loop(server))
+    run_in_a_thread_of_its_own(server_tick.main_loop(server))
     assert slept == [server_tick.TICK_SECONDS] * 4 and server_tick.TICK_SECONDS == 1.0
     # uvicorn refreshes its Date header (and its notify callback) when counter % 10 == 0.
     assert server.counters == [0, 10, 20, 30, 40]
@@ -49,7 +69,7 @@ def test_the_counter_wraps_as_uvicorn_s_does(monkeypatch):
         return None
     monkeypatch.setattr(asyncio, "sleep", no_sleep)
     server = RecordingServer(ticks_before_exit=86_401)
-    asyncio.run(server_tick.main_loop(server))
+    run_in_a_thread_of_its_own(server_tick.main_loop(server))
     assert max(server.counters) < 864_000 and server.counters[-1] == 10
     assert all(c % 10 == 0 for c in server.counters)
 
@@ -86,7 +106,7 @@ def test_a_real_uvicorn_server_ticks_once_a_second_answers_and_stops_when_asked(
         await asyncio.wait_for(task, timeout=30)
         return answer
 
-    answer = asyncio.run(run())
+    answer = run_in_a_thread_of_its_own(run())
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"hello") and b"date:" in answer.lower()
     # uvicorn's own tick would have woken about fifteen times in 1.5 s; a tick never comes
     # before its second is over (a slow machine only makes fewer).
