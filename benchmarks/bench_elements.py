@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_elements.py
 
-Three pages, each on a server of its own, each opened by ten browsers at once (started
+Three pages, each on a server of its own (started as the app's, ``python -m ui.serve``), each opened by ten browsers at once (started
 beforehand; through nginx with the README's configuration when it is installed, as
 ``bench_load.py`` does) three times after a first viewer: one element (``one_line_app.py``),
 45 markdown elements, and the same 45 lines in one element. Prints the server's CPU per viewer

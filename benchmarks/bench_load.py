@@ -7,7 +7,8 @@ Starts the app (`python -m ui.serve`) on a free loopback port with a temporary d
 with the demo's actuals). After one session (the warm-up), the idle server's CPU over 15 s. First,
 many viewers of one link: one browser opens the Summary page of a shared link, then SESSIONS
 browsers open another link at once; the server's CPU for each (budget: ten cost at most 1.5×
-one), and the same for a page of one line (``benchmarks/one_line_app.py``, a server of its own): what Streamlit itself costs per viewer.
+one), and the same for a page of one line (``benchmarks/one_line_app.py``, on a server of its own
+started the same way): what Streamlit itself costs per viewer.
 Then it runs WAVES waves. In each wave, SESSIONS headless Chromium browsers, started before the
 wave (so that starting them does not compete with the server during the wave), open their
 sessions together and each:
@@ -297,7 +298,8 @@ async def app_viewers_cpu(app: str, groups: list[int]) -> tuple[list[float], lis
     one viewer not counted (imports, the first run); and the errors seen."""
     from playwright.async_api import async_playwright
     out = {"link_open": [], "errors": [], "exceptions": 0}
-    with StreamlitServer(app=app) as srv, front(srv.url) as url:
+    # Served as the app is (ui.serve: its web-server tick, malloc arenas, idle memory release).
+    with StreamlitServer(app=app, serve=True) as srv, front(srv.url) as url:
         async with async_playwright() as p:
             await viewers_cpu(p, srv.proc.pid, url, 1, out)     # imports and first run: not counted
             used = [await viewers_cpu(p, srv.proc.pid, url, n, out) for n in groups]

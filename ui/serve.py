@@ -9,7 +9,8 @@ arenas before any thread starts (:mod:`ui.malloc_arenas`), giving freed memory b
 server falls idle (:mod:`ui.idle_memory_release`), waking the web server's main loop once a
 second instead of ten times (:mod:`ui.server_tick`) and setting ``kill -USR1`` to dump
 every thread's stack into the log (:mod:`ui.thread_dumps`). Options are those of ``streamlit
-run`` (e.g. ``--server.port 8501``).
+run`` (e.g. ``--server.port 8501``). :func:`main` takes another page in ``app`` (the
+benchmarks serve their reference pages with the same server).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ui import idle_memory_release, malloc_arenas, server_log, server_tick, stat
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], app: str | Path = APP) -> int:
     malloc_arenas.install()     # before any thread of the server
     idle_memory_release.install()
     server_tick.install()
@@ -31,7 +32,7 @@ def main(argv: list[str]) -> int:
     server_log.install()
     state.install_guards()
     from streamlit.web import cli
-    sys.argv = ["streamlit", "run", str(APP), *argv]
+    sys.argv = ["streamlit", "run", str(app), *argv]
     return cli.main()
 
 

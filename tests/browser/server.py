@@ -42,7 +42,7 @@ class StreamlitServer:
     ``env``: variables added to (or, with None, removed from) the server's environment, e.g.
     ``{"FUNNEL_DB": "/tmp/x/funnel.duckdb"}`` for a database of its own. ``serve``: start it as
     the README's hosting command does, ``python -m ui.serve`` (the app's server guards in place
-    before the first request). ``options``: more ``streamlit run`` options, e.g.
+    before the first request; another ``app`` is served the same way). ``options``: more ``streamlit run`` options, e.g.
     ``["--secrets.files", "/tmp/x/secrets.toml"]``."""
 
     def __init__(self, log_path: str | Path | None = None, app: str = "app.py",
@@ -62,8 +62,13 @@ class StreamlitServer:
         self._log = None
 
     def start(self, timeout: float = 60.0) -> StreamlitServer:
-        start = [sys.executable, "-m", "ui.serve"] if self.serve else [sys.executable, "-m", "streamlit", "run",
-                                                                         self.app]
+        if not self.serve:
+            start = [sys.executable, "-m", "streamlit", "run", self.app]
+        elif self.app == "app.py":
+            start = [sys.executable, "-m", "ui.serve"]
+        else:                   # another page, served the same way (ui.serve's main with its path)
+            start = [sys.executable, "-c", "import sys; from ui.serve import main; "
+                     f"sys.exit(main(sys.argv[1:], app={str(self.app)!r}))"]
         cmd = start + ["--server.address", "127.0.0.1", "--server.port", str(self.port),
                        "--server.headless", "true", "--browser.gatherUsageStats", "false",
                        "--server.fileWatcherType", "none", *self.options]

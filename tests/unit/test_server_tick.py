@@ -4,6 +4,7 @@ once-a-second work at every wake-up, and still stops when asked."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 
 import pytest
@@ -123,3 +124,19 @@ def test_python_m_ui_serve_installs_it_before_the_server_starts(uvicorn_restored
     monkeypatch.setattr("sys.argv", ["serve"])
     assert serve.main([]) == 0 and seen == [True]
 
+
+
+def test_ui_serve_runs_the_app_or_the_page_it_is_given(uvicorn_restored, monkeypatch):
+    """The benchmarks' reference pages are served as the app is: the same guards, another path."""
+    from streamlit.web import cli
+    for module in ("malloc_arenas", "idle_memory_release", "thread_dumps", "uploads", "server_log"):
+        monkeypatch.setattr(getattr(serve, module), "install", lambda: None)
+    monkeypatch.setattr(serve.state, "install_guards", lambda: None)
+    argvs = []
+    monkeypatch.setattr(cli, "main", lambda: argvs.append(list(sys.argv)) or 0)
+    monkeypatch.setattr("sys.argv", ["serve"])
+    assert serve.main(["--server.port", "8600"]) == 0
+    assert serve.main([], app="benchmarks/one_line_app.py") == 0
+    assert argvs == [["streamlit", "run", str(serve.APP), "--server.port", "8600"],
+                     ["streamlit", "run", "benchmarks/one_line_app.py"]]
+    assert serve.APP.name == "app.py" and serve.APP.is_file()
