@@ -144,7 +144,8 @@ def backtest(history: FunnelHistory, *, horizon: int = DEFAULT_HORIZON, fit_mont
         last -= 1
     candidates = list(range(first + fit_months, last + 1))[-origins:]
     if not candidates:
-        raise ScenarioError(f"the history has {last - first + 1} month(s): a backtest needs more than the "
+        months = last - first + 1
+        raise ScenarioError(f"the history has {months} month{'s' if months != 1 else ''}: a backtest needs more than the "
                             f"{fit_months} months each fit uses (try --fit-months {max(2, last - first)})")
     results, skipped = [], []
     filled = history.passed_through()[0].reached

@@ -160,7 +160,7 @@ def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), type
         raise ScenarioError(f"the history has {len(names)} stage{'s' if len(names) != 1 else ''}: a funnel needs "
                             f"{MIN_STAGES} to {MAX_STAGES} (import the stages, or give a scenario naming them)")
     typed_stage = {fold_name(s.name): s for s in typed.stages} if typed is not None else {}
-    notes: list[str] = [f"{names[k]}: {n:,} record(s) reached a later stage without it: counted as passing through "
+    notes: list[str] = [f"{names[k]}: {_count(n, 'record')} reached a later stage without it: counted as passing through "
                         f"it in the month of that stage." for k, n in enumerate(skipped) if n]
     missing: list[str] = []
     window = f"{index_label(first)} to {index_label(last)}"
@@ -197,7 +197,7 @@ def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), type
             notes.append(f"{what}: kept as typed.")
     else:
         if top.months_zero:
-            notes.append(f"{names[0]}: {top.months_zero} month(s) with a volume of 0 left out of the trend.")
+            notes.append(f"{names[0]}: {_count(top.months_zero, 'month')} with a volume of 0 left out of the trend.")
         if not top.growth_kept:
             notes.append(f"{names[0]}: the trend of {math.expm1(top.slope_fitted):+.1%} a month over "
                          f"{top.months_used} months is within its noise (± {2 * top.slope_se:.1%}): no growth "
@@ -215,11 +215,16 @@ def fit_history(history: FunnelHistory, options: FitOptions = FitOptions(), type
     doc = _document(names, stage_fits, typed, typed_stage, deal, top, start, options, goal, pipeline, first, last)
     scenario = scenario_from_dict(doc)
     if start > last + 1:
-        notes.append(f"The plan starts {start - last - 1} month(s) after the window ends: the open pipeline is the "
+        notes.append(f"The plan starts {_count(start - last - 1, 'month')} after the window ends: the open pipeline is the "
                      f"one at the end of {index_label(last)}.")
     return HistoryFit(scenario, index_label(first), index_label(last), tuple(stage_fits), deal, amounts, top,
                       tuple(index_label(first + i) for i in range(counts.size)), tuple(float(c) for c in counts),
                       tuple(pipeline), goal_from, trailing, tuple(notes))
+
+
+def _count(n: int, noun: str) -> str:
+    """"1 record", "1,205 records"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _window(history: FunnelHistory, options: FitOptions) -> tuple[int, int]:
@@ -256,8 +261,8 @@ def _stage_fit(history, k, first, last, weight, typed, notes, missing, window, m
         if lag_fit is None:
             why = f"no record reached {name} from a {prev} cohort of {window}"
         elif lag_fit.longest + 2 > months_in_window:
-            why = (f"the window has {months_in_window} month(s), fewer than the longest lag seen "
-                   f"({lag_fit.longest} month(s)) + 2")
+            why = (f"the window has {_count(months_in_window, 'month')}, fewer than the longest lag seen "
+                   f"({_count(lag_fit.longest, 'month')}) + 2")
         if why is not None:
             lag_fit_used = None
             if typed_lag:
@@ -267,10 +272,10 @@ def _stage_fit(history, k, first, last, weight, typed, notes, missing, window, m
         else:
             lag, lag_from, lag_fit_used = lag_fit.pmf, "records", lag_fit
             if lag_fit.clipped_long:
-                notes.append(f"{prev} → {name}: {lag_fit.clipped_long} conversion(s) took more than 12 months: "
+                notes.append(f"{prev} → {name}: {_count(lag_fit.clipped_long, 'conversion')} took more than 12 months: "
                              f"counted as 12.")
             if lag_fit.clipped_negative:
-                notes.append(f"{prev} → {name}: {lag_fit.clipped_negative} record(s) reached {name} before {prev}: "
+                notes.append(f"{prev} → {name}: {_count(lag_fit.clipped_negative, 'record')} reached {name} before {prev}: "
                              f"counted as lag 0.")
         ages = data.ages
         exposure = data.entered * lag_cdf_at(lag, ages)
@@ -312,7 +317,7 @@ def _why_no_rate(successes, exposure, prev, name, window, source) -> str:
         return f"no {prev} cohort in {window} is old enough to have converted ({source})"
     if s.sum() <= 0:
         return f"no {prev} converted to {name} in {window} ({source})"
-    return (f"only {int(np.count_nonzero(n > 0))} monthly cohort(s) in {window}: at least {MIN_COHORTS} are needed "
+    return (f"only {_count(int(np.count_nonzero(n > 0)), 'monthly cohort')} in {window}: at least {MIN_COHORTS} are needed "
             f"to see how the rate varies ({source})")
 
 
@@ -363,7 +368,7 @@ def _goal(history, last, options, typed, notes, missing):
     goal = yearly * options.months / 12 * (1 + growth)
     how = f"trailing twelve months' revenue × (1 + {growth:g})"
     if n < 12:
-        how += f" (from {n} month(s) of revenue, scaled to twelve)"
+        how += f" (from {_count(n, 'month')} of revenue, scaled to twelve)"
     if options.months != 12:
         how += f", × {options.months}/12 months"
     return trailing, goal, how
@@ -390,8 +395,9 @@ def _pipeline(history, first, last, names, lags, rates, notes) -> list[OpenStage
                 opened = np.bincount(entry[is_open] - first, minlength=C).astype(float)
             stage = open_stage(names[j], entered, ages, lag, open_records=opened, rate=rates[j + 1])
             if stage.stale:
-                notes.append(f"{names[j]}: {stage.stale} open record(s) have waited longer than the longest lag "
-                             f"into {names[j + 1]}: left out of the open pipeline (stale).")
+                waited = "has" if stage.stale == 1 else "have"
+                notes.append(f"{names[j]}: {_count(stage.stale, 'open record')} {waited} waited longer than the "
+                             f"longest lag into {names[j + 1]}: left out of the open pipeline (stale).")
         else:                                         # monthly counts: their cohorts
             counts, stated = history.series(j, first, last)
             stage = open_stage(names[j], np.where(stated, counts, 0.0), ages, lag)

@@ -6,6 +6,8 @@ is checked for what made the six-stage-only charts unreadable: a band per stage 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.chart_gallery import stage_names
@@ -52,6 +54,9 @@ def test_every_chart_follows_the_stages_and_their_names(gallery_server, page, st
         cut = [t for t in texts if t.endswith("…")]
         if cut:
             problems.append(f"{chart}: labels cut: {cut}")
+        zero = [t for t in texts if re.fullmatch(r"[−-]?0(\.0+)?[kMGB]", t)]
+        if zero:
+            problems.append(f"{chart}: zero labelled with a unit: {zero}")
         if chart in PER_STAGE:
             joined = {"".join(t.split()) for t in texts}          # a label on two lines: its lines joined
             shown = [n for n in stage_names(stages, long) if any(t.startswith("".join(n.split())) for t in joined)]

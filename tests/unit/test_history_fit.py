@@ -181,9 +181,14 @@ def test_the_open_pipeline_is_the_units_whose_lag_has_not_elapsed_bound_by_the_o
             count += units
             ahead[:lag.size - age - 1] += units * lag[age + 1:] / tail[age]
         assert stage.source == "outcomes" and stage.stale == stale
+        waited = [n for n in fit.notes if n.startswith(f"{h.stages[j]}: ") and "waited longer" in n]
+        records = "open record has" if stale == 1 else "open records have"
+        assert waited == ([f"{h.stages[j]}: {stale:,} {records} waited longer than the longest lag into "
+                           f"{h.stages[j + 1]}: left out of the open pipeline (stale)."] if stale else []), stale
         assert stage.count == round(count)
         assert stage.lag == pytest.approx(tuple(ahead[:len(stage.lag)] / ahead.sum()))
     assert fit.scenario.pipeline_counts()[:2] == tuple(p.count for p in fit.pipeline)
+    assert not [n for n in fit.notes if "(s)" in n]          # "1 record", "2 records"
 
 
 def test_the_open_pipeline_without_outcomes_is_the_units_whose_lag_has_not_elapsed():
@@ -255,12 +260,12 @@ def test_no_converted_record_names_what_is_missing(scenario):
 def test_fewer_months_than_a_lag_and_one_cohort(scenario):
     g = generate(scenario, 2, months=12)
     end = g.first + 2                   # three months: the Won lag (up to 4 months) cannot be seen
-    with pytest.raises(ScenarioError, match=r"the lag SQLs → Won: the window has 3 month\(s\)"):
+    with pytest.raises(ScenarioError, match=r"the lag SQLs → Won: the window has 3 months, "):
         fit_history(g.history.through(end), FitOptions(last=index_label(end)))
     one = g.first
     with pytest.raises(ScenarioError) as err:
         fit_history(g.history.through(one), FitOptions(last=index_label(one)))
-    assert "only 1 monthly cohort(s)" in str(err.value) or "lag" in str(err.value)
+    assert "only 1 monthly cohort in" in str(err.value) or "lag" in str(err.value)
     typed = _typed()
     kept = fit_history(g.history.through(one), FitOptions(last=index_label(one)), typed)
     assert kept.scenario.stages[1].rate == typed.stages[1].rate

@@ -14,7 +14,7 @@ import pandas as pd
 from ...model.backtest import Backtest
 from ...model.funnel_history import index_label, month_index
 from ...model.history_fit import HistoryFit, StageFit
-from .style import ACTUAL_COLOR, BAND_COLOR, STATUS_COLORS, month_axis
+from .style import ACTUAL_COLOR, BAND_COLOR, STATUS_COLORS, money_axis, month_axis
 
 
 def cohort_rates(fit: HistoryFit, stage: StageFit, *, height: int = 280) -> alt.LayerChart:
@@ -130,7 +130,7 @@ def backtest_revenue(result: Backtest, *, height: int = 260) -> alt.LayerChart:
                alt.Tooltip("p90:Q", title="P90", format=",.0f"), alt.Tooltip("actual:Q", title="Actual", format=",.0f"),
                alt.Tooltip("p_goal:Q", title="P(goal)", format=".0%")]
     band = alt.Chart().mark_bar(opacity=0.25, color=BAND_COLOR, size=14).encode(
-        x=x, y=alt.Y("p10:Q", title="Revenue over the origin's months", axis=alt.Axis(format="~s")), y2=alt.Y2("p90:Q"),
+        x=x, y=alt.Y("p10:Q", axis=money_axis("Revenue over the origin's months")), y2=alt.Y2("p90:Q"),
         tooltip=tooltip)
     median = alt.Chart().mark_tick(color=BAND_COLOR, thickness=2, size=14).encode(x=x, y=alt.Y("p50:Q"))
     status = alt.Scale(domain=["below", "inside", "above"],

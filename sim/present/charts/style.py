@@ -56,7 +56,10 @@ def plot_height(height: int) -> dict:
 
 
 def money_axis(title: str) -> alt.Axis:
-    return alt.Axis(title=title, format="~s", labelExpr="replace(datum.label, 'G', 'B')")
+    """Amounts with SI prefixes ("0.5M", "1M"; billions as "B"), and zero as "0": Vega gives
+    every tick of an axis the same prefix, which would label zero "0M"."""
+    return alt.Axis(title=title, format="~s",
+                    labelExpr="datum.value == 0 ? '0' : replace(datum.label, 'G', 'B')")
 
 
 def month_axis(first: str) -> alt.Axis:
