@@ -209,15 +209,20 @@ with data_tab:
             table[s] = table[s].astype("Int64")
         table["revenue"] = pd.to_numeric(table["revenue"]).astype("Float64")      # empty, never "None"
         st.dataframe(table, hide_index=True, width="stretch", placeholder="",
-                     column_config={"month": st.column_config.TextColumn("month", pinned=True),
+                     column_config={"month": st.column_config.TextColumn("Month", pinned=True),
                                     **{s: st.column_config.NumberColumn(s, format="localized") for s in actuals.stages},
-                                    "revenue": st.column_config.NumberColumn("revenue", format="localized")})
-        first = scenario.month_labels[0]
-        early = [m for m in actuals.months if m < first]
+                                    "revenue": st.column_config.NumberColumn("Revenue", format="localized")})
+        first, last = scenario.month_labels[0], scenario.month_labels[-1]
+        if not any(first <= m <= last for m in actuals.months):
+            period = (f" None of these months is in the period of the plan on the Plan page ({first} to {last}): "
+                      "the “From history” page fits a plan from them.")
+        elif any(m < first for m in actuals.months):
+            period = (f" Months before {first} come from the records' earlier dates (e.g. deals already open when "
+                      "the plan started).")
+        else:
+            period = ""
         st.caption("Per month and stage: the latest monthly import that states it, else the records that "
-                   "reached the stage in that month (each record once). Empty: no actual."
-                   + (f" Months before {first} come from the records' earlier dates (e.g. deals already "
-                      "open when the plan started)." if early else ""))
+                   "reached the stage in that month (each record once). Empty: no actual." + period)
         st.download_button("Download the actuals (CSV)", partial(spreadsheet_csv, table), icon=":material/download:",
                            file_name="actuals.csv", mime="text/csv", key="actuals-download-data", on_click="ignore")
         if not split.empty:

@@ -315,6 +315,10 @@ def test_an_opportunity_export_is_guessed_previewed_and_imported_into_a_clean_da
     assert {m: int(c) for m, c in table["Customers"].dropna().items()} == {m: int(c) for m, c in want.items()}
     # Empty cells are empty, never the text "None".
     assert not (table.astype(str) == "None").any().any()
+    # The export's months (2016-2018) are all before the plan's (2027): said so, with where to use them.
+    assert table.index.max() < "2027-01"
+    assert any("None of these months is in the period of the plan on the Plan page (2027-01 to 2027-12): the “From "
+               "history” page fits a plan from them." in t for t in texts(tab(at, "Actuals").caption))
     # A segment filter and the breakdown chart.
     assert at.selectbox(key="actuals-segment-filter").value == "All segments"
     product = df["product"].iloc[0]
