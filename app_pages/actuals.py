@@ -202,16 +202,8 @@ with data_tab:
     if actuals.empty:
         st.info("No actuals yet: import a CRM export (CSV or workbook) on the “Import” tab.")
     else:
-        revenue = dict(actuals.revenue)
-        table = pd.DataFrame([{"month": m, **{s: actuals.count(m, s) for s in actuals.stages},
-                               "revenue": revenue.get(m)} for m in actuals.months])
-        for s in actuals.stages:
-            table[s] = table[s].astype("Int64")
-        table["revenue"] = pd.to_numeric(table["revenue"]).astype("Float64")      # empty, never "None"
-        st.dataframe(table, hide_index=True, width="stretch", placeholder="",
-                     column_config={"month": st.column_config.TextColumn("Month", pinned=True),
-                                    **{s: st.column_config.NumberColumn(s, format="localized") for s in actuals.stages},
-                                    "revenue": st.column_config.NumberColumn("Revenue", format="localized")})
+        table = import_form.monthly_counts(actuals)
+        import_form.show_monthly_counts(st, table, actuals.stages)
         first, last = scenario.month_labels[0], scenario.month_labels[-1]
         if not any(first <= m <= last for m in actuals.months):
             period = (f" None of these months is in the period of the plan on the Plan page ({first} to {last}): "

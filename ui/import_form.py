@@ -128,20 +128,32 @@ def _show_preview(found: ImportPreview) -> None:
                         columns=list(found.columns))
     left.caption("The first rows, and the stage each counts toward")
     left.dataframe(rows, hide_index=True, width="stretch", placeholder="")
-    revenue = dict(found.revenue)
-    months = pd.DataFrame([{"month": m, **{s: found.count(m, s) for s in found.stages},
-                            "revenue": revenue.get(m)} for m in found.months])
-    if not months.empty:
-        for s in found.stages:
-            months[s] = months[s].astype("Int64")
-        months["revenue"] = pd.to_numeric(months["revenue"]).astype("Float64")
     right.caption("The monthly counts this file gives (won deals only in the won stage; revenue of won deals)")
-    right.dataframe(months, hide_index=True, width="stretch", placeholder="",
-                    column_config={"month": st.column_config.TextColumn("month", pinned=True),
-                                   **{s: st.column_config.NumberColumn(s, format="localized") for s in found.stages},
-                                   "revenue": st.column_config.NumberColumn("revenue", format="localized")})
+    show_monthly_counts(right, monthly_counts(found), found.stages)
     for note in found.notes:
         st.caption(f"Note: {esc(note)}.")
+
+
+def monthly_counts(actuals) -> pd.DataFrame:
+    """One row per month: the count of each stage and the revenue, empty where there is none
+    (``actuals``: the stored actuals or an import's preview). The columns are the monthly import
+    format's (``month``, the stages, ``revenue``), so its CSV imports back."""
+    revenue = dict(actuals.revenue)
+    table = pd.DataFrame([{"month": m, **{s: actuals.count(m, s) for s in actuals.stages},
+                           "revenue": revenue.get(m)} for m in actuals.months])
+    if not table.empty:
+        for s in actuals.stages:
+            table[s] = table[s].astype("Int64")
+        table["revenue"] = pd.to_numeric(table["revenue"]).astype("Float64")      # empty, never "None"
+    return table
+
+
+def show_monthly_counts(where, table: pd.DataFrame, stages) -> None:
+    """:func:`monthly_counts` as a table in ``where`` (a container), the month pinned."""
+    where.dataframe(table, hide_index=True, width="stretch", placeholder="",
+                    column_config={"month": st.column_config.TextColumn("Month", pinned=True),
+                                   **{s: st.column_config.NumberColumn(s, format="localized") for s in stages},
+                                   "revenue": st.column_config.NumberColumn("Revenue", format="localized")})
 
 
 # -- the mapping widgets --------------------------------------------------------------------------
