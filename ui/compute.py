@@ -90,12 +90,16 @@ def targets(token: str, confidence: float) -> Targets:
     """The confidence search; it starts from this session's last answer (scaled by the change
     of the expected-value plan), which changes its cost, never its answer."""
     last = st.session_state.get("last-search")
-    hint = None
-    if last and last[0] == confidence and last[1] > 0 and last[2] > 0:
-        try:
-            hint = last[2] * expected_value_plan(scenario_from_url_token(token)).scale / last[1]
-        except ScenarioError:
-            hint = None
+
+    def hint() -> float | None:
+        """Worked out only when the search runs: a cached answer (every viewer of a shared
+        link but the first) does not pay for it."""
+        if last and last[0] == confidence and last[1] > 0 and last[2] > 0:
+            try:
+                return last[2] * expected_value_plan(scenario_from_url_token(token)).scale / last[1]
+            except ScenarioError:
+                return None
+        return None
     result = owned(_targets, token, confidence, hint)
     if result.reachable:
         st.session_state["last-search"] = (confidence, result.expected_value.scale, result.at_confidence.scale)
@@ -126,10 +130,12 @@ def _preview(token: str, _should_stop=None) -> FirstAnswer:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _targets(token: str, confidence: float, _start_scale=None, _should_stop=None) -> Targets:
-    """(``_start_scale`` is left out of the cache key: the answer does not depend on it.)"""
+    """(``_start_scale``, a scale or a function that returns one, is left out of the cache key:
+    the answer does not depend on it.)"""
     scenario = scenario_from_url_token(token)
+    start = _start_scale() if callable(_start_scale) else _start_scale
     return required_volumes(scenario, confidence, trials=min(scenario.trials, SEARCH_TRIALS),
-                            start_scale=_start_scale, should_stop=_should_stop)
+                            start_scale=start, should_stop=_should_stop)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

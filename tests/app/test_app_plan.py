@@ -174,6 +174,26 @@ def test_a_changed_input_ends_with_the_whole_runs_numbers_and_a_search_from_the_
     assert f"× {scale_text(cold.at_confidence.scale)}" in " ".join(m.value for m in at.markdown)
 
 
+def test_the_search_hint_is_worked_out_only_when_the_search_runs(monkeypatch):
+    """Every viewer of a shared link but the first gets the cached search: the hint (the last
+    answer scaled by the expected-value plan: about 1.5 ms) is not computed for
+    them; a changed input's search gets it."""
+    import ui.compute
+    calls = []
+    real = ui.compute.expected_value_plan
+    monkeypatch.setattr(ui.compute, "expected_value_plan", lambda sc: calls.append(sc) or real(sc))
+    sc = small_demo(seed=32)
+    at = open_app(scenario=sc)
+    assert at.session_state["last-search"][2] > 0 and calls == []       # the first search: no last answer
+    at.run()
+    at.run()
+    assert calls == [] and not at.exception                              # cached: no hint
+    open_tab(at, "Marketing")
+    at.radio(key="plan-1-s1-form").set_value("slider").run()
+    widget(at.slider, "Conversion rate: 8 times in 10 between").set_value((2.0, 3.4)).run()
+    assert len(calls) == 1 and calls[0].stages[1].rate != sc.stages[1].rate     # the new search's hint
+
+
 def test_opening_a_link_keeps_every_digit_of_its_scenario():
     """A link (or a fitted plan) with more digits than the Plan page's inputs show — a noise of
     12.3456%, a lag of 61.234/38.766%, an open pipeline's own lag — opens unchanged: the page
