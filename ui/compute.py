@@ -2,9 +2,14 @@
 
 Cached functions take small hashable arguments (the scenario's share token, numbers) and
 return summaries (frozen dataclasses of floats and tuples), never raw draws or a Generator.
-Every cache is bounded; server.maxCacheDataSize bounds them all together. The caches are
-shared by all sessions: ten people opening one link compute it once (Streamlit lets the
-others wait for that computation, then read it).
+Being immutable, the forecast, first answer, search and sensitivity are cached as shared
+objects (``st.cache_resource``): every viewer gets the same object, where ``st.cache_data``
+would unpickle a copy for each (about a millisecond of the server's CPU per viewer). Every
+cache is bounded by its number of entries (a forecast of 12 stages and 36 months is
+44 kB pickled); server.maxCacheDataSize bounds the ``st.cache_data`` ones (the SLA file here, chart
+specs, the database's views) together. The caches are shared by all sessions: ten people
+opening one link compute it once (Streamlit lets the others wait for that computation, then
+read it).
 
 Each public function runs as its session's one run (:mod:`ui.session_runs`): a newer input
 or a closed session stops it before its next chunk of trials or step of a chunk (the
@@ -111,12 +116,12 @@ def sensitivity(token: str) -> Sensitivity:
     return owned(_sensitivity, token)
 
 
-@st.cache_data(max_entries=64, show_spinner="Simulating…")
+@st.cache_resource(max_entries=64, show_spinner="Simulating…")
 def _forecast(token: str, _should_stop=None) -> Forecast:
     return simulate(scenario_from_url_token(token), should_stop=_should_stop)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _preview(token: str, _should_stop=None) -> FirstAnswer:
     scenario = scenario_from_url_token(token)
     # A scenario whose whole run is refused gets the refusal now, not a first answer.
@@ -128,7 +133,7 @@ def _preview(token: str, _should_stop=None) -> FirstAnswer:
                        distributions(total)[0])
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _targets(token: str, confidence: float, _start_scale=None, _should_stop=None) -> Targets:
     """(``_start_scale``, a scale or a function that returns one, is left out of the cache key:
     the answer does not depend on it.)"""
@@ -138,7 +143,7 @@ def _targets(token: str, confidence: float, _start_scale=None, _should_stop=None
                             start_scale=start, should_stop=_should_stop)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _sensitivity(token: str, _should_stop=None) -> Sensitivity:
     scenario = scenario_from_url_token(token)
     return sensitivity_of(scenario, trials=min(scenario.trials, SENSITIVITY_TRIALS), should_stop=_should_stop)
