@@ -135,12 +135,11 @@ def _preview(token: str, _should_stop=None) -> FirstAnswer:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _targets(token: str, confidence: float, _start_scale=None, _should_stop=None) -> Targets:
-    """(``_start_scale``, a scale or a function that returns one, is left out of the cache key:
-    the answer does not depend on it.)"""
+    """(``_start_scale``, a function that returns the search's first scale or None, is left out
+    of the cache key: the answer does not depend on it.)"""
     scenario = scenario_from_url_token(token)
-    start = _start_scale() if callable(_start_scale) else _start_scale
     return required_volumes(scenario, confidence, trials=min(scenario.trials, SEARCH_TRIALS),
-                            start_scale=start, should_stop=_should_stop)
+                            start_scale=_start_scale() if _start_scale else None, should_stop=_should_stop)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

@@ -114,24 +114,25 @@ def test_a_real_uvicorn_server_ticks_once_a_second_answers_and_stops_when_asked(
     assert 1 <= len(ticks) <= 4 and all(c % 10 == 0 for c in ticks)
 
 
-def test_python_m_ui_serve_installs_it_before_the_server_starts(uvicorn_restored, monkeypatch):
-    from streamlit.web import cli
+@pytest.fixture
+def other_guards_stubbed(monkeypatch):
+    """``ui.serve.main`` with its other guards not installed (they change the test process)."""
     for module in ("malloc_arenas", "idle_memory_release", "thread_dumps", "uploads", "server_log"):
         monkeypatch.setattr(getattr(serve, module), "install", lambda: None)
     monkeypatch.setattr(serve.state, "install_guards", lambda: None)
+
+
+def test_python_m_ui_serve_installs_it_before_the_server_starts(uvicorn_restored, other_guards_stubbed, monkeypatch):
+    from streamlit.web import cli
     seen = []
     monkeypatch.setattr(cli, "main", lambda: seen.append(uvicorn.Server.main_loop is server_tick.main_loop) or 0)
     monkeypatch.setattr("sys.argv", ["serve"])
     assert serve.main([]) == 0 and seen == [True]
 
 
-
-def test_ui_serve_runs_the_app_or_the_page_it_is_given(uvicorn_restored, monkeypatch):
+def test_ui_serve_runs_the_app_or_the_page_it_is_given(uvicorn_restored, other_guards_stubbed, monkeypatch):
     """The benchmarks' reference pages are served as the app is: the same guards, another path."""
     from streamlit.web import cli
-    for module in ("malloc_arenas", "idle_memory_release", "thread_dumps", "uploads", "server_log"):
-        monkeypatch.setattr(getattr(serve, module), "install", lambda: None)
-    monkeypatch.setattr(serve.state, "install_guards", lambda: None)
     argvs = []
     monkeypatch.setattr(cli, "main", lambda: argvs.append(list(sys.argv)) or 0)
     monkeypatch.setattr("sys.argv", ["serve"])
