@@ -60,19 +60,25 @@ def test_a_rate_typed_as_n_of_m_takes_one_entry_and_one_rerun():
     assert any("63.15%" in c.value for c in at.caption)           # the belief in words: 4239/6713
 
 
-@pytest.mark.parametrize("form, typed, expected", [
-    ("range", {"p10": 62.4, "p90": 63.9}, {"p10": 0.624, "p90": 0.639}),
-    ("mean", {"mean": 63.15, "strength": 6711}, {"mean": 0.6315, "strength": 6711}),
-    ("range", {"p10": 63.15, "p90": 63.15}, {"fixed": 0.6315}),      # both ends equal: known exactly
-])
-def test_a_rate_typed_in_each_form(form, typed, expected):
-    sc = export_funnel()
+def type_sales_belief(sc, form: str, typed: dict):
+    """The app on ``sc``, the Sales tab's first rate typed in ``form`` (``typed``: field: value)
+    and applied."""
     at = open_app(scenario=sc)
     open_tab(at, "Sales")
     at.radio(key=key("s1-form")).set_value(form).run()
     for name, value in typed.items():
         at.number_input(key=key(f"s1-{form}-{name}")).set_value(value)
     apply(at, f"s1-{form}-apply")
+    return at
+
+
+@pytest.mark.parametrize("form, typed, expected", [
+    ("range", {"p10": 62.4, "p90": 63.9}, {"p10": 0.624, "p90": 0.639}),
+    ("mean", {"mean": 63.15, "strength": 6711}, {"mean": 0.6315, "strength": 6711}),
+    ("range", {"p10": 63.15, "p90": 63.15}, {"fixed": 0.6315}),      # both ends equal: known exactly
+])
+def test_a_rate_typed_in_each_form(form, typed, expected):
+    at = type_sales_belief(export_funnel(), form, typed)
     assert rate_doc(at, 1) == pytest.approx(expected, rel=1e-12)
 
 
@@ -116,12 +122,7 @@ def test_converted_counts_when_applied_give_the_same_beta():
 ])
 def test_a_bad_typed_belief_is_explained_and_changes_nothing(form, typed, message):
     sc = export_funnel()
-    at = open_app(scenario=sc)
-    open_tab(at, "Sales")
-    at.radio(key=key("s1-form")).set_value(form).run()
-    for name, value in typed.items():
-        at.number_input(key=key(f"s1-{form}-{name}")).set_value(value)
-    apply(at, f"s1-{form}-apply")
+    at = type_sales_belief(sc, form, typed)
     assert any(message in e.value and "Engaged opportunities → Won deals" in e.value for e in at.error)
     assert any("not valid" in w.value for w in at.warning)
     assert at.session_state["scenario"] == sc
