@@ -64,7 +64,10 @@ def binomial_quantile(u, n, p) -> np.ndarray:
     u, n, p = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(n, dtype=np.float64),
                                   np.asarray(p, dtype=np.float64))
     shape = u.shape
-    u, n, p = u.ravel(), n.ravel(), p.ravel()
+    # Elementwise: worked on in the arrays' own memory order (the engine's (trials, cohorts)
+    # arrays are column-major), which spares three copies; the result has the same layout.
+    order = "F" if all(a.flags.f_contiguous and not a.flags.c_contiguous for a in (u, n, p)) else "C"
+    u, n, p = u.ravel(order), n.ravel(order), p.ravel(order)
     out = np.zeros(u.size, dtype=np.int64)
     full = (p >= 1.0) & (n > 0)
     out[full] = n[full].astype(np.int64)
@@ -78,37 +81,50 @@ def binomial_quantile(u, n, p) -> np.ndarray:
         small = np.flatnonzero(small)
         uu, nn, pp = u[small], n[small], p[small]
     if uu.size:
-        mirror = pp > 0.5
-        if mirror.any():
+        mirror = np.flatnonzero(pp > 0.5)
+        if mirror.size:
             # Searched from the near tail: X = n - Y, Y ~ Bin(n, 1 - p) where p > 1/2, and then
             # x = n - min{y : F_Y(y) > 1 - u} (F(y) > v  <=>  F(y) >= the next double above v).
-            vv = np.where(mirror, np.nextafter(1.0 - uu, 2.0), uu)
-            y = _search_from_zero(vv, nn, np.where(mirror, 1.0 - pp, pp))
-            out[small] = np.where(mirror, nn - y, y).astype(np.int64)
+            # Only those elements are changed (often a few of many).
+            vv, qq = uu.copy(), pp.copy()
+            vv[mirror] = np.nextafter(1.0 - uu[mirror], 2.0)
+            qq[mirror] = 1.0 - pp[mirror]
+            y = _search_from_zero(vv, nn, qq)
+            y[mirror] = nn[mirror] - y[mirror]
+            out[small] = y.astype(np.int64)
         else:
             out[small] = _search_from_zero(uu, nn, pp)
     large = np.flatnonzero(large)
     if large.size:
         out[large] = _corrected_normal(u[large], n[large], p[large]).astype(np.int64)
-    return out.reshape(shape)
+    return out.reshape(shape, order=order)
 
 
 def _search_from_zero(v, n, p) -> np.ndarray:
     """min{y : F(y) >= v} by the pmf recurrence, all elements in step: y counts the steps k at
     which F(k) < v (F is nondecreasing, so that count is the answer). n·p·q < 25 and p <= 1/2
     here, so n·p < 50 and (1-p)^n does not underflow. The elements still searching are
-    compacted every few steps."""
-    result = np.zeros(v.size)
+    compacted every few steps; while most of them search on (the first steps, as a rule), they
+    are worked on in place, which costs less than gathering them (an element already found
+    adds nothing more to its count: F stays >= v)."""
     pmf = np.exp(n * np.log1p(-p))
     cdf = pmf.copy()
-    active = np.flatnonzero(cdf < v)
-    if active.size == 0:
-        return result
-    odds = p[active] / (1.0 - p[active])
-    n_odds = n[active] * odds
-    v, n = v[active], n[active]
-    pmf, cdf = pmf[active], cdf[active]
-    y = np.ones(active.size)             # F(0) < v for all of them
+    searching = cdf < v
+    found = np.count_nonzero(searching)
+    if found == 0:
+        return np.zeros(v.size)
+    if 2 * found > v.size:
+        active = None                   # every element, until the first compaction
+        result = None
+        y = searching.astype(np.float64)     # 1 where F(0) < v
+        odds = p / (1.0 - p)
+    else:
+        active = np.flatnonzero(searching)
+        result = np.zeros(v.size)
+        odds = p[active] / (1.0 - p[active])
+        v, n, pmf, cdf = v[active], n[active], pmf[active], cdf[active]
+        y = np.ones(active.size)             # F(0) < v for all of them
+    n_odds = n * odds
     k = 0
     while True:
         for _ in range(_COMPACT_EVERY):
@@ -121,11 +137,15 @@ def _search_from_zero(v, n, p) -> np.ndarray:
         going = (cdf < v) & (y < n) & ((pmf > cdf * 1e-17) | (y <= n_odds))
         if going.all():
             continue
-        result[active] = np.minimum(y, n)
         keep = np.flatnonzero(going)
+        if active is None:
+            result = np.minimum(y, n)
+            active = keep
+        else:
+            result[active] = np.minimum(y, n)
+            active = active[keep]
         if keep.size == 0:
             return result
-        active = active[keep]
         v, n, odds, n_odds, pmf, cdf, y = v[keep], n[keep], odds[keep], n_odds[keep], pmf[keep], cdf[keep], y[keep]
 
 

@@ -178,6 +178,8 @@ class _Model:
         self.counts = np.array([c.count for c in self.cohorts], dtype=np.float64)
         self.stages = np.array([c.stage for c in self.cohorts], dtype=np.int64)
         self.in_shares = np.array([c.in_share for c in self.cohorts], dtype=np.float64)
+        # Cohorts that may still have customers after the period (the others close within it).
+        self.late_columns = np.flatnonzero(self.in_shares < 1.0)
         deal = sc.deal
         self.values = ValueSums(deal.median, 0.0 if deal.is_fixed else deal.sigma)
         self.long_jobs = estimate_run(sc).long_chunks
@@ -379,9 +381,13 @@ def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outp
     check()
     # After the period (an output, not part of P(goal)): the rest of each cohort, with the
     # conditional probability, by numpy's binomial.
-    left = (size - won).astype(np.int64)
+    # Only the cohorts whose delay can reach past the period: for the others q_after is 0, and
+    # numpy's binomial gives 0 without drawing (the same numbers, a fraction of the calls).
+    cols = model.late_columns
+    left = (size[:, cols] - won[:, cols]).astype(np.int64)
+    q_in_c = q_in[:, cols]
     with np.errstate(divide="ignore", invalid="ignore"):
-        q_after = np.where(q_in < 1.0, (ever - q_in) / (1.0 - q_in), 0.0)
+        q_after = np.where(q_in_c < 1.0, (ever[:, cols] - q_in_c) / (1.0 - q_in_c), 0.0)
     gen = source.block_generator(pr.COHORT_AFTER, start // BLOCK)
     late = gen.binomial(left, np.clip(q_after, 0.0, 1.0)).sum(axis=1)
     late_value = values.sums(late, source.cell_states(pr.LATE_VALUES, trials, 0))
@@ -398,27 +404,44 @@ def _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) -> n
     month) draws (the Dirichlet split, exact for gamma-shaped values). Worked month by month
     (T, n); the result is a view of that array."""
     n, T = by_month.shape
-    monthly = np.zeros((T, n))
-    # Customers not yet given a top value, cumulated over the months: the month of a uniform
-    # u * left is the number of months whose cumulated count is <= it.
+    # Customers in month order: the month of customer o (0-based) is the number of months whose
+    # cumulated count is <= o. Pick r takes customer floor(u * (M - r)) of those not picked yet,
+    # found among all of them by stepping past the earlier picks in ascending order.
     cumulated = np.cumsum(by_month.T, axis=0, dtype=np.float64)
-    left = cumulated[-1].copy()
+    total = cumulated[-1]
     states = source.cell_states(pr.MONTH_ALLOCATION, trials, 0)
-    rows = np.arange(n)
-    later = np.arange(T)[:, None]
+    picked = []                             # earlier picks, ascending per trial
+    cells, values = [], []
     for r in range(tops.shape[1]):
+        left = total - r
         has = left > 0
         if not has.any():
             break
-        u = uniforms_at(states, r) * left
-        month = np.where(has, np.minimum((cumulated <= u).sum(axis=0), T - 1), 0)
-        monthly[month, rows] += np.where(has, tops[:, r], 0.0)
-        cumulated -= (later >= month) & has
-        left -= has
+        o = np.floor(uniforms_at(states, r) * left)
+        for q in picked:
+            o += o >= q
+        month = np.minimum((cumulated <= o).sum(axis=0), T - 1)
+        at = np.flatnonzero(has)
+        cells.append(month[at] * n + at)
+        values.append(tops[at, r])
+        carry = o                           # insert o: the picks stay ascending
+        for j, q in enumerate(picked):
+            picked[j], carry = np.minimum(q, carry), np.maximum(q, carry)
+        picked.append(carry)
+    cells = np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64)
+    # Each top value added to its month in pick order (the same sums as one pick at a time).
+    monthly = np.bincount(cells, weights=np.concatenate(values) if values else None, minlength=T * n)
+    monthly = monthly.reshape(T, n).astype(np.float64, copy=False)
+    # Customers of each month not given a top value (whole numbers).
+    unpicked = by_month.T - np.bincount(cells, minlength=T * n).reshape(T, n)
     with_bulk = np.flatnonzero(bulk > 0)
     if with_bulk.size:
-        remaining = np.diff(cumulated, axis=0, prepend=0.0).T[with_bulk]     # (bulk trials, T)
-        shapes = remaining * shape[with_bulk, None]
+        # Every trial has a bulk, as a rule: then whole arrays, not gathered copies (the same numbers).
+        every = with_bulk.size == n
+        remaining = unpicked.T                                   # (bulk trials, T)
+        if not every:
+            remaining = remaining[with_bulk]
+        shapes = remaining * (shape if every else shape[with_bulk])[:, None]
         gen = source.block_generator(pr.MONTH_ALLOCATION, int(trials[0]) // BLOCK)
         g = np.where(shapes > 0, gen.standard_gamma(np.maximum(shapes, 1e-300)), 0.0)
         total = g.sum(axis=1, keepdims=True)
@@ -426,7 +449,10 @@ def _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) -> n
         none = np.flatnonzero(total[:, 0] <= 0)        # every draw underflowed: by the counts
         if none.size:
             share[none] = remaining[none] / np.maximum(remaining[none].sum(axis=1, keepdims=True), 1.0)
-        monthly[:, with_bulk] += (bulk[with_bulk, None] * share).T
+        if every:
+            monthly += (bulk[:, None] * share).T
+        else:
+            monthly[:, with_bulk] += (bulk[with_bulk, None] * share).T
     return monthly.T
 
 

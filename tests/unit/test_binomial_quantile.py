@@ -19,6 +19,9 @@ def assert_equals_scipy(u, n, p):
 REGIMES = {
     # name: (n sampler, p sampler)
     "small means (search from 0)": (lambda r, m: np.floor(r.uniform(0, 80, m)), lambda r, m: r.uniform(0.0, 0.6, m)),
+    # Most answers 0: the few elements that search on are gathered first (above: most search on,
+    # and are worked on in place until the first compaction).
+    "mostly zeros": (lambda r, m: np.floor(r.uniform(1, 50, m)), lambda r, m: 10 ** r.uniform(-5, -1.7, m)),
     "demo-like cohorts": (lambda r, m: np.floor(r.uniform(1e4, 1.5e4, m)), lambda r, m: r.uniform(1e-4, 6e-4, m)),
     "thousands, any p": (lambda r, m: np.floor(r.uniform(100, 5000, m)), lambda r, m: r.uniform(0.0, 1.0, m)),
     "p near 1 (near tail)": (lambda r, m: np.floor(r.uniform(1, 1e6, m)), lambda r, m: 1 - 10 ** r.uniform(-9, -1, m)),
