@@ -376,7 +376,7 @@ def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outp
         if not outputs:
             return values.sums(total, states)
         revenue, tops, bulk, shape = values.sums(total, states, details=True)
-        monthly = _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) if not fixed \
+        monthly = _allocate_to_months(source, trials, by_month, tops, bulk, shape) if not fixed \
             else by_month * values.median
     check()
     # After the period (an output, not part of P(goal)): the rest of each cohort, with the
@@ -397,7 +397,7 @@ def _revenue_chunk(model: _Model, source: RandomSource, start: int, n: int, outp
     return customers, monthly, revenue, late_value, volumes.sum(axis=1).astype(np.int64)
 
 
-def _allocate_to_months(model, source, trials, by_month, tops, bulk, shape) -> np.ndarray:
+def _allocate_to_months(source, trials, by_month, tops, bulk, shape) -> np.ndarray:
     """Monthly revenue of one-time deals (n, T) that adds up to each trial's value sum: each
     exact top value goes to the month of a customer picked at random (without replacement);
     the bulk is split over the months in proportion to Gamma(shape × bulk customers of the

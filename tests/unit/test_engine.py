@@ -272,3 +272,60 @@ def test_forecast_is_consistent(demo):
     for s in f.stages:
         assert s.total.p10 <= s.total.p50 <= s.total.p90
         assert len(s.monthly) == demo.months
+
+
+def allocated(by_month, tops, bulk, shape, chunks=5):
+    """engine._allocate_to_months over ``chunks`` chunks of CHUNK trials: every trial with the
+    customers ``by_month`` and the exact top values ``tops``; ``bulk`` a number or one per
+    trial of a chunk."""
+    from sim.model.positional_random import RandomSource
+    source = RandomSource.from_seed(11)
+
+    def rows(a):                             # the same row for every trial
+        return np.broadcast_to(np.asarray(a, dtype=np.float64), (CHUNK,) + np.shape(a)).copy()
+
+    def per_trial(a):                        # a number for every trial, or one each
+        return np.broadcast_to(np.asarray(a, dtype=np.float64), (CHUNK,)).copy()
+
+    return np.concatenate([engine._allocate_to_months(source, np.arange(c * CHUNK, (c + 1) * CHUNK),
+                                                      rows(by_month).astype(np.int64), rows(tops), per_trial(bulk),
+                                                      per_trial(shape))
+                           for c in range(chunks)])
+
+
+def test_each_exact_top_value_goes_to_a_customer_picked_without_replacement():
+    # Six customers, four in month 0 and two in month 1, four exact top values (no bulk): each
+    # value lands in month 1 with probability 2/6, the two largest both there with (2/6)(1/5).
+    tops = [1.0, 10.0, 100.0, 1000.0]
+    monthly = allocated([4, 2, 0], tops, 0.0, 1.0)
+    n = monthly.shape[0]
+    assert np.allclose(monthly.sum(axis=1), sum(tops)) and np.all(monthly[:, 2] == 0)
+    in_second = [(np.rint(monthly[:, 1]).astype(int) // int(v)) % 10 == 1 for v in tops]
+    for hits in in_second:
+        oracle = stats.binom(n, 1 / 3)
+        assert oracle.ppf(1e-4) <= hits.sum() <= oracle.ppf(1 - 1e-4)
+    both = stats.binom(n, 1 / 15)
+    assert both.ppf(1e-4) <= np.sum(in_second[0] & in_second[1]) <= both.ppf(1 - 1e-4)
+    assert not np.any(in_second[0] & in_second[1] & in_second[2])      # month 1 has two customers
+
+
+@pytest.mark.parametrize("every", [True, False], ids=["every trial has a bulk", "every other trial"])
+def test_the_bulk_is_split_over_the_customers_not_given_a_top_value(every):
+    # Twelve customers (8, 0, 4), four with exact top values (1e6, 1e5, 1e4, 1e3: their digits
+    # say which landed in month 2), a bulk of 1 for the other eight: given X top values in
+    # month 2, its mean share of the bulk is (4 - X) / 8 (the Dirichlet split over the
+    # customers left), not 4/12 whatever X.
+    tops = [1e6, 1e5, 1e4, 1e3]
+    bulk = np.ones(CHUNK)
+    if not every:
+        bulk[1::2] = 0.0                     # those trials get their top values only
+    monthly = allocated([8, 0, 4], tops, bulk, 2.0, chunks=4)
+    bulk = np.tile(bulk, 4)
+    assert np.allclose(monthly.sum(axis=1), sum(tops) + bulk) and np.all(monthly[:, 1] == 0)
+    placed = np.floor(monthly[:, 2] + 1e-6)
+    x = sum((placed // v) % 10 for v in tops)
+    share = monthly[:, 2] - placed
+    assert np.all(share[bulk == 0] < 1e-6)
+    for k in (0, 1, 2):
+        got = share[(x == k) & (bulk > 0)]
+        assert abs(got.mean() - (4 - k) / 8) < 4 * got.std() / np.sqrt(got.size), (k, got.mean())
