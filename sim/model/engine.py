@@ -408,12 +408,12 @@ def _allocate_to_months(source, trials, by_month, tops, bulk, shape) -> np.ndarr
     # cumulated count is <= o. Pick r takes customer floor(u * (M - r)) of those not picked yet,
     # found among all of them by stepping past the earlier picks in ascending order.
     cumulated = np.cumsum(by_month.T, axis=0, dtype=np.float64)
-    total = cumulated[-1]
+    customers = cumulated[-1]
     states = source.cell_states(pr.MONTH_ALLOCATION, trials, 0)
     picked = []                             # earlier picks, ascending per trial
     cells, values = [], []
     for r in range(tops.shape[1]):
-        left = total - r
+        left = customers - r
         has = left > 0
         if not has.any():
             break
