@@ -173,7 +173,10 @@ def _bulk(sigma: float, c, zt, log_mean_w, zb) -> np.ndarray:
     i = np.minimum(ci.astype(np.int64), _C_GRID.size - 2)
     fc = ci - i
     j = np.clip(((zt - _ZT[0]) / _ZT_STEP).astype(np.int64), 0, _ZT.size - 2)
-    ft = np.clip((log_mean_w - lam[j]) / (lam[j + 1] - lam[j]), 0.0, 1.0)
+    # Far in the upper tail lam stops moving (lam[j + 1] == lam[j]): there x / 0 takes either
+    # node, as before, and 0 / 0 (no number: the bulk would be NaN) the first.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ft = np.nan_to_num(np.clip((log_mean_w - lam[j]) / (lam[j + 1] - lam[j]), 0.0, 1.0), nan=0.0)
     bk = np.clip((np.clip(zb, -Z_MAX, Z_MAX) - _ZB[0]) / _ZB_STEP, 0.0, _ZB.size - 1.000001)
     k = bk.astype(np.int64)
     fb = bk - k
