@@ -436,12 +436,10 @@ def _allocate_to_months(source, trials, by_month, tops, bulk, shape) -> np.ndarr
     unpicked = by_month.T - np.bincount(cells, minlength=T * n).reshape(T, n)
     with_bulk = np.flatnonzero(bulk > 0)
     if with_bulk.size:
-        # Every trial has a bulk, as a rule: then whole arrays, not gathered copies (the same numbers).
-        every = with_bulk.size == n
-        remaining = unpicked.T                                   # (bulk trials, T)
-        if not every:
-            remaining = remaining[with_bulk]
-        shapes = remaining * (shape if every else shape[with_bulk])[:, None]
+        # Every trial has a bulk, as a rule: then views of whole arrays, not gathered copies.
+        sel = slice(None) if with_bulk.size == n else with_bulk
+        remaining = unpicked.T[sel]                              # (bulk trials, T)
+        shapes = remaining * shape[sel, None]
         gen = source.block_generator(pr.MONTH_ALLOCATION, int(trials[0]) // BLOCK)
         g = np.where(shapes > 0, gen.standard_gamma(np.maximum(shapes, 1e-300)), 0.0)
         total = g.sum(axis=1, keepdims=True)
@@ -449,10 +447,7 @@ def _allocate_to_months(source, trials, by_month, tops, bulk, shape) -> np.ndarr
         none = np.flatnonzero(total[:, 0] <= 0)        # every draw underflowed: by the counts
         if none.size:
             share[none] = remaining[none] / np.maximum(remaining[none].sum(axis=1, keepdims=True), 1.0)
-        if every:
-            monthly += (bulk[:, None] * share).T
-        else:
-            monthly[:, with_bulk] += (bulk[with_bulk, None] * share).T
+        monthly[:, sel] += (bulk[sel, None] * share).T
     return monthly.T
 
 
