@@ -83,11 +83,13 @@ _PROBE = r"""
     const app = document.querySelector("[data-testid='stApp']");
     if (!app) { requestAnimationFrame(watch); return; }
     let last = null, state = app.getAttribute('data-test-script-state');
+    // textContent, not innerText: this runs on every DOM change, and innerText makes the
+    // browser lay the page out each time (the probe then slowed the page it measured).
     const metricText = () => {
       const m = Array.from(document.querySelectorAll("[data-testid='stMetric']"))
-        .find(e => e.innerText.includes('Chance of hitting the goal'));
+        .find(e => e.textContent.includes('Chance of hitting the goal'));
       const v = m && m.querySelector("[data-testid='stMetricValue']");
-      return v ? v.innerText.trim() : null;
+      return v ? v.textContent.trim() : null;
     };
     new MutationObserver(() => {
       const now = performance.now();

@@ -72,10 +72,12 @@ IDLE_SECONDS = 15.0
 #: back after half a minute of idle looks (``ui.idle_memory_release``), seen at the next look.
 RELEASE_AFTER_SECONDS = idle_memory_release.IDLE_SECONDS + 2 * idle_memory_release.PERIOD_SECONDS
 PROBABILITY = "Chance of hitting the goal"
+# textContent, not innerText: the watcher below reads the metric on every DOM change, and
+# innerText makes the browser lay the page out each time.
 _METRIC_JS = """(label) => {
-  const m = Array.from(document.querySelectorAll("[data-testid='stMetric']")).find(e => e.innerText.includes(label));
+  const m = Array.from(document.querySelectorAll("[data-testid='stMetric']")).find(e => e.textContent.includes(label));
   const v = m && m.querySelector("[data-testid='stMetricValue']");
-  return v ? v.innerText.trim() : null; }"""
+  return v ? v.textContent.trim() : null; }"""
 
 
 #: Resolves when the script run after the next interaction has finished, with the times (ms from
@@ -85,9 +87,9 @@ _WATCH_JS = """([label, old]) => new Promise((resolve) => {
   const app = document.querySelector("[data-testid='stApp']");
   let running = false, changed = null;
   const value = () => {
-    const m = Array.from(document.querySelectorAll("[data-testid='stMetric']")).find(e => e.innerText.includes(label));
+    const m = Array.from(document.querySelectorAll("[data-testid='stMetric']")).find(e => e.textContent.includes(label));
     const v = m && m.querySelector("[data-testid='stMetricValue']");
-    return v ? v.innerText.trim() : null; };
+    return v ? v.textContent.trim() : null; };
   const observer = new MutationObserver(() => {
     const v = value();
     if (changed === null && v !== null && v !== old) changed = performance.now() - t0;
