@@ -23,7 +23,11 @@ Timestamps are taken inside the page (performance.now(), one clock) by an init s
 - sent:   the first WebSocket message the browser sends after it (the rerun request; the gap
           from `key` is the slider's debounce in the frontend);
 - server: the first WebSocket message received after `sent` that carries the probability
-          metric (the server has rerun the script up to the headline: the server-side part);
+          metric (the server has rerun the script up to the headline); split, with the
+          server's own timing (``benchmarks/rerun_timing``: the server starts with it on its
+          ``PYTHONPATH``; wall clocks of one machine), into "in srv" (the request's arrival in
+          the server → the metric's message written to the WebSocket) and "to page" (written →
+          the page's ``message`` event: the page handles the messages before it first);
 - shown:  the metric's text on screen differs from the previous value (MutationObserver): the
           first answer (from the first trials) when the whole run is not cached;
 - whole:  the first message received after `sent` with the whole run's Monte Carlo caption;
@@ -40,8 +44,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,7 +63,8 @@ TIMEOUT_MS = 120_000
 # Timestamps of key presses, WebSocket traffic and metric changes, on the page's own clock.
 _PROBE = r"""
 (() => {
-  const P = window.__bench = {keys: [], sent: [], metricMsgs: [], finalMsgs: [], slaMsgs: [], shown: [], idle: []};
+  const P = window.__bench = {origin: performance.timeOrigin,
+                              keys: [], sent: [], metricMsgs: [], finalMsgs: [], slaMsgs: [], shown: [], idle: []};
   document.addEventListener('keydown', () => P.keys.push(performance.now()), true);
   const Native = window.WebSocket;
   const origSend = Native.prototype.send;
@@ -117,9 +124,23 @@ def percentile(values, q):
     return ordered[rank - 1]
 
 
-def one_change(page, thumb, key: str, what: str) -> dict:
+def server_record(path: Path, sent: float, received: float) -> dict | None:
+    """The server's timing of the rerun requested at ``sent`` whose metric the page received at
+    ``received`` (ms since the epoch; ``benchmarks/rerun_timing``): the first request to arrive
+    after ``sent`` (less 5 ms for the clocks' rounding) whose metric left before ``received``."""
+    if not path.exists():
+        return None
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if sent - 5 <= record["request"] and record["sent"] <= received + 5:
+            return record
+    return None
+
+
+def one_change(page, thumb, key: str, what: str, timings: Path) -> dict:
     """One key press on ``thumb`` (one committed value, like releasing a dragged slider); waits
-    until the script run it causes has finished, then reads the page's timestamps."""
+    until the script run it causes has finished, then reads the page's timestamps and the
+    server's (``timings``)."""
     before = probability_text(page)
     counts = page.evaluate("() => ({shown: __bench.shown.length, idle: __bench.idle.length})")
     thumb.focus()  # resolved while the app is idle
@@ -138,10 +159,15 @@ def one_change(page, thumb, key: str, what: str) -> dict:
     def ms(a, z):
         return None if a is None or z is None else z - a
 
+    record = server_record(timings, b["origin"] + t_sent, b["origin"] + t_server) \
+        if t_sent is not None and t_server is not None else None
     return {"key": key, "what": what, "value": thumb.get_attribute("value"),
             "before": before, "after": after,
             "shown_ms": ms(t_key, t_shown), "debounce_ms": ms(t_key, t_sent),
-            "server_ms": ms(t_sent, t_server), "render_ms": ms(t_server, t_shown),
+            "server_ms": ms(t_sent, t_server),
+            "in_server_ms": ms(record["request"], record["sent"]) if record else None,
+            "to_page_ms": ms(record["sent"], b["origin"] + t_server) if record else None,
+            "render_ms": ms(t_server, t_shown),
             "final_ms": ms(t_key, t_final), "sla_ms": ms(t_key, t_sla), "idle_ms": ms(t_key, t_idle)}
 
 
@@ -157,6 +183,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--changes", type=int, default=9, help="measured slider changes (default 9)")
     ap.add_argument("--json", action="store_true", help="print one JSON document")
+    ap.add_argument("--no-server-timing", action="store_true",
+                    help="no timing inside the server (no 'in srv' and 'to page' columns)")
     args = ap.parse_args(argv)
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} is missing: install Debian's chromium package", file=sys.stderr)
@@ -166,7 +194,13 @@ def main(argv=None) -> int:
     log = REPO_ROOT / "test-artifacts" / "logs" / "bench-browser.log"
     rows, warmup = [], None
     started = time.perf_counter()
-    with StreamlitServer(log_path=log) as srv, sync_playwright() as p:
+    timing_dir = tempfile.TemporaryDirectory()
+    timings = Path(timing_dir.name) / "reruns.jsonl"
+    # benchmarks/rerun_timing/sitecustomize.py times each rerun inside the server (see there).
+    path = [str(Path(__file__).with_name("rerun_timing"))] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+    server_env = {} if args.no_server_timing else {"PYTHONPATH": os.pathsep.join(path),
+                                                     "BENCH_RERUN_TIMING": str(timings)}
+    with timing_dir, StreamlitServer(log_path=log, env=server_env) as srv, sync_playwright() as p:
         browser = launch_chromium(p)
         try:
             page = new_session_page(browser, {"width": 1400, "height": 1200}, TIMEOUT_MS)
@@ -187,16 +221,17 @@ def main(argv=None) -> int:
             # Measured: the P90 one page up (+1 point), then one page down (-1 point). Before
             # each change the P10 moves up by one step (not measured), so no scenario repeats
             # and every measured change is computed afresh (no cache hit).
-            warmup = one_change(page, lower, "ArrowRight", "P10")
+            warmup = one_change(page, lower, "ArrowRight", "P10", timings)
             while len(rows) < args.changes:
                 if rows:
-                    one_change(page, lower, "ArrowRight", "P10")
+                    one_change(page, lower, "ArrowRight", "P10", timings)
                 up = len(rows) % 2 == 0
-                rows.append(one_change(page, upper, "PageUp" if up else "PageDown", "P90"))
+                rows.append(one_change(page, upper, "PageUp" if up else "PageDown", "P90", timings))
         finally:
             browser.close()
 
-    fields = ["shown_ms", "debounce_ms", "server_ms", "render_ms", "final_ms", "sla_ms", "idle_ms"]
+    fields = ["shown_ms", "debounce_ms", "server_ms", "in_server_ms", "to_page_ms", "render_ms", "final_ms",
+              "sla_ms", "idle_ms"]
     summary = {f: summarise(rows, f) for f in fields}
     if args.json:
         print(json.dumps({"first_load_s": first_load, "warmup": warmup, "changes": rows,
@@ -206,7 +241,7 @@ def main(argv=None) -> int:
           f"after a warm-up; server log {log}")
     print(f"first page load (goto → idle): {first_load:.2f} s; whole run {time.perf_counter() - started:.1f} s")
     head = (f"{'#':>4} {'change (key → new value)':<26} {'probability':<17} {'shown':>8} {'debounce':>9} {'server':>8} "
-            f"{'render':>8} {'whole':>8} {'SLA':>8} {'run done':>9}")
+            f"{'in srv':>8} {'to page':>8} {'render':>8} {'whole':>8} {'SLA':>8} {'run done':>9}")
     print(head)
     print("-" * len(head))
 
@@ -218,16 +253,19 @@ def main(argv=None) -> int:
         keys = f"{r['what']} {r['key']} → {float(r['value']):.2f}%"
         change = f"{r['before']} → {r['after']}"
         print(f"{tag:>4} {keys:<26} {change:<17} {fmt(r['shown_ms'])} {fmt(r['debounce_ms']):>9} "
-              f"{fmt(r['server_ms'])} {fmt(r['render_ms'])} {fmt(r['final_ms'])} {fmt(r['sla_ms'])} "
-              f"{fmt(r['idle_ms']):>9}")
+              f"{fmt(r['server_ms'])} {fmt(r['in_server_ms'])} {fmt(r['to_page_ms'])} {fmt(r['render_ms'])} "
+              f"{fmt(r['final_ms'])} {fmt(r['sla_ms'])} {fmt(r['idle_ms']):>9}")
     print("-" * len(head))
     for name in ("median", "p90"):
         vals = [summary[f][name] if summary[f] else None for f in fields]
-        print(f"{name:>6}{'':<42} {fmt(vals[0])} {fmt(vals[1]):>9} {fmt(vals[2])} {fmt(vals[3])} "
-              f"{fmt(vals[4])} {fmt(vals[5])} {fmt(vals[6]):>9}")
+        print(f"{name:>6}{'':<42} {fmt(vals[0])} {fmt(vals[1]):>9} "
+              + " ".join(fmt(v) for v in vals[2:8]) + f" {fmt(vals[8]):>9}")
     print("(milliseconds; shown = key press → new probability on screen (a first answer from the first "
           "trials when the whole run is not cached) = debounce + server + render; server = rerun request sent → "
-          "message with the new metric received; whole = key press → the whole run's probability received; "
+          "message with the new metric received, of which in srv = the request's arrival in the server → that "
+          "message written to the WebSocket (timed inside the server) and to page = written → received by the "
+          "page (the page handles the messages before it, on the cores the server also uses); "
+          "whole = key press → the whole run's probability received; "
           "SLA = key press → the SLA tables received; run done = key press → script run finished)")
     budgets = {"shown_ms": 200, "sla_ms": 600}
     for f, budget in budgets.items():
