@@ -26,7 +26,7 @@ Timestamps are taken inside the page (performance.now(), one clock) by an init s
           metric (the server has rerun the script up to the headline); split, with the
           server's own timing (``benchmarks/rerun_timing``: the server starts with it on its
           ``PYTHONPATH``; wall clocks of one machine), into "in srv" (the request's arrival in
-          the server → the metric's message written to the WebSocket) and "to page" (written →
+          the server → the metric's message handed to the WebSocket) and "to page" (handed →
           the page's ``message`` event: the page handles the messages before it first);
 - shown:  the metric's text on screen differs from the previous value (MutationObserver): the
           first answer (from the first trials) when the whole run is not cached;
@@ -197,9 +197,8 @@ def main(argv=None) -> int:
     timing_dir = tempfile.TemporaryDirectory()
     timings = Path(timing_dir.name) / "reruns.jsonl"
     # benchmarks/rerun_timing/sitecustomize.py times each rerun inside the server (see there).
-    path = [str(Path(__file__).with_name("rerun_timing"))] + [p for p in [os.environ.get("PYTHONPATH")] if p]
-    server_env = {} if args.no_server_timing else {"PYTHONPATH": os.pathsep.join(path),
-                                                     "BENCH_RERUN_TIMING": str(timings)}
+    path = os.pathsep.join(filter(None, [str(Path(__file__).with_name("rerun_timing")), os.environ.get("PYTHONPATH")]))
+    server_env = {} if args.no_server_timing else {"PYTHONPATH": path, "BENCH_RERUN_TIMING": str(timings)}
     with timing_dir, StreamlitServer(log_path=log, env=server_env) as srv, sync_playwright() as p:
         browser = launch_chromium(p)
         try:
@@ -263,7 +262,7 @@ def main(argv=None) -> int:
     print("(milliseconds; shown = key press → new probability on screen (a first answer from the first "
           "trials when the whole run is not cached) = debounce + server + render; server = rerun request sent → "
           "message with the new metric received, of which in srv = the request's arrival in the server → that "
-          "message written to the WebSocket (timed inside the server) and to page = written → received by the "
+          "message handed to the WebSocket (timed inside the server) and to page = handed → received by the "
           "page (the page handles the messages before it, on the cores the server also uses); "
           "whole = key press → the whole run's probability received; "
           "SLA = key press → the SLA tables received; run done = key press → script run finished)")
