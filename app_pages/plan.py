@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from sim import ScenarioError
+from sim import ScenarioError, WorkBudgetExceeded
 from sim.model import editing
 from sim.model.validation import scenario_from_dict
 from sim.present import charts
@@ -16,12 +16,19 @@ from sim.present.sla import SIDE_TITLES, sla_by_side
 from ui import agreement_form, belief_inputs, chart_specs, compute, state, widgets
 from ui.widgets import PLAN_TAB_KEY, PLAN_TABS
 
-scenario = state.current()
+scenario = state.current()          # with a moved slider applied already (ui.scenario_callbacks)
 rev = state.revision()
 key = widgets.keyer("plan", rev)
 
 st.subheader(escape_markdown(scenario.name))
-headline = st.container()          # filled once the inputs are read: first on a phone too
+headline = st.container()
+notice, slot = headline.empty(), headline.empty()
+# The headline first, before the fifty-odd input elements: the browser shows it before it has to
+# handle them. A typed value applied while the inputs are read below redraws it in place.
+try:
+    early = (state.token(), widgets.headline_before_inputs(slot, state.token()))
+except WorkBudgetExceeded:
+    early = None                    # said below the inputs, which can lower the trials
 inputs, results = st.columns([5, 7], gap="large")
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -61,8 +68,7 @@ with inputs:
     agreement_form.plan_part(doc, scenario, key)
 
     if problems:
-        with headline:
-            st.warning("Some inputs are not valid (see the messages below the inputs): the numbers "
+        notice.warning("Some inputs are not valid (see the messages below the inputs): the numbers "
                        "are those of the last valid inputs.")
     else:
         try:
@@ -70,8 +76,7 @@ with inputs:
         except ScenarioError as exc:
             for message in exc.problems:
                 st.error(editing.in_words(message, doc))
-            with headline:
-                st.warning("Some inputs are not valid (see the messages below the inputs): the "
+            notice.warning("Some inputs are not valid (see the messages below the inputs): the "
                            "numbers are those of the last valid inputs.")
         else:
             if edited != scenario:
@@ -81,8 +86,10 @@ with inputs:
 # -- results ---------------------------------------------------------------------------------
 with results:
     token = state.token()
-    slot = headline.empty()
-    forecast = widgets.first_headline(slot, token)     # a first answer at once, if need be
+    if early is not None and early[0] == token:
+        forecast = early[1]
+    else:
+        forecast = widgets.first_headline(slot, token)     # a first answer at once, if need be
     confidence = st.select_slider(
         "Chance of hitting the goal the SLA should give", options=state.CONFIDENCES,
         value=state.confidence(), format_func=widgets.percent_label, key="confidence-slider")

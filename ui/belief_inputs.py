@@ -24,6 +24,7 @@ from sim.model.names import fold_name
 from sim.model.scenario import MAX_VOLUME, Scenario
 from sim.present.markdown import escape_markdown as plain
 from ui import kept_choices
+from ui.scenario_callbacks import applying
 
 SLIDER = "slider"
 RATE_CHOICES = (forms.RANGE, forms.MEAN, forms.COUNTS, forms.FIXED, SLIDER)
@@ -68,11 +69,12 @@ def _report(exc: ScenarioError, where: str, problems: list[str]) -> None:
 
 
 # -- conversion rates ---------------------------------------------------------------------------
-def rate(entry: dict, belief: RateBelief, key, where: str, problems: list[str]) -> None:
+def rate(entry: dict, belief: RateBelief, key, where: str, problems: list[str], *, stage: int) -> None:
     """The rate belief of one stage: the form to type it in, its fields, the belief in words.
 
-    ``entry`` is the stage's document (its ``rate`` is replaced when new values are applied),
-    ``key(name)`` makes widget keys, ``where`` names the conversion in messages."""
+    ``entry`` is the document of the scenario's stage number ``stage`` (its ``rate`` is replaced
+    when new values are applied), ``key(name)`` makes widget keys, ``where`` names the
+    conversion in messages."""
     choice = st.radio("Belief as", RATE_CHOICES,
                       index=kept_choices.index(key("form"), RATE_CHOICES, RATE_CHOICES.index(forms.rate_form(belief))),
                       horizontal=True, format_func=rate_choice_label, key=key("form"),
@@ -83,7 +85,7 @@ def rate(entry: dict, belief: RateBelief, key, where: str, problems: list[str]) 
                            "N of M seen: M tried, N converted (e.g. 4238 of 6711). Fixed: no "
                            "uncertainty.")
     if choice == SLIDER:
-        _rate_slider(entry, belief, key)
+        _rate_slider(entry, belief, key, stage)
     else:
         _typed_rate(entry, belief, choice, key, where, problems)
     if entry["rate"] != belief.to_dict():          # applied in this run: say what it is now
@@ -140,20 +142,36 @@ def _rate_max(p90: float) -> float:
     return next((m for m in _RATE_MAXES if m >= 2 * p90), 1.0)
 
 
-def _rate_slider(entry: dict, belief: RateBelief, key) -> None:
-    lo, hi = (float(v) for v in belief.ppf([0.1, 0.9]))
-    top = st.session_state.setdefault(key("max"), _rate_max(hi))
+def _rate_slider(entry: dict, belief: RateBelief, key, stage: int) -> None:
+    top = st.session_state.setdefault(key("max"), _rate_max(float(belief.ppf(0.9))))
     step = top / 1000
-    start = (round(lo / step) * step, round(hi / step) * step)
-    start = (min(max(start[0], step), top), min(max(start[1], step), top))
+    start = _slider_start(belief, top)
     picked = st.slider(
         "Conversion rate: 8 times in 10 between", 100 * step, 100 * top,
-        (100 * start[0], 100 * start[1]), step=100 * step, format="%.2f%%", key=key("rate"),
+        (100 * start[0], 100 * start[1]), step=100 * step, format="%.2f%%",
         help="The P10 and P90 of your belief about the rate; drag both ends together for a rate "
-             "known exactly.")
+             "known exactly.", **applying(key("rate"), set_slider_rate, stage, top))
+    _slider_rate(entry, picked, start)
+
+
+def _slider_start(belief: RateBelief, top: float) -> tuple[float, float]:
+    """Where the rate slider (0 to ``top`` in 1,000 steps) shows ``belief``: its P10 and P90."""
+    step = top / 1000
+    lo, hi = (round(float(v) / step) * step for v in belief.ppf([0.1, 0.9]))
+    return min(max(lo, step), top), min(max(hi, step), top)
+
+
+def _slider_rate(entry: dict, picked: tuple[float, float], start: tuple[float, float]) -> None:
+    """The slider's P10 and P90 (in %) as the stage's rate, if moved from ``start`` (where it
+    showed the stage's belief)."""
     picked = (round(picked[0] / 100, 10), round(picked[1] / 100, 10))
     if picked != (round(start[0], 10), round(start[1], 10)):
         entry["rate"] = editing.rate_from_range(*picked)
+
+
+def set_slider_rate(scenario: Scenario, doc: dict, picked: tuple[float, float], stage: int, top: float) -> None:
+    """The rate slider's edit of stage number ``stage`` (ui.scenario_callbacks)."""
+    _slider_rate(doc["stages"][stage], picked, _slider_start(scenario.stages[stage].rate, top))
 
 
 # -- deal value ----------------------------------------------------------------------------------
@@ -226,10 +244,16 @@ def top_of_funnel(doc: dict, scenario: Scenario, key, problems: list[str]) -> No
                 doc["top"] = forms.monthly_document(values, noise, scenario.months)
             except ScenarioError as exc:
                 _report(exc, f"{first} plan", problems)
-    shown = int(round(100 * noise))
-    cv = st.slider("Month-to-month variation (%)", 0, 50, shown, key=key("top-noise"),
-                   help="How far a real month strays from plan (coefficient of variation).")
-    if cv != shown:                 # moved: else the noise keeps its every digit (e.g. 0.123 fitted)
+    cv = st.slider("Month-to-month variation (%)", 0, 50, int(round(100 * noise)),
+                   help="How far a real month strays from plan (coefficient of variation).",
+                   **applying(key("top-noise"), set_noise))
+    set_noise(scenario, doc, cv)
+
+
+def set_noise(_scenario, doc: dict, cv: int) -> None:
+    """The month-to-month variation in %, if moved: else the noise keeps its every digit (e.g.
+    0.123 fitted)."""
+    if cv != int(round(100 * float(doc["top"].get("noise_cv", 0.1)))):
         doc["top"]["noise_cv"] = cv / 100
 
 

@@ -7,6 +7,8 @@ keys include the scenario's revision (see ui.state), so a replaced scenario show
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from sim import Forecast, ScenarioError, WorkBudgetExceeded
@@ -15,6 +17,7 @@ from sim.model.names import tidy_name
 from sim.model.scenario import MAX_MONTHS, MAX_SEED, MAX_STAGES, OWNERS, Scenario
 from sim.present.markdown import escape_markdown as plain
 from ui import belief_inputs, compute, state
+from ui.scenario_callbacks import applying
 
 TRIAL_CHOICES = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
 
@@ -47,26 +50,62 @@ def keyer(page: str, rev: int):
 
 
 def goal_and_deal(doc: dict, key, problems: list[str] | None = None) -> None:
-    """The goal, the period and (given ``problems``) the deal value (ui.belief_inputs)."""
-    doc["name"] = st.text_input("Scenario name", value=doc["name"], max_chars=200, key=key("name"))
+    """The goal, the period and (given ``problems``) the deal value (ui.belief_inputs). Each
+    field is applied by its callback too (ui.scenario_callbacks), before the page runs."""
+    set_name(None, doc, st.text_input("Scenario name", value=doc["name"], max_chars=200,
+                                      **applying(key("name"), set_name)))
     c1, c2 = st.columns(2)
-    doc["goal"] = c1.number_input("Revenue goal", min_value=1.0, value=float(doc["goal"]), step=50_000.0,
-                                  format="%.0f", key=key("goal"))
-    doc["baseline_revenue"] = c2.number_input(
+    set_goal(None, doc, c1.number_input("Revenue goal", min_value=1.0, value=float(doc["goal"]), step=50_000.0,
+                                        format="%.0f", **applying(key("goal"), set_goal)))
+    set_baseline(None, doc, c2.number_input(
         "Already certain (baseline)", min_value=0.0, value=float(doc["baseline_revenue"]), step=10_000.0,
-        format="%.0f", key=key("baseline"), help="Revenue already banked or contracted for the period.")
+        format="%.0f", help="Revenue already banked or contracted for the period.",
+        **applying(key("baseline"), set_baseline)))
     c1, c2 = st.columns(2)
-    doc["start"] = c1.text_input("First month (YYYY-MM)", value=doc["start"], max_chars=7, key=key("start"))
-    months = c2.slider("Months", 1, MAX_MONTHS, int(doc["months"]), key=key("months"))
-    if months != doc["months"]:
-        editing.resize_horizon(doc, months)
+    set_start(None, doc, c1.text_input("First month (YYYY-MM)", value=doc["start"], max_chars=7,
+                                       **applying(key("start"), set_start)))
+    set_months(None, doc, c2.slider("Months", 1, MAX_MONTHS, int(doc["months"]), **applying(key("months"), set_months)))
     if problems is not None:
         st.markdown("**Deal value**")
         belief_inputs.deal_value(doc, key, problems)
-        deal = doc["deal"]
-        deal["kind"] = st.radio("Revenue", ["one_time", "monthly_recurring"], horizontal=True,
-                                index=0 if deal["kind"] == "one_time" else 1, key=key("deal-kind"),
-                                format_func=kind_label)
+        set_deal_kind(None, doc, st.radio("Revenue", ["one_time", "monthly_recurring"], horizontal=True,
+                                          index=0 if doc["deal"]["kind"] == "one_time" else 1,
+                                          format_func=kind_label, **applying(key("deal-kind"), set_deal_kind)))
+
+
+# Edits of the scenario document by one input's value (ui.scenario_callbacks.Edit): the page
+# applies them as it draws the inputs, the inputs' callbacks before the page runs.
+def set_name(_scenario, doc: dict, value: str) -> None:
+    doc["name"] = value
+
+
+def set_goal(_scenario, doc: dict, value: float) -> None:
+    doc["goal"] = value
+
+
+def set_baseline(_scenario, doc: dict, value: float) -> None:
+    doc["baseline_revenue"] = value
+
+
+def set_start(_scenario, doc: dict, value: str) -> None:
+    doc["start"] = value
+
+
+def set_months(_scenario, doc: dict, months: int) -> None:
+    if months != doc["months"]:
+        editing.resize_horizon(doc, months)
+
+
+def set_deal_kind(_scenario, doc: dict, kind: str) -> None:
+    doc["deal"]["kind"] = kind
+
+
+def set_trials(_scenario, doc: dict, trials: int) -> None:
+    doc["trials"] = int(trials)
+
+
+def set_seed(_scenario, doc: dict, seed: float) -> None:
+    doc["seed"] = int(seed)
 
 
 def top_of_funnel(doc: dict, scenario: Scenario, key, problems: list[str]) -> None:
@@ -81,18 +120,22 @@ def stage_rate(doc: dict, scenario: Scenario, k: int, key, problems: list[str]) 
     with st.container(border=True):
         st.markdown(f"**{label}**")
         belief_inputs.rate(entry, stage.rate, lambda name: key(f"s{k}-{name}"),
-                           f"{prev.name} → {stage.name}", problems)
-        shown = editing.lag_to_text(stage.lag)
-        text = st.text_input("Arrives after 0/1/2… months (%)", value=shown,
-                             key=key(f"s{k}-lag"), help="E.g. 30/50/20: 30% the same month, 50% a month "
-                                                         "later, 20% two months later.")
-        if text.strip() == shown:
-            return                             # as it was: the lag keeps its every digit
+                           f"{prev.name} → {stage.name}", problems, stage=k)
+        text = st.text_input("Arrives after 0/1/2… months (%)", value=editing.lag_to_text(stage.lag),
+                             help="E.g. 30/50/20: 30% the same month, 50% a month later, 20% two "
+                                  "months later.", **applying(key(f"s{k}-lag"), set_lag, k))
         try:
-            entry["lag"] = editing.lag_from_text(text, where=f"{stage.name}: arrival months")
+            set_lag(scenario, doc, text, k)
         except ScenarioError as exc:
             st.error(str(exc))                 # next to the input ...
             problems.append(str(exc))          # ... and the page keeps the last valid scenario
+
+
+def set_lag(scenario: Scenario, doc: dict, text: str, k: int) -> None:
+    """Stage k's lag as typed; as it was, it keeps its every digit."""
+    stage = scenario.stages[k]
+    if text.strip() != editing.lag_to_text(stage.lag):
+        doc["stages"][k]["lag"] = editing.lag_from_text(text, where=f"{stage.name}: arrival months")
 
 
 def stage_list(scenario: Scenario, doc: dict, key) -> None:
@@ -137,12 +180,12 @@ def _replace(build) -> None:
 def simulation(doc: dict, key) -> None:
     trials = int(doc["trials"])
     options = sorted(set(TRIAL_CHOICES) | {trials})
-    doc["trials"] = st.select_slider("Simulated years (trials)", options=options, value=trials,
-                                     format_func=count_label, key=key("trials"),
-                                     help="More trials: a smaller Monte Carlo error, a slower answer.")
-    doc["seed"] = int(st.number_input("Random seed", min_value=0, max_value=MAX_SEED, value=int(doc["seed"]),
-                                      step=1, key=key("seed"),
-                                      help="The same scenario and seed always give the same numbers."))
+    set_trials(None, doc, st.select_slider("Simulated years (trials)", options=options, value=trials,
+                                           format_func=count_label, **applying(key("trials"), set_trials),
+                                           help="More trials: a smaller Monte Carlo error, a slower answer."))
+    set_seed(None, doc, st.number_input("Random seed", min_value=0, max_value=MAX_SEED, value=int(doc["seed"]),
+                                        step=1, help="The same scenario and seed always give the same numbers.",
+                                        **applying(key("seed"), set_seed)))
 
 
 def too_large(exc: WorkBudgetExceeded, what: str = "") -> None:
@@ -167,16 +210,42 @@ def first_headline(slot, token: str) -> Forecast | None:
     """Fill ``slot`` (an ``st.empty``) with the headline at once: the forecast when it is ready
     (returned), else a first answer from the first trials, marked as such with its Monte Carlo
     error (None returned: call :func:`refined_headline` once the rest of the page is drawn)."""
-    if compute.forecast_ready(token):
-        forecast = forecast_or_stop(token)
-        with slot.container():
-            headline(forecast)
-        return forecast
     try:
-        first = compute.preview(token)
+        return draw_first_headline(slot, token)
     except WorkBudgetExceeded as exc:
         too_large(exc)
         st.stop()
+
+
+#: Seconds the Plan page waits after drawing new numbers in its headline, before it draws its
+#: inputs. Without it the server's event loop sends the headline together with the fifty-odd
+#: input elements drawn right after it (the script holds the GIL), and the browser handles them
+#: all before it shows the new probability. With it, the headline goes alone and is on screen
+#: before the inputs arrive: slider → probability 267 and 272 → 192 and 199 ms median in
+#: alternating runs of bench_browser.py, 260 and 348 → 214 and 201 ms with the browser and the
+#: server on separate cores; 0.01 s was too short, 0.1 s delayed the SLA (5 December, 20:35).
+HEADLINE_HEAD_START = 0.03
+
+
+def headline_before_inputs(slot, token: str) -> Forecast | None:
+    """:func:`draw_first_headline`, then, if its numbers are new to this session, a pause of
+    :data:`HEADLINE_HEAD_START` for the headline to reach the screen before the inputs."""
+    last = st.session_state.get("last-headline")
+    forecast = draw_first_headline(slot, token)
+    if not last or last[0] != token:
+        time.sleep(HEADLINE_HEAD_START)
+    return forecast
+
+
+def draw_first_headline(slot, token: str) -> Forecast | None:
+    """:func:`first_headline`, but a scenario too large to simulate here raises
+    ``WorkBudgetExceeded`` (before anything is drawn) instead of stopping the page."""
+    if compute.forecast_ready(token):
+        forecast = compute.forecast(token)
+        with slot.container():
+            headline(forecast)
+        return forecast
+    first = compute.preview(token)
     with slot.container():
         headline(first, preliminary=True)
     return None

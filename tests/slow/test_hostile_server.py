@@ -283,6 +283,30 @@ def test_a_forged_widget_value_is_refused_quietly(server_factory, tmp_path):
     assert "Traceback" not in log and "a widget value the page does not offer was refused" in log
 
 
+def test_a_forged_value_for_a_widget_with_a_callback_is_refused_quietly(server_factory, tmp_path):
+    """The Plan page's inputs apply themselves in their callbacks, before the page runs
+    (ui.scenario_callbacks); a forged value reaches the callback first. It is left to the page,
+    whose widget guard refuses it: no traceback, the scenario as it was."""
+    srv = server_factory("forged-callback")
+    with WireClient(srv.url) as client:
+        first = client.rerun()
+        (kind,) = [e.radio for e in first.of("radio") if e.radio.label == "Revenue"]
+        msg = BackMsg()
+        forged = msg.rerun_script.widget_states.widgets.add()
+        forged.id = kind.id
+        forged.int_value = 99                          # the radio offers two options
+        client.send(msg)
+        run = client.collect()
+        assert not run.of("exception")
+        assert any("does not offer" in t for t in run.texts())
+        again = client.rerun()
+        assert not problems(again)
+        (kind,) = [e.radio for e in again.of("radio") if e.radio.label == "Revenue"]
+        assert kind.default == 0 and kind.options[0].startswith("One-time"), "the demo's revenue kind is kept"
+    log = (tmp_path / "forged-callback" / "server.log").read_text(encoding="utf-8")
+    assert "Traceback" not in log and "a widget value the page does not offer was refused" in log
+
+
 def test_a_1_mb_link_is_said_too_long(server_factory):
     """Finding 12: a 1 MB link over the WebSocket was dropped (Streamlit ignores query strings
     over 524,288 characters) and the demo opened without a word."""
