@@ -215,3 +215,45 @@ def test_opening_a_link_keeps_every_digit_of_its_scenario():
     widget(at.slider, "Month-to-month variation (%)").set_value(20).run()
     assert at.session_state["scenario"].top.noise_cv == 0.2
     assert at.session_state["scenario"].stages[2].lag == sc.stages[2].lag
+
+
+def test_moved_inputs_apply_themselves_before_the_page_runs(monkeypatch):
+    """Each input that changes the scenario by itself applies its value in its callback (so the
+    page can draw the new headline first, ui.scenario_callbacks); the page's own reading then
+    finds nothing left to change, and the numbers are those of the edited scenario."""
+    from ui import scenario_callbacks, state
+
+    applied = []
+    original = scenario_callbacks.apply
+
+    def watched(key, edit, *args):
+        before = state.current()
+        original(key, edit, *args)
+        applied.append((key.split("-", 2)[2], state.current() != before))
+    monkeypatch.setattr(scenario_callbacks, "apply", watched)
+
+    sc = small_demo()
+    at = open_app(scenario=sc)
+    widget(at.number_input, "Revenue goal").set_value(1_300_000).run()
+    widget(at.slider, "Months").set_value(11).run()
+    open_tab(at, "Marketing")
+    widget(at.slider, "Month-to-month variation (%)").set_value(20).run()
+    at.radio(key="plan-1-s1-form").set_value("slider").run()
+    widget(at.slider, "Conversion rate: 8 times in 10 between").set_value((2.4, 3.0)).run()
+    next(w for w in at.text_input if w.label.startswith("Arrives after")).set_value("50/50").run()
+    open_tab(at, "Simulation")
+    widget(at.number_input, "Random seed").set_value(7).run()
+
+    assert applied == [("goal", True), ("months", True), ("top-noise", True), ("s1-rate", True),
+                       ("s1-lag", True), ("seed", True)]
+    doc = sc.to_dict()
+    doc["goal"] = 1_300_000.0
+    doc["top"]["noise_cv"] = 0.2
+    doc["stages"][1]["rate"] = rate_from_range(0.024, 0.03)
+    doc["stages"][1]["lag"] = [0.5, 0.5]
+    doc["seed"] = 7
+    edited = scenario_from_dict(doc)
+    now = at.session_state["scenario"]
+    assert now.months == 11 and now.goal == edited.goal and now.seed == 7
+    assert now.stages[1] == edited.stages[1] and now.top.noise_cv == 0.2
+    assert metric(at, PROBABILITY) == f"{simulate(now).p_goal:.1%}"
