@@ -16,6 +16,9 @@ from sim.present.sla import SIDE_TITLES, sla_by_side
 from ui import agreement_form, belief_inputs, chart_specs, compute, state, widgets
 from ui.widgets import PLAN_TAB_KEY, PLAN_TABS
 
+INVALID_INPUTS = ("Some inputs are not valid (see the messages below the inputs): the numbers are those "
+                  "of the last valid inputs.")
+
 scenario = state.current()          # with a moved slider applied already (ui.scenario_callbacks)
 rev = state.revision()
 key = widgets.keyer("plan", rev)
@@ -68,16 +71,14 @@ with inputs:
     agreement_form.plan_part(doc, scenario, key)
 
     if problems:
-        notice.warning("Some inputs are not valid (see the messages below the inputs): the numbers "
-                       "are those of the last valid inputs.")
+        notice.warning(INVALID_INPUTS)
     else:
         try:
             edited = scenario_from_dict(doc)
         except ScenarioError as exc:
             for message in exc.problems:
                 st.error(editing.in_words(message, doc))
-            notice.warning("Some inputs are not valid (see the messages below the inputs): the "
-                           "numbers are those of the last valid inputs.")
+            notice.warning(INVALID_INPUTS)
         else:
             if edited != scenario:
                 state.set_scenario(edited)

@@ -143,7 +143,9 @@ def _rate_max(p90: float) -> float:
 
 
 def _rate_slider(entry: dict, belief: RateBelief, key, stage: int) -> None:
-    top = st.session_state.setdefault(key("max"), _rate_max(float(belief.ppf(0.9))))
+    if key("max") not in st.session_state:          # the slider's range, kept once chosen
+        st.session_state[key("max")] = _rate_max(float(belief.ppf(0.9)))
+    top = st.session_state[key("max")]
     step = top / 1000
     start = _slider_start(belief, top)
     picked = st.slider(
