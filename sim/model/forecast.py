@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import Draws, draw, run_parallel
+from .order_statistics import order_statistics
 from .scenario import Scenario
 from .work_budget import check_run_budget
 
@@ -36,10 +37,9 @@ def distributions(samples: np.ndarray) -> list[Distribution]:
     """One :class:`Distribution` per row of ``samples`` (rows: quantities, columns: trials).
 
     Percentiles use linear interpolation between order statistics (numpy's default method).
-    The order statistics come from a count of each value for whole-number rows (customers:
-    one pass) and from a sorted copy of one row at a time otherwise (numpy's vectorised sort is
-    faster here than a selection of the ten order statistics), so that the working memory is
-    one row, not a copy of the whole array.
+    The order statistics are exact, one row at a time (:mod:`sim.model.order_statistics`: a
+    count of each value for whole numbers, brackets from a sample otherwise), so the working
+    memory is about one row, not a sorted copy of the whole array.
     """
     samples = np.atleast_2d(samples)
     n = samples.shape[1]
@@ -50,22 +50,10 @@ def distributions(samples: np.ndarray) -> list[Distribution]:
     ranks = np.concatenate([lo, hi])
     out = []
     for row in samples:
-        values = _order_statistics(row, ranks)
+        values = order_statistics(row, ranks)
         q = values[:lo.size] * (1 - frac) + values[lo.size:] * frac
         out.append(Distribution(float(row.mean(dtype=np.float64)), *(float(v) for v in q)))
     return out
-
-
-def _order_statistics(row: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-    """The values of ``row`` at positions ``ranks`` (0-based) of its sorted order."""
-    if row.dtype.kind in "iu" and row.size:
-        least = row.min()
-        if int(row.max()) - int(least) <= 4 * row.size:
-            # How many trials have each value, cumulated: rank r holds the first value whose
-            # cumulated count exceeds r.
-            cumulated = np.cumsum(np.bincount(row - least))
-            return np.searchsorted(cumulated, ranks, side="right") + least
-    return np.sort(row)[ranks]
 
 
 @dataclass(frozen=True)
