@@ -195,19 +195,26 @@ def summarise(scenario: Scenario, draws: Draws, seed: int | None = None) -> Fore
             out += distributions(running)
         return out
 
+    # The longest job first (the running sums go month by month), then the rest in pieces the
+    # two workers can share evenly; each row keeps its own type (whole numbers are counted).
+    half = T // 2
     jobs = [
-        lambda: distributions(rev.monthly_revenue),
         cumulative_distributions,
+        lambda: distributions(rev.monthly_revenue[:half]),
+        lambda: distributions(rev.monthly_revenue[half:]),
+        lambda: distributions(total),
+        lambda: distributions(rev.pipeline_value),
         lambda: distributions(in_period),
-        lambda: distributions(np.vstack([total, in_period.sum(axis=0), rev.new_customers[T],
-                                         rev.pipeline_value])),
+        lambda: distributions(in_period.sum(axis=0)),
+        lambda: distributions(rev.new_customers[T]),
     ]
     if arrivals is not None:
         d = arrivals.shape[0]
         jobs.append(lambda: distributions(arrivals[:, :K - 1].reshape(d, -1).T))
         jobs.append(lambda: distributions(arrivals[:, :K - 1].sum(axis=2).T))
-    month_dists, cum_dists, cust_dists, singles, *detail = run_parallel(jobs)
-    total_dist, customers_dist, late_dist, pipe_dist = singles
+    (cum_dists, early_months, late_months, [total_dist], [pipe_dist], cust_dists, [customers_dist],
+     [late_dist], *detail) = run_parallel(jobs)
+    month_dists = early_months + late_months
 
     stages = []
     if arrivals is not None:
