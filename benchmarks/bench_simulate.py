@@ -17,7 +17,8 @@ shared and noisy, so compare ratios measured in the same run):
    from a few thousand trials, and a straightforward numpy version at 100k trials), whose
    P(goal) must agree with the library's within a few standard errors.
    How the work scales on the pool's two threads: the engine's revenue chunks and the floor's,
-   at 100k trials, one after the other in one thread and on the pool (information, no budget).
+   at 100k trials, one after the other in one thread and on the pool (information, no budget);
+   and ``simulate``'s two parts at 100k, the draw and the summary (information).
 3. The demo with 100 times its volume, at 100k trials, against the demo; and the straightforward
    baseline at that volume (5,000 trials, extrapolated per trial: at 100k trials its value per
    customer would need several GB), against the engine (information, no budget).
@@ -199,6 +200,24 @@ def pool_scaling(sc, trials: int, repeats: int) -> dict:
     return out
 
 
+def simulate_parts(sc, trials: int, repeats: int) -> dict:
+    """Median wall times of ``simulate``'s two parts: the draw (``engine.draw``, the stage-detail
+    sample included) and the summary (``forecast.summarise``: percentiles, months, stages), which
+    the floor does not have."""
+    from sim.model.engine import draw
+    from sim.model.forecast import DETAIL_TRIALS, summarise
+
+    draws, summaries = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        drawn = draw(sc, trials=trials, detail_trials=DETAIL_TRIALS)
+        middle = time.perf_counter()
+        summarise(sc, drawn)
+        draws.append(middle - start)
+        summaries.append(time.perf_counter() - middle)
+    return {"draw_s": statistics.median(draws), "summary_s": statistics.median(summaries)}
+
+
 def run(args, log) -> dict:
     quick = args.quick
     demo = load_scenario(DEMO)
@@ -233,6 +252,9 @@ def run(args, log) -> dict:
     log(f"on the pool's threads against one thread, 100k: engine's chunks {scaling['engine_one_thread_s'] * 1e3:.0f} -> "
         f"{scaling['engine_pool_s'] * 1e3:.0f} ms (x{scaling['engine_speedup']:.2f}), floor "
         f"{scaling['floor_one_thread_s'] * 1e3:.0f} -> {scaling['floor_pool_s'] * 1e3:.0f} ms (x{scaling['floor_speedup']:.2f})")
+    parts = simulate_parts(demo, 100_000, repeats)
+    report["simulate_parts_100k"] = parts
+    log(f"simulate in parts, 100k: the draw {parts['draw_s'] * 1e3:.0f} ms, the summary {parts['summary_s'] * 1e3:.0f} ms")
     straight, revenue = time_runs(lambda: straightforward_numpy(demo, 100_000, make_rng(demo.seed + 2)), 1 if quick else 3)
     straight["agreement"] = agreement(p100, 100_000, p_goal(demo, revenue), revenue.size)
     report["straightforward_numpy_100k"] = straight
