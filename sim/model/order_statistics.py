@@ -46,10 +46,11 @@ def order_statistics(row: np.ndarray, ranks) -> np.ndarray:
         if int(row.max()) - int(least) <= 4 * row.size:
             cumulated = np.cumsum(np.bincount(row - least))
             return np.searchsorted(cumulated, ranks, side="right") + least
-    if row.size < SHORT_ROW or ranks.size == 0:
-        return np.partition(row, ranks)[ranks]
-    values = _bracketed(row, ranks)
-    return np.partition(row, ranks)[ranks] if values is None else values
+    if row.size >= SHORT_ROW and ranks.size:
+        values = _bracketed(row, ranks)
+        if values is not None:
+            return values
+    return np.partition(row, ranks)[ranks]
 
 
 def _brackets(ranks: np.ndarray):
